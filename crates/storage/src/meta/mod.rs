@@ -1,0 +1,67 @@
+//! The metadata store: a small transactional key-value interface that holds the catalog,
+//! the timestamp oracle's high-water mark and the id allocator.
+//!
+//! Keys are UTF-8 strings (so prefix scans are readable and ordered), values are bytes.
+//! Every change goes through [`MetaStore::commit`], which applies a batch of puts and
+//! deletes atomically, and only if every condition in it holds: this is the one
+//! conditional write that makes a catalog change (and later a snapshot) visible.
+//!
+//! Backends: [`RedbMetaStore`] (embedded, the default), [`MemMetaStore`] (tests), and
+//! later etcd. All of them pass the same conformance suite (`conformance.rs`).
+
+mod memory;
+mod redb_store;
+mod txn;
+
+#[cfg(test)]
+mod conformance;
+
+pub use memory::MemMetaStore;
+pub use redb_store::RedbMetaStore;
+pub use txn::{Condition, Op, Txn};
+
+use async_trait::async_trait;
+
+/// Errors of the metadata store.
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    /// A condition of a transaction did not hold; nothing was written.
+    #[error("metadata transaction condition failed on key {key}")]
+    ConditionFailed { key: String },
+    /// The embedded store failed (I/O, corruption).
+    #[error("embedded metadata store: {0}")]
+    Redb(#[from] redb::Error),
+    /// The blocking task running the store operation panicked or was cancelled.
+    #[error("metadata store task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+pub type Result<T, E = MetaError> = std::result::Result<T, E>;
+
+/// A transactional key-value store for metadata.
+///
+/// # Cancel safety
+/// `commit` either applies the whole batch or none of it. If the future is dropped after
+/// the backend started the commit, the commit may still complete: callers must treat a
+/// cancelled commit as "unknown" and re-read, never as "not applied".
+#[async_trait]
+pub trait MetaStore: Send + Sync + 'static {
+    /// The value at `key`, if any.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Every `(key, value)` whose key starts with `prefix`, in key order.
+    async fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
+
+    /// Apply `txn` atomically and durably if all its conditions hold.
+    async fn commit(&self, txn: Txn) -> Result<()>;
+
+    /// Put one key (an unconditional one-op transaction).
+    async fn put(&self, key: &str, value: Vec<u8>) -> Result<()> {
+        self.commit(Txn::new().put(key, value)).await
+    }
+
+    /// Delete one key; deleting a missing key is not an error.
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.commit(Txn::new().delete(key)).await
+    }
+}
