@@ -1,0 +1,103 @@
+//! The catalog's records: what is stored, one JSON value per metadata key (`keys.rs`).
+
+use crate::schema::CollectionSchema;
+use quiver_base::{CollectionId, DatabaseId, FieldId, IndexId, PartitionId, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Name of the database every deployment has, which cannot be dropped.
+pub const DEFAULT_DATABASE: &str = "default";
+/// Name of the partition every collection has, which cannot be dropped.
+pub const DEFAULT_PARTITION: &str = "_default";
+/// Partitions a partition-key collection gets when the client does not say.
+pub const DEFAULT_PARTITION_KEY_PARTITIONS: i64 = 16;
+/// Most partitions one collection may have (Milvus `rootCoord.maxPartitionNum`).
+pub const MAX_PARTITIONS: usize = 1_024;
+/// Most shards one collection may have (Milvus `proxy.maxShardNum`).
+pub const MAX_SHARDS: i32 = 16;
+
+pub type Properties = BTreeMap<String, String>;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Database {
+    pub id: DatabaseId,
+    pub name: String,
+    pub properties: Properties,
+    pub created_ts: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsistencyLevel {
+    Strong,
+    Session,
+    Bounded,
+    Eventually,
+    Customized,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Partition {
+    pub id: PartitionId,
+    pub name: String,
+    pub created_ts: Timestamp,
+    pub loaded: bool,
+}
+
+/// One index definition on one field. Builds per segment come with the data path.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndexDefinition {
+    pub id: IndexId,
+    pub name: String,
+    pub field_id: FieldId,
+    pub index_type: String,
+    /// Empty for scalar indexes.
+    pub metric_type: String,
+    /// Build parameters such as `M`, `efConstruction`, `nlist`.
+    pub params: BTreeMap<String, String>,
+    pub created_ts: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Collection {
+    pub id: CollectionId,
+    pub db_id: DatabaseId,
+    pub name: String,
+    pub schema: CollectionSchema,
+    pub shards_num: i32,
+    pub consistency_level: ConsistencyLevel,
+    pub properties: Properties,
+    /// Partitions hashed over by the partition key (0 without one).
+    pub num_partitions: i64,
+    pub partitions: Vec<Partition>,
+    pub indexes: Vec<IndexDefinition>,
+    pub created_ts: Timestamp,
+    pub updated_ts: Timestamp,
+    /// Loaded for reads (at least one partition is loaded).
+    pub loaded: bool,
+}
+
+impl Collection {
+    pub fn partition(&self, name: &str) -> Option<&Partition> {
+        self.partitions.iter().find(|p| p.name == name)
+    }
+
+    pub fn has_partition_key(&self) -> bool {
+        self.schema.partition_key_field().is_some()
+    }
+}
+
+/// An alias: another name for a collection within one database.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alias {
+    pub db_id: DatabaseId,
+    pub name: String,
+    pub collection_id: CollectionId,
+    pub created_ts: Timestamp,
+}
+
+/// Load state as Milvus reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadState {
+    NotLoad,
+    Loaded,
+}

@@ -1,0 +1,113 @@
+//! The engine's one error type. Each variant names one situation precisely; the server
+//! maps every variant to a Milvus `common.Status` in one function (`server::status`).
+
+use quiver_storage::MetaError;
+
+/// What kind of name failed validation (it appears in the message).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameKind {
+    Database,
+    Collection,
+    Partition,
+    Alias,
+    Field,
+    Index,
+}
+
+impl NameKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameKind::Database => "database",
+            NameKind::Collection => "collection",
+            NameKind::Partition => "partition",
+            NameKind::Alias => "alias",
+            NameKind::Field => "field",
+            NameKind::Index => "index",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{reason}")]
+    InvalidName { kind: NameKind, name: String, reason: String },
+
+    #[error("{0}")]
+    InvalidParameter(String),
+
+    #[error("database not found[database={name}]")]
+    DatabaseNotFound { name: String },
+
+    #[error("database already exist: {name}")]
+    DatabaseAlreadyExists { name: String },
+
+    #[error("can not drop default database")]
+    DefaultDatabaseUndroppable,
+
+    #[error("database:{name} not empty, must drop all collections before drop database")]
+    DatabaseNotEmpty { name: String },
+
+    #[error("collection not found[database={db}][collection={name}]")]
+    CollectionNotFound { db: String, name: String },
+
+    #[error("create duplicate collection with different parameters, collection: {name}")]
+    DuplicateCollection { name: String },
+
+    #[error("collection name [{name}] conflicts with an existing alias, please choose a unique name")]
+    CollectionNameConflictsWithAlias { name: String },
+
+    #[error(
+        "unable to drop the collection [{name}] because it has associated aliases [{}], please remove all aliases before dropping the collection",
+        aliases.join(", ")
+    )]
+    CollectionHasAliases { name: String, aliases: Vec<String> },
+
+    #[error("duplicated new collection name {name} in database {db} with other collection name or alias")]
+    RenameTargetExists { db: String, name: String },
+
+    #[error("partition not found[partition={name}]")]
+    PartitionNotFound { collection: String, name: String },
+
+    #[error("default partition cannot be deleted")]
+    DefaultPartitionUndroppable,
+
+    #[error("partition {name} cannot be dropped, partition is loaded, please release it first")]
+    PartitionLoaded { name: String },
+
+    #[error("{operation} partition is not allowed when partition key mode is enabled, collection: {collection}")]
+    PartitionKeyManaged { collection: String, operation: &'static str },
+
+    #[error("exceeded the limit number of partitions, limit: {limit}")]
+    TooManyPartitions { limit: usize },
+
+    #[error("alias not found[database={db}][alias={alias}]")]
+    AliasNotFound { db: String, alias: String },
+
+    #[error("cannot create alias, collection already exists with same name: {alias}")]
+    AliasNameConflictsWithCollection { alias: String },
+
+    #[error("alias exists and already aliased to another collection, alias: {alias}, collection: {collection}")]
+    AliasAlreadyExists { alias: String, collection: String },
+
+    #[error("field not found[field={field}]")]
+    FieldNotFound { collection: String, field: String },
+
+    #[error("index not found[collection={collection}]")]
+    IndexNotFound { collection: String },
+
+    #[error("collection not loaded[collection={name}]")]
+    CollectionNotLoaded { name: String },
+
+    #[error("metadata store: {0}")]
+    Meta(#[from] MetaError),
+
+    #[error("corrupt metadata record {key}: {reason}")]
+    CorruptMetadata { key: String, reason: String },
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// Shorthand for an [`EngineError::InvalidParameter`].
+pub fn invalid(message: impl Into<String>) -> EngineError {
+    EngineError::InvalidParameter(message.into())
+}

@@ -1,0 +1,143 @@
+//! Which index types and parameters a field accepts, checked before an index definition
+//! is stored, so a bad request is refused with a message that names the problem.
+
+use crate::error::{Result, invalid};
+use crate::schema::{DataType, FieldSchema};
+use std::collections::BTreeMap;
+
+/// `AUTOINDEX` on float vectors is served by HNSW (reported as such in `auto_index_type`).
+pub const AUTOINDEX: &str = "AUTOINDEX";
+const FLOAT_VECTOR_INDEXES: &[&str] = &["FLAT", "IVF_FLAT", "HNSW", AUTOINDEX];
+const FLOAT_METRICS: &[&str] = &["L2", "IP", "COSINE"];
+const BINARY_VECTOR_INDEXES: &[&str] = &["BIN_FLAT", "BIN_IVF_FLAT", AUTOINDEX];
+const BINARY_METRICS: &[&str] = &["HAMMING", "JACCARD"];
+const SCALAR_INDEXES: &[&str] = &["INVERTED", "STL_SORT", AUTOINDEX];
+
+/// A checked index request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexSpec {
+    pub index_type: String,
+    /// Empty for scalar indexes.
+    pub metric_type: String,
+    pub params: BTreeMap<String, String>,
+}
+
+impl IndexSpec {
+    /// Parse the client's key-value parameters (`index_type`, `metric_type`, flat build
+    /// parameters, and an optional `params` JSON object) for `field`.
+    pub fn parse(field: &FieldSchema, kvs: &BTreeMap<String, String>) -> Result<IndexSpec> {
+        let mut params = BTreeMap::new();
+        for (key, value) in kvs {
+            if key == "params" {
+                merge_json_params(value, &mut params)?;
+            } else {
+                params.insert(key.clone(), value.clone());
+            }
+        }
+        let index_type = params.remove("index_type").unwrap_or_else(|| AUTOINDEX.to_string()).to_uppercase();
+        let metric_type = params.remove("metric_type").unwrap_or_default().to_uppercase();
+        let name = &field.name;
+        let (types, metrics, default_metric): (&[&str], &[&str], &str) = match field.data_type {
+            t if t.is_vector() && t != DataType::BinaryVector => (FLOAT_VECTOR_INDEXES, FLOAT_METRICS, "COSINE"),
+            DataType::BinaryVector => (BINARY_VECTOR_INDEXES, BINARY_METRICS, "HAMMING"),
+            DataType::Json => return Err(invalid(format!("index on JSON field {name} is not supported"))),
+            _ => (SCALAR_INDEXES, &[], ""),
+        };
+        if !types.contains(&index_type.as_str()) {
+            return Err(invalid(format!(
+                "invalid index type: {index_type}, field {name} of type {} supports: {}",
+                field.data_type.name(),
+                types.join(", ")
+            )));
+        }
+        let metric_type = if field.data_type.is_vector() {
+            let metric = if metric_type.is_empty() { default_metric.to_string() } else { metric_type };
+            if !metrics.contains(&metric.as_str()) {
+                return Err(invalid(format!(
+                    "metric type {metric} not found or not supported for field {name}, supported: {}",
+                    metrics.join(", ")
+                )));
+            }
+            metric
+        } else {
+            if !metric_type.is_empty() {
+                return Err(invalid(format!("metric type should not be set for the scalar index of field {name}")));
+            }
+            if index_type == "STL_SORT" && !(field.data_type.is_integer() || matches!(field.data_type, DataType::Float | DataType::Double)) {
+                return Err(invalid(format!("STL_SORT is only supported on numeric fields, field {name}")));
+            }
+            String::new()
+        };
+        match index_type.as_str() {
+            "HNSW" => {
+                check_int(&params, "M", 2, 2048)?;
+                check_int(&params, "efConstruction", 1, i32::MAX as i64)?;
+            }
+            "IVF_FLAT" | "BIN_IVF_FLAT" => check_int(&params, "nlist", 1, 65_536)?,
+            _ => {}
+        }
+        Ok(IndexSpec { index_type, metric_type, params })
+    }
+}
+
+fn merge_json_params(json: &str, into: &mut BTreeMap<String, String>) -> Result<()> {
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| invalid(format!("index params is not a JSON object: {e}")))?;
+    let object = value.as_object().ok_or_else(|| invalid("index params is not a JSON object"))?;
+    for (key, value) in object {
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        into.insert(key.clone(), text);
+    }
+    Ok(())
+}
+
+fn check_int(params: &BTreeMap<String, String>, key: &str, min: i64, max: i64) -> Result<()> {
+    let Some(raw) = params.get(key) else { return Ok(()) };
+    match raw.trim().parse::<i64>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(()),
+        _ => Err(invalid(format!("param '{key}' ({raw}) should be an integer in range [{min}, {max}]"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::tests::field;
+
+    fn vector() -> FieldSchema {
+        let mut f = field("v", DataType::FloatVector);
+        f.type_params.insert("dim".into(), "8".into());
+        f
+    }
+
+    fn kvs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn flat_and_json_params_are_both_accepted() {
+        let flat = IndexSpec::parse(&vector(), &kvs(&[("index_type", "HNSW"), ("metric_type", "L2"), ("M", "16"), ("efConstruction", "200")])).unwrap();
+        let json = IndexSpec::parse(&vector(), &kvs(&[("index_type", "HNSW"), ("metric_type", "L2"), ("params", r#"{"M": 16, "efConstruction": 200}"#)])).unwrap();
+        assert_eq!(flat, json);
+        assert_eq!(flat.params.get("M").unwrap(), "16");
+    }
+
+    #[test]
+    fn defaults_to_autoindex_cosine() {
+        let spec = IndexSpec::parse(&vector(), &BTreeMap::new()).unwrap();
+        assert_eq!((spec.index_type.as_str(), spec.metric_type.as_str()), ("AUTOINDEX", "COSINE"));
+    }
+
+    #[test]
+    fn rejects_what_it_cannot_serve() {
+        let err = |p: &[(&str, &str)]| IndexSpec::parse(&vector(), &kvs(p)).unwrap_err().to_string();
+        assert!(err(&[("index_type", "DISKANN")]).contains("invalid index type: DISKANN"));
+        assert!(err(&[("metric_type", "HAMMING")]).contains("metric type HAMMING"));
+        assert!(err(&[("index_type", "HNSW"), ("M", "1")]).contains("'M'"));
+        assert!(IndexSpec::parse(&field("n", DataType::Int64), &kvs(&[("index_type", "STL_SORT")])).is_ok());
+        assert!(IndexSpec::parse(&field("s", DataType::VarChar), &kvs(&[("index_type", "STL_SORT")])).is_err());
+    }
+}

@@ -1,0 +1,402 @@
+//! Collection schemas in engine terms, and the rules a schema must follow.
+//!
+//! Field ids are assigned here: user fields get 100, 101, … in declaration order (0 and
+//! 1 are Milvus's system RowID and Timestamp fields). The dynamic `$meta` field is not a
+//! schema field: `enable_dynamic_field` says whether it exists.
+
+use crate::error::{NameKind, Result, invalid};
+use crate::names;
+use quiver_base::FieldId;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+
+/// First id given to a user field.
+pub const FIRST_FIELD_ID: i64 = 100;
+/// Name of the hidden JSON field that holds dynamic keys.
+pub const DYNAMIC_FIELD_NAME: &str = "$meta";
+/// Most fields a collection may have (Milvus `proxy.maxFieldNum`).
+pub const MAX_FIELDS: usize = 64;
+/// Most vector fields a collection may have (Milvus `proxy.maxVectorFieldNum`).
+pub const MAX_VECTOR_FIELDS: usize = 4;
+/// Largest vector dimension (Milvus `proxy.maxDimension`).
+pub const MAX_DIM: i64 = 32_768;
+/// Largest VarChar `max_length`.
+pub const MAX_VARCHAR_LENGTH: i64 = 65_535;
+/// Largest Array `max_capacity`.
+pub const MAX_ARRAY_CAPACITY: i64 = 4_096;
+
+/// Field data types Quiver stores. Wire codes live in the server's converter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DataType {
+    Bool,
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Float,
+    Double,
+    VarChar,
+    Array,
+    Json,
+    BinaryVector,
+    FloatVector,
+    Float16Vector,
+    BFloat16Vector,
+}
+
+impl DataType {
+    pub fn is_vector(self) -> bool {
+        matches!(self, DataType::BinaryVector | DataType::FloatVector | DataType::Float16Vector | DataType::BFloat16Vector)
+    }
+
+    pub fn is_integer(self) -> bool {
+        matches!(self, DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64)
+    }
+
+    /// May be an Array's element type.
+    pub fn is_array_element(self) -> bool {
+        matches!(
+            self,
+            DataType::Bool
+                | DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::Float
+                | DataType::Double
+                | DataType::VarChar
+        )
+    }
+
+    /// Milvus's display name (used in messages).
+    pub fn name(self) -> &'static str {
+        match self {
+            DataType::Bool => "Bool",
+            DataType::Int8 => "Int8",
+            DataType::Int16 => "Int16",
+            DataType::Int32 => "Int32",
+            DataType::Int64 => "Int64",
+            DataType::Float => "Float",
+            DataType::Double => "Double",
+            DataType::VarChar => "VarChar",
+            DataType::Array => "Array",
+            DataType::Json => "JSON",
+            DataType::BinaryVector => "BinaryVector",
+            DataType::FloatVector => "FloatVector",
+            DataType::Float16Vector => "Float16Vector",
+            DataType::BFloat16Vector => "BFloat16Vector",
+        }
+    }
+}
+
+/// A field's default value, as the client declared it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum DefaultValue {
+    Bool(bool),
+    Int(i32),
+    Long(i64),
+    Float(f32),
+    Double(f64),
+    String(String),
+}
+
+impl DefaultValue {
+    fn fits(&self, data_type: DataType) -> bool {
+        matches!(
+            (self, data_type),
+            (DefaultValue::Bool(_), DataType::Bool)
+                | (DefaultValue::Int(_), DataType::Int8 | DataType::Int16 | DataType::Int32)
+                | (DefaultValue::Long(_), DataType::Int64)
+                | (DefaultValue::Float(_), DataType::Float)
+                | (DefaultValue::Double(_), DataType::Double)
+                | (DefaultValue::String(_), DataType::VarChar)
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldSchema {
+    pub id: FieldId,
+    pub name: String,
+    pub description: String,
+    pub data_type: DataType,
+    /// Element type of an Array field.
+    pub element_type: Option<DataType>,
+    pub is_primary_key: bool,
+    pub auto_id: bool,
+    pub is_partition_key: bool,
+    pub is_clustering_key: bool,
+    pub nullable: bool,
+    pub default_value: Option<DefaultValue>,
+    /// `dim`, `max_length`, `max_capacity`, `mmap.enabled`, … as the client sent them.
+    pub type_params: BTreeMap<String, String>,
+}
+
+impl FieldSchema {
+    /// An integer type parameter such as `dim` or `max_length`.
+    pub fn int_param(&self, key: &str) -> Option<i64> {
+        self.type_params.get(key).and_then(|v| v.trim().parse().ok())
+    }
+
+    /// The vector dimension, for vector fields.
+    pub fn dim(&self) -> Option<i64> {
+        self.int_param("dim")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CollectionSchema {
+    pub name: String,
+    pub description: String,
+    pub auto_id: bool,
+    pub enable_dynamic_field: bool,
+    pub fields: Vec<FieldSchema>,
+}
+
+impl CollectionSchema {
+    pub fn primary_field(&self) -> &FieldSchema {
+        self.fields.iter().find(|f| f.is_primary_key).expect("validated schema has a primary key")
+    }
+
+    pub fn partition_key_field(&self) -> Option<&FieldSchema> {
+        self.fields.iter().find(|f| f.is_partition_key)
+    }
+
+    pub fn field(&self, name: &str) -> Option<&FieldSchema> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Same user-visible definition, ignoring assigned field ids (idempotent create).
+    pub fn same_definition(&self, other: &CollectionSchema) -> bool {
+        let strip = |s: &CollectionSchema| {
+            let mut s = s.clone();
+            s.fields.iter_mut().for_each(|f| f.id = FieldId(0));
+            s
+        };
+        strip(self) == strip(other)
+    }
+
+    /// Check every rule and assign field ids (100, 101, …). Returns the schema to store.
+    pub fn validated(mut self) -> Result<CollectionSchema> {
+        if self.fields.is_empty() {
+            return Err(invalid("schema does not contain any field"));
+        }
+        if self.fields.len() > MAX_FIELDS {
+            return Err(invalid(format!("maximum field's number should be limited to {MAX_FIELDS}")));
+        }
+        let mut seen = HashSet::new();
+        for field in &self.fields {
+            names::validate(NameKind::Field, &field.name)?;
+            if !seen.insert(field.name.as_str()) {
+                return Err(invalid(format!("duplicated field name {}", field.name)));
+            }
+            validate_field(field)?;
+        }
+        let primary: Vec<_> = self.fields.iter().filter(|f| f.is_primary_key).collect();
+        match primary.len() {
+            0 => return Err(invalid("primary key is not specified")),
+            1 => {}
+            _ => return Err(invalid("there are more than one primary key, field names: ".to_string() + &primary.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "))),
+        }
+        let pk = primary[0];
+        if !matches!(pk.data_type, DataType::Int64 | DataType::VarChar) {
+            return Err(invalid(format!(
+                "the data type of primary key should be Int64 or VarChar, field: {}, type: {}",
+                pk.name,
+                pk.data_type.name()
+            )));
+        }
+        if pk.nullable {
+            return Err(invalid(format!("primary field {} should not be nullable", pk.name)));
+        }
+        if pk.default_value.is_some() {
+            return Err(invalid(format!("primary field {} does not support default value", pk.name)));
+        }
+        if let Some(field) = self.fields.iter().find(|f| f.auto_id && !f.is_primary_key) {
+            return Err(invalid(format!("only the primary key field can be auto id, field: {}", field.name)));
+        }
+        // The schema-level autoID flag and the pk's flag mean the same thing.
+        let auto_id = self.auto_id || pk.auto_id;
+        let vectors = self.fields.iter().filter(|f| f.data_type.is_vector()).count();
+        if vectors == 0 {
+            return Err(invalid("schema does not contain vector field"));
+        }
+        if vectors > MAX_VECTOR_FIELDS {
+            return Err(invalid(format!("maximum vector field's number should be limited to {MAX_VECTOR_FIELDS}")));
+        }
+        let partition_keys: Vec<_> = self.fields.iter().filter(|f| f.is_partition_key).collect();
+        if partition_keys.len() > 1 {
+            return Err(invalid("there are more than one partition key"));
+        }
+        if let Some(key) = partition_keys.first() {
+            if !matches!(key.data_type, DataType::Int64 | DataType::VarChar) {
+                return Err(invalid(format!(
+                    "the data type of partition key should be Int64 or VarChar, field: {}",
+                    key.name
+                )));
+            }
+            if key.is_primary_key {
+                return Err(invalid("the partition key field must not be primary field"));
+            }
+            if key.nullable {
+                return Err(invalid("partition key field not support nullable"));
+            }
+        }
+        if self.fields.iter().filter(|f| f.is_clustering_key).count() > 1 {
+            return Err(invalid("there are more than one clustering key"));
+        }
+        self.auto_id = auto_id;
+        for (position, field) in self.fields.iter_mut().enumerate() {
+            field.id = FieldId(FIRST_FIELD_ID + position as i64);
+            if field.is_primary_key {
+                field.auto_id = auto_id;
+            }
+        }
+        Ok(self)
+    }
+}
+
+fn validate_field(field: &FieldSchema) -> Result<()> {
+    let name = &field.name;
+    if field.name == DYNAMIC_FIELD_NAME {
+        return Err(invalid(format!("field name {name} is reserved for the dynamic field")));
+    }
+    if field.data_type.is_vector() {
+        let dim = field
+            .dim()
+            .ok_or_else(|| invalid(format!("dimension is not defined in field type params of field {name}, check type param `dim` for vector field")))?;
+        if dim <= 0 || dim > MAX_DIM {
+            return Err(invalid(format!("invalid dimension: {dim} of field {name}. should be in range 1 ~ {MAX_DIM}")));
+        }
+        if field.data_type == DataType::BinaryVector && dim % 8 != 0 {
+            return Err(invalid(format!("invalid dimension: {dim} of field {name}. binary vector dimension should be multiple of 8.")));
+        }
+        if field.nullable {
+            return Err(invalid(format!("vector type not support null, field: {name}")));
+        }
+        if field.default_value.is_some() {
+            return Err(invalid(format!("vector type not support default value, field: {name}")));
+        }
+        if field.is_partition_key || field.is_clustering_key {
+            return Err(invalid(format!("vector field {name} can not be a partition key or clustering key")));
+        }
+    }
+    if field.data_type == DataType::VarChar || field.element_type == Some(DataType::VarChar) {
+        let max_length = field
+            .int_param("max_length")
+            .ok_or_else(|| invalid(format!("type param(max_length) should be specified for the field({name})")))?;
+        if max_length <= 0 || max_length > MAX_VARCHAR_LENGTH {
+            return Err(invalid(format!(
+                "the maximum length specified for the field({name}) should be in (0, {MAX_VARCHAR_LENGTH}], but got {max_length} instead"
+            )));
+        }
+    }
+    if field.data_type == DataType::Array {
+        let element = field
+            .element_type
+            .ok_or_else(|| invalid(format!("element data type is not specified for array field {name}")))?;
+        if !element.is_array_element() {
+            return Err(invalid(format!("element type {} is not supported in array field {name}", element.name())));
+        }
+        let capacity = field
+            .int_param("max_capacity")
+            .ok_or_else(|| invalid(format!("type param(max_capacity) should be specified for array field {name}")))?;
+        if capacity <= 0 || capacity > MAX_ARRAY_CAPACITY {
+            return Err(invalid(format!(
+                "the maximum capacity specified for a Array should be in (0, {MAX_ARRAY_CAPACITY}], but got {capacity}, field: {name}"
+            )));
+        }
+    } else if field.element_type.is_some() {
+        return Err(invalid(format!("element type is only allowed for array fields, field: {name}")));
+    }
+    if let Some(default) = &field.default_value
+        && !default.fits(field.data_type)
+    {
+        return Err(invalid(format!("type (default value) of field ({name}) is not equal to the type({}) of field", field.data_type.name())));
+    }
+    if field.data_type == DataType::Json && field.default_value.is_some() {
+        return Err(invalid(format!("JSON field {name} does not support default value")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn field(name: &str, data_type: DataType) -> FieldSchema {
+        FieldSchema {
+            id: FieldId(0),
+            name: name.into(),
+            description: String::new(),
+            data_type,
+            element_type: None,
+            is_primary_key: false,
+            auto_id: false,
+            is_partition_key: false,
+            is_clustering_key: false,
+            nullable: false,
+            default_value: None,
+            type_params: BTreeMap::new(),
+        }
+    }
+
+    pub fn simple_schema(name: &str) -> CollectionSchema {
+        let mut pk = field("pk", DataType::Int64);
+        pk.is_primary_key = true;
+        let mut vector = field("vector", DataType::FloatVector);
+        vector.type_params.insert("dim".into(), "8".into());
+        CollectionSchema { name: name.into(), description: String::new(), auto_id: false, enable_dynamic_field: true, fields: vec![pk, vector] }
+    }
+
+    fn error_of(schema: CollectionSchema) -> String {
+        schema.validated().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn assigns_ids_from_100_in_order() {
+        let schema = simple_schema("c").validated().unwrap();
+        let ids: Vec<i64> = schema.fields.iter().map(|f| f.id.0).collect();
+        assert_eq!(ids, [100, 101]);
+    }
+
+    #[test]
+    fn schema_auto_id_marks_the_primary_key() {
+        let mut schema = simple_schema("c");
+        schema.auto_id = true;
+        assert!(schema.validated().unwrap().primary_field().auto_id);
+    }
+
+    #[test]
+    fn rejects_broken_schemas() {
+        let mut s = simple_schema("c");
+        s.fields[0].is_primary_key = false;
+        assert!(error_of(s).contains("primary key is not specified"));
+
+        let mut s = simple_schema("c");
+        s.fields[1].type_params.clear();
+        assert!(error_of(s).contains("dimension is not defined"));
+
+        let mut s = simple_schema("c");
+        s.fields.push(field("pk", DataType::Bool));
+        assert!(error_of(s).contains("duplicated field name pk"));
+
+        let mut s = simple_schema("c");
+        s.fields.retain(|f| !f.data_type.is_vector());
+        assert!(error_of(s).contains("does not contain vector field"));
+
+        let mut s = simple_schema("c");
+        s.fields.push(field("text", DataType::VarChar));
+        assert!(error_of(s).contains("max_length"));
+
+        let mut s = simple_schema("c");
+        s.fields[0].data_type = DataType::Float;
+        assert!(error_of(s).contains("primary key should be Int64 or VarChar"));
+
+        let mut s = simple_schema("c");
+        let mut n = field("n", DataType::Int32);
+        n.default_value = Some(DefaultValue::String("x".into()));
+        s.fields.push(n);
+        assert!(error_of(s).contains("default value"));
+    }
+}
