@@ -1,1 +1,54 @@
-fn main() {}
+//! `quiver`: the Quiver server and its command-line tools.
+
+mod config;
+mod convert;
+mod serve;
+mod service;
+mod status;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "quiver", version, about = "A vector database that speaks the Milvus protocol")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (embedded storage under the data directory by default).
+    Serve {
+        /// TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Where metadata and data live (default ./quiver-data).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Address to listen on (default 127.0.0.1).
+        #[arg(long)]
+        host: Option<String>,
+        /// Port to listen on (default 19530).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config, data_dir, host, port } => {
+            let overrides = config::Overrides { data_dir, host, port };
+            let config = match config::Config::load(config.as_deref(), |key| std::env::var(key).ok(), overrides) {
+                Ok(config) => config,
+                Err(error) => {
+                    eprintln!("quiver: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            serve::run(config)
+        }
+    }
+}

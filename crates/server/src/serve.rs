@@ -1,0 +1,98 @@
+//! `quiver serve`: open the storage, start the gRPC server, stop cleanly on a signal.
+
+use crate::config::Config;
+use crate::service::MilvusApi;
+use quiver_base::{Clock, SystemClock};
+use quiver_engine::Engine;
+use quiver_proto::milvus::milvus_service_server::MilvusServiceServer;
+use quiver_storage::{MetaStore, RedbMetaStore};
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing_subscriber::EnvFilter;
+
+/// pymilvus sends 5 MB insert batches and allows unlimited sizes; Milvus allows 256 MB.
+const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+
+pub fn run(config: Config) -> ExitCode {
+    let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let meta_dir = config.data_dir.join("meta");
+    std::fs::create_dir_all(&meta_dir).map_err(|e| format!("cannot create data directory {}: {e}", meta_dir.display()))?;
+    let meta_path = meta_dir.join("catalog.redb");
+    let store: Arc<dyn MetaStore> = Arc::new(
+        RedbMetaStore::open(&meta_path).map_err(|e| format!("cannot open metadata store {}: {e}", meta_path.display()))?,
+    );
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let identifier = clock.now_ms() as i64;
+    let engine = Arc::new(Engine::open(store, clock).await.map_err(|e| format!("cannot open the catalog: {e}"))?);
+
+    let addr: SocketAddr = format!("{}:{}", config.host, config.port)
+        .parse()
+        .map_err(|e| format!("invalid listen address {}:{}: {e}", config.host, config.port))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let service = MilvusServiceServer::new(MilvusApi::new(engine, identifier))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    tracing::info!(address = %addr, data_dir = %config.data_dir.display(), "quiver ready");
+    tonic::transport::Server::builder()
+        // pymilvus pings every 10 s even when idle; answer them and keep the connection.
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        .add_service(service)
+        .serve_with_incoming_shutdown(tokio_stream_listener(listener), shutdown_signal())
+        .await
+        .map_err(|e| format!("server failed: {e}"))?;
+    tracing::info!("quiver stopped");
+    Ok(())
+}
+
+fn tokio_stream_listener(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        _ = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,118 @@
+//! Collection RPCs.
+
+use super::detached;
+use crate::convert::{self, consistency_from_wire, consistency_to_wire, key_values, properties, utc_ms};
+use crate::status::{invalid_request, status_of, success};
+use prost::Message;
+use quiver_engine::catalog::model::Collection;
+use quiver_engine::{Engine, EngineError, NewCollection, Result};
+use quiver_proto::common::Status;
+use quiver_proto::milvus::{
+    AlterCollectionRequest, BoolResponse, CreateCollectionRequest, DescribeCollectionResponse, RenameCollectionRequest,
+    ShowCollectionsRequest, ShowCollectionsResponse, ShowType,
+};
+use quiver_proto::schema::CollectionSchema as WireSchema;
+use std::sync::Arc;
+
+pub async fn create(engine: Arc<Engine>, db_name: String, request: CreateCollectionRequest) -> Status {
+    let wire = match WireSchema::decode(request.schema.as_slice()) {
+        Ok(schema) => schema,
+        Err(e) => return invalid_request(format!("collection schema is not a valid CollectionSchema message: {e}")),
+    };
+    let schema = match convert::schema::from_wire(&wire) {
+        Ok(schema) => schema,
+        Err(reason) => return invalid_request(reason),
+    };
+    let new = NewCollection {
+        name: request.collection_name,
+        schema,
+        shards_num: request.shards_num,
+        consistency_level: consistency_from_wire(request.consistency_level),
+        properties: properties(&request.properties),
+        num_partitions: request.num_partitions,
+    };
+    match detached(async move { engine.catalog.create_collection(&db_name, new).await }).await {
+        Ok(_) => success(),
+        Err(error) => status_of(&error),
+    }
+}
+
+pub fn has(engine: &Engine, db_name: &str, name: &str) -> Result<BoolResponse> {
+    let value = match engine.catalog.describe_collection(db_name, name) {
+        Ok(_) => true,
+        Err(EngineError::CollectionNotFound { .. }) => false,
+        Err(other) => return Err(other),
+    };
+    Ok(BoolResponse { value, ..Default::default() })
+}
+
+/// Channel names Milvus clients expect to see; Quiver has one logical channel per shard.
+fn channel_names(collection: &Collection) -> Vec<String> {
+    (0..collection.shards_num).map(|shard| format!("quiver-dml_{shard}_{}v{shard}", collection.id)).collect()
+}
+
+pub fn describe(engine: &Engine, db_name: &str, name: &str) -> Result<DescribeCollectionResponse> {
+    if name.is_empty() {
+        return Err(EngineError::InvalidParameter("collection name should be not empty".to_string()));
+    }
+    let info = engine.catalog.describe_collection(db_name, name)?;
+    let c = &info.collection;
+    let db = engine.catalog.describe_database(&info.db_name)?;
+    Ok(DescribeCollectionResponse {
+        schema: Some(convert::schema::to_wire(&c.schema, &info.db_name)),
+        collection_id: c.id.0,
+        virtual_channel_names: channel_names(c),
+        physical_channel_names: channel_names(c),
+        created_timestamp: c.created_ts.0,
+        created_utc_timestamp: utc_ms(c.created_ts),
+        shards_num: c.shards_num,
+        aliases: info.aliases.clone(),
+        consistency_level: consistency_to_wire(c.consistency_level),
+        collection_name: c.name.clone(),
+        properties: key_values(&c.properties),
+        db_name: info.db_name.clone(),
+        num_partitions: c.partitions.len() as i64,
+        db_id: db.id.0,
+        update_timestamp: c.updated_ts.0,
+        update_timestamp_str: c.updated_ts.0.to_string(),
+        ..Default::default()
+    })
+}
+
+pub fn show(engine: &Engine, db_name: &str, request: &ShowCollectionsRequest) -> Result<ShowCollectionsResponse> {
+    let mut collections = engine.catalog.list_collections(db_name)?;
+    if !request.collection_names.is_empty() {
+        for name in &request.collection_names {
+            if !collections.iter().any(|c| &c.name == name) {
+                return Err(EngineError::CollectionNotFound { db: db_name.to_string(), name: name.clone() });
+            }
+        }
+        collections.retain(|c| request.collection_names.contains(&c.name));
+    }
+    if request.r#type == ShowType::InMemory as i32 {
+        collections.retain(|c| c.loaded);
+    }
+    Ok(ShowCollectionsResponse {
+        collection_names: collections.iter().map(|c| c.name.clone()).collect(),
+        collection_ids: collections.iter().map(|c| c.id.0).collect(),
+        created_timestamps: collections.iter().map(|c| c.created_ts.0).collect(),
+        created_utc_timestamps: collections.iter().map(|c| utc_ms(c.created_ts)).collect(),
+        in_memory_percentages: collections.iter().map(|c| if c.loaded { 100 } else { 0 }).collect(),
+        query_service_available: collections.iter().map(|c| c.loaded).collect(),
+        shards_num: collections.iter().map(|c| c.shards_num).collect(),
+        ..Default::default()
+    })
+}
+
+pub async fn rename(engine: Arc<Engine>, db_name: String, request: RenameCollectionRequest) -> Result<()> {
+    let target_db = if request.new_db_name.is_empty() { db_name.clone() } else { request.new_db_name };
+    detached(async move { engine.catalog.rename_collection(&db_name, &request.old_name, &target_db, &request.new_name).await }).await
+}
+
+pub async fn alter(engine: Arc<Engine>, db_name: String, request: AlterCollectionRequest) -> Result<()> {
+    let props = properties(&request.properties);
+    detached(async move {
+        engine.catalog.alter_collection(&db_name, &request.collection_name, props, &request.delete_keys).await
+    })
+    .await
+}

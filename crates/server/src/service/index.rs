@@ -1,0 +1,47 @@
+//! Index definition RPCs.
+
+use super::detached;
+use crate::convert::properties;
+use quiver_engine::{Engine, Result};
+use quiver_proto::common::{IndexState, KeyValuePair};
+use quiver_proto::milvus::{CreateIndexRequest, DescribeIndexRequest, DescribeIndexResponse, IndexDescription};
+use std::sync::Arc;
+
+pub async fn create(engine: Arc<Engine>, db_name: String, request: CreateIndexRequest) -> Result<()> {
+    let params = properties(&request.extra_params);
+    detached(async move {
+        engine
+            .catalog
+            .create_index(&db_name, &request.collection_name, &request.field_name, &request.index_name, &params)
+            .await
+    })
+    .await
+}
+
+pub fn describe(engine: &Engine, db_name: &str, request: &DescribeIndexRequest) -> Result<DescribeIndexResponse> {
+    let indexes = engine.catalog.describe_indexes(db_name, &request.collection_name, &request.field_name, &request.index_name)?;
+    let descriptions = indexes
+        .into_iter()
+        .map(|info| {
+            let d = info.definition;
+            let mut params = vec![KeyValuePair { key: "index_type".into(), value: d.index_type.clone() }];
+            if !d.metric_type.is_empty() {
+                params.push(KeyValuePair { key: "metric_type".into(), value: d.metric_type.clone() });
+            }
+            params.extend(d.params.iter().map(|(k, v)| KeyValuePair { key: k.clone(), value: v.clone() }));
+            IndexDescription {
+                index_name: d.name,
+                index_id: d.id.0,
+                params,
+                field_name: info.field_name,
+                // No rows are stored yet, so every definition is fully built.
+                indexed_rows: 0,
+                total_rows: 0,
+                pending_index_rows: 0,
+                state: IndexState::Finished as i32,
+                ..Default::default()
+            }
+        })
+        .collect();
+    Ok(DescribeIndexResponse { index_descriptions: descriptions, ..Default::default() })
+}

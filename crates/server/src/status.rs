@@ -1,0 +1,94 @@
+//! The one mapping from engine errors to Milvus `common.Status`: the modern `code`, the
+//! legacy `error_code` pymilvus also checks, and the reason text. Handlers never build a
+//! failure Status by hand.
+
+use quiver_engine::EngineError;
+use quiver_proto::common::{ErrorCode, Status};
+
+/// Milvus `merr` codes used by Quiver.
+pub mod code {
+    pub const COLLECTION_NOT_FOUND: i32 = 100;
+    pub const COLLECTION_NOT_LOADED: i32 = 101;
+    pub const PARTITION_NOT_FOUND: i32 = 200;
+    pub const INDEX_NOT_FOUND: i32 = 700;
+    pub const DATABASE_NOT_FOUND: i32 = 800;
+    pub const PARAMETER_INVALID: i32 = 1100;
+    pub const ALIAS_NOT_FOUND: i32 = 1600;
+    pub const ALIAS_COLLECTION_NAME_CONFLICT: i32 = 1601;
+    pub const ALIAS_ALREADY_EXISTS: i32 = 1602;
+    pub const FIELD_NOT_FOUND: i32 = 1700;
+    /// A plain error with no specific code (Milvus's default).
+    pub const UNEXPECTED: i32 = 65535;
+}
+
+pub fn success() -> Status {
+    Status::default()
+}
+
+/// The Status for an engine error.
+pub fn status_of(error: &EngineError) -> Status {
+    use EngineError::*;
+    let (code, legacy) = match error {
+        InvalidName { .. } | InvalidParameter(_) | PartitionKeyManaged { .. } => {
+            (code::PARAMETER_INVALID, ErrorCode::IllegalArgument)
+        }
+        DatabaseNotFound { .. } => (code::DATABASE_NOT_FOUND, ErrorCode::UnexpectedError),
+        CollectionNotFound { .. } => (code::COLLECTION_NOT_FOUND, ErrorCode::CollectionNotExists),
+        CollectionNotLoaded { .. } => (code::COLLECTION_NOT_LOADED, ErrorCode::UnexpectedError),
+        PartitionNotFound { .. } => (code::PARTITION_NOT_FOUND, ErrorCode::UnexpectedError),
+        FieldNotFound { .. } => (code::FIELD_NOT_FOUND, ErrorCode::UnexpectedError),
+        IndexNotFound { .. } => (code::INDEX_NOT_FOUND, ErrorCode::IndexNotExist),
+        AliasNotFound { .. } => (code::ALIAS_NOT_FOUND, ErrorCode::UnexpectedError),
+        AliasNameConflictsWithCollection { .. } => (code::ALIAS_COLLECTION_NAME_CONFLICT, ErrorCode::UnexpectedError),
+        AliasAlreadyExists { .. } => (code::ALIAS_ALREADY_EXISTS, ErrorCode::UnexpectedError),
+        TooManyPartitions { .. } => (code::PARAMETER_INVALID, ErrorCode::IllegalArgument),
+        DatabaseAlreadyExists { .. }
+        | DefaultDatabaseUndroppable
+        | DatabaseNotEmpty { .. }
+        | DuplicateCollection { .. }
+        | CollectionNameConflictsWithAlias { .. }
+        | CollectionHasAliases { .. }
+        | RenameTargetExists { .. }
+        | DefaultPartitionUndroppable
+        | PartitionLoaded { .. }
+        | Meta(_)
+        | CorruptMetadata { .. } => (code::UNEXPECTED, ErrorCode::UnexpectedError),
+    };
+    failure(code, legacy, error.to_string())
+}
+
+/// A failure Status for errors that arise in the server itself (bad wire input).
+pub fn invalid_request(reason: impl Into<String>) -> Status {
+    failure(code::PARAMETER_INVALID, ErrorCode::IllegalArgument, reason.into())
+}
+
+fn failure(code: i32, legacy: ErrorCode, reason: String) -> Status {
+    Status { error_code: legacy as i32, reason, code, ..Default::default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quiver_engine::NameKind;
+
+    #[test]
+    fn every_failure_has_both_codes_set() {
+        let samples = [
+            EngineError::CollectionNotFound { db: "default".into(), name: "c".into() },
+            EngineError::DatabaseNotFound { name: "d".into() },
+            EngineError::InvalidName { kind: NameKind::Collection, name: "1".into(), reason: "bad".into() },
+            EngineError::DuplicateCollection { name: "c".into() },
+            EngineError::IndexNotFound { collection: "c".into() },
+            EngineError::AliasNotFound { db: "default".into(), alias: "a".into() },
+        ];
+        for error in &samples {
+            let status = status_of(error);
+            assert_ne!(status.code, 0, "{error}");
+            assert_ne!(status.error_code, 0, "{error}");
+            assert_eq!(status.reason, error.to_string());
+        }
+        let missing = status_of(&samples[0]);
+        assert_eq!((missing.code, missing.error_code), (100, ErrorCode::CollectionNotExists as i32));
+        assert_eq!(status_of(&samples[4]).error_code, ErrorCode::IndexNotExist as i32);
+    }
+}
