@@ -1,1 +1,9 @@
+//! Pure layouts and codecs: bytes in, values out, no I/O.
+//!
+//! This is the only place object keys are spelled (`keys`), so a reader such as
+//! `quiver inspect` or a Spark job finds files exactly where the writer put them.
 
+pub mod file_ref;
+pub mod keys;
+
+pub use file_ref::FileRef;
