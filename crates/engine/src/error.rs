@@ -1,31 +1,9 @@
 //! The engine's one error type. Each variant names one situation precisely; the server
 //! maps every variant to a Milvus `common.Status` in one function (`server::status`).
 
+pub use quiver_format::NameKind;
+use quiver_format::SchemaError;
 use quiver_storage::MetaError;
-
-/// What kind of name failed validation (it appears in the message).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NameKind {
-    Database,
-    Collection,
-    Partition,
-    Alias,
-    Field,
-    Index,
-}
-
-impl NameKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NameKind::Database => "database",
-            NameKind::Collection => "collection",
-            NameKind::Partition => "partition",
-            NameKind::Alias => "alias",
-            NameKind::Field => "field",
-            NameKind::Index => "index",
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -103,6 +81,15 @@ pub enum EngineError {
 
     #[error("corrupt metadata record {key}: {reason}")]
     CorruptMetadata { key: String, reason: String },
+}
+
+impl From<SchemaError> for EngineError {
+    fn from(error: SchemaError) -> Self {
+        match error {
+            SchemaError::InvalidName { kind, name, reason } => EngineError::InvalidName { kind, name, reason },
+            SchemaError::Invalid(message) => EngineError::InvalidParameter(message),
+        }
+    }
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

@@ -105,12 +105,12 @@ fn check_int(params: &BTreeMap<String, String>, key: &str, min: i64, max: i64) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::tests::field;
+    fn field(name: &str, data_type: DataType) -> FieldSchema {
+        FieldSchema::new(name, data_type)
+    }
 
     fn vector() -> FieldSchema {
-        let mut f = field("v", DataType::FloatVector);
-        f.type_params.insert("dim".into(), "8".into());
-        f
+        field("v", DataType::FloatVector).with_param("dim", 8)
     }
 
     fn kvs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -8,9 +8,9 @@ pub mod catalog;
 pub mod error;
 pub mod ids;
 pub mod index_spec;
-pub mod names;
-pub mod schema;
 pub mod tso;
+
+pub use quiver_format::{names, schema};
 
 pub use catalog::{Catalog, CollectionInfo, IndexInfo, NewCollection};
 pub use error::{EngineError, NameKind, Result};

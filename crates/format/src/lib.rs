@@ -3,7 +3,12 @@
 //! This is the only place object keys are spelled (`keys`), so a reader such as
 //! `quiver inspect` or a Spark job finds files exactly where the writer put them.
 
+pub mod columns;
+pub mod error;
 pub mod file_ref;
 pub mod keys;
+pub mod names;
+pub mod schema;
 
+pub use error::{NameKind, SchemaError};
 pub use file_ref::FileRef;

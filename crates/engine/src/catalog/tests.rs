@@ -4,13 +4,23 @@ use super::model::{ConsistencyLevel, LoadState};
 use super::{Catalog, NewCollection};
 use crate::error::EngineError;
 use crate::ids::IdAllocator;
-use crate::schema::tests::{field, simple_schema};
-use crate::schema::DataType;
+use crate::schema::{CollectionSchema, DataType, FieldSchema};
 use crate::tso::TimestampOracle;
 use quiver_base::SystemClock;
 use quiver_storage::{MetaStore, RedbMetaStore};
 use std::path::Path;
 use std::sync::Arc;
+
+fn field(name: &str, data_type: DataType) -> FieldSchema {
+    FieldSchema::new(name, data_type)
+}
+
+fn simple_schema(name: &str) -> CollectionSchema {
+    let mut pk = field("pk", DataType::Int64);
+    pk.is_primary_key = true;
+    let vector = field("vector", DataType::FloatVector).with_param("dim", 8);
+    CollectionSchema { name: name.into(), description: String::new(), auto_id: false, enable_dynamic_field: true, fields: vec![pk, vector] }
+}
 
 async fn open(path: &Path) -> Catalog {
     let store: Arc<dyn MetaStore> = Arc::new(RedbMetaStore::open(&path.join("meta.redb")).unwrap());

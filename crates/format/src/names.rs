@@ -2,14 +2,14 @@
 //! character a letter or `_`, the rest letters, digits, `_` (and `$`, except in database
 //! names).
 
-use crate::error::{EngineError, NameKind, Result};
+use crate::error::{NameKind, Result, SchemaError};
 
 /// The longest name Milvus accepts.
 pub const MAX_NAME_LENGTH: usize = 255;
 
 pub fn validate(kind: NameKind, name: &str) -> Result<()> {
     let what = kind.as_str();
-    let fail = |reason: String| Err(EngineError::InvalidName { kind, name: name.to_string(), reason });
+    let fail = |reason: String| Err(SchemaError::InvalidName { kind, name: name.to_string(), reason });
     if name.trim().is_empty() {
         return fail(format!("Invalid {what} name: {name:?}. {what} name should be not empty"));
     }

@@ -133,6 +133,30 @@ pub struct FieldSchema {
 }
 
 impl FieldSchema {
+    /// A plain field (not a key, not nullable, no parameters); id assigned on validation.
+    pub fn new(name: impl Into<String>, data_type: DataType) -> FieldSchema {
+        FieldSchema {
+            id: FieldId(0),
+            name: name.into(),
+            description: String::new(),
+            data_type,
+            element_type: None,
+            is_primary_key: false,
+            auto_id: false,
+            is_partition_key: false,
+            is_clustering_key: false,
+            nullable: false,
+            default_value: None,
+            type_params: BTreeMap::new(),
+        }
+    }
+
+    /// The same field with one more type parameter (`dim`, `max_length`, …).
+    pub fn with_param(mut self, key: &str, value: impl ToString) -> FieldSchema {
+        self.type_params.insert(key.to_string(), value.to_string());
+        self
+    }
+
     /// An integer type parameter such as `dim` or `max_length`.
     pub fn int_param(&self, key: &str) -> Option<i64> {
         self.type_params.get(key).and_then(|v| v.trim().parse().ok())
@@ -321,31 +345,17 @@ fn validate_field(field: &FieldSchema) -> Result<()> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
-    pub fn field(name: &str, data_type: DataType) -> FieldSchema {
-        FieldSchema {
-            id: FieldId(0),
-            name: name.into(),
-            description: String::new(),
-            data_type,
-            element_type: None,
-            is_primary_key: false,
-            auto_id: false,
-            is_partition_key: false,
-            is_clustering_key: false,
-            nullable: false,
-            default_value: None,
-            type_params: BTreeMap::new(),
-        }
+    fn field(name: &str, data_type: DataType) -> FieldSchema {
+        FieldSchema::new(name, data_type)
     }
 
-    pub fn simple_schema(name: &str) -> CollectionSchema {
+    fn simple_schema(name: &str) -> CollectionSchema {
         let mut pk = field("pk", DataType::Int64);
         pk.is_primary_key = true;
-        let mut vector = field("vector", DataType::FloatVector);
-        vector.type_params.insert("dim".into(), "8".into());
+        let vector = field("vector", DataType::FloatVector).with_param("dim", 8);
         CollectionSchema { name: name.into(), description: String::new(), auto_id: false, enable_dynamic_field: true, fields: vec![pk, vector] }
     }
 

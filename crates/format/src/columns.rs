@@ -1,0 +1,114 @@
+//! How a collection's rows look as Arrow columns: in memory, in the WAL and in the
+//! Parquet insert logs.
+//!
+//! One column per schema field, in schema order, named after the field; then `$meta`
+//! (the dynamic field, JSON text) when the collection has one; then `$ts` (the row's
+//! hybrid insert timestamp, UInt64). Field names cannot start with `$`, so the system
+//! columns never collide with user fields.
+//!
+//! | Milvus type | Arrow type |
+//! | --- | --- |
+//! | Bool, Int8, Int16, Int32, Int64, Float, Double | Boolean, Int8, Int16, Int32, Int64, Float32, Float64 |
+//! | VarChar | Utf8 |
+//! | JSON | Utf8 (JSON text) |
+//! | Array of T | List of T |
+//! | FloatVector(dim) | FixedSizeList(Float32, dim) |
+//! | BinaryVector(dim) | FixedSizeBinary(dim / 8) |
+//! | Float16Vector(dim), BFloat16Vector(dim) | FixedSizeBinary(2 × dim) |
+//!
+//! Each Arrow field carries the Milvus field id in its metadata (`quiver:field_id`), so
+//! a Parquet file read by Spark or pyarrow says which field each column is.
+
+use crate::schema::{CollectionSchema, DYNAMIC_FIELD_NAME, DataType, FieldSchema};
+use arrow_schema::{DataType as ArrowType, Field, Schema, SchemaRef};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The dynamic field's column (JSON text per row).
+pub const META_COLUMN: &str = DYNAMIC_FIELD_NAME;
+/// The row timestamp column.
+pub const TS_COLUMN: &str = "$ts";
+/// Arrow field metadata key holding the Milvus field id.
+pub const FIELD_ID_KEY: &str = "quiver:field_id";
+
+/// The Arrow type of a scalar (non-array) Milvus type.
+fn scalar_type(data_type: DataType) -> ArrowType {
+    match data_type {
+        DataType::Bool => ArrowType::Boolean,
+        DataType::Int8 => ArrowType::Int8,
+        DataType::Int16 => ArrowType::Int16,
+        DataType::Int32 => ArrowType::Int32,
+        DataType::Int64 => ArrowType::Int64,
+        DataType::Float => ArrowType::Float32,
+        DataType::Double => ArrowType::Float64,
+        DataType::VarChar | DataType::Json => ArrowType::Utf8,
+        other => unreachable!("{} is not a scalar type", other.name()),
+    }
+}
+
+/// The Arrow type of one field's column.
+pub fn arrow_type(field: &FieldSchema) -> ArrowType {
+    let dim = field.dim().unwrap_or(0) as i32;
+    match field.data_type {
+        DataType::FloatVector => ArrowType::FixedSizeList(Arc::new(Field::new("item", ArrowType::Float32, false)), dim),
+        DataType::BinaryVector => ArrowType::FixedSizeBinary(dim / 8),
+        DataType::Float16Vector | DataType::BFloat16Vector => ArrowType::FixedSizeBinary(dim * 2),
+        DataType::Array => {
+            let element = field.element_type.expect("validated array field has an element type");
+            ArrowType::List(Arc::new(Field::new("item", scalar_type(element), true)))
+        }
+        scalar => scalar_type(scalar),
+    }
+}
+
+/// The Arrow field of one schema field (nullable when the field is nullable).
+pub fn arrow_field(field: &FieldSchema) -> Field {
+    Field::new(&field.name, arrow_type(field), field.nullable)
+        .with_metadata(HashMap::from([(FIELD_ID_KEY.to_string(), field.id.0.to_string())]))
+}
+
+/// The Arrow schema of a collection's rows, system columns included.
+pub fn arrow_schema(schema: &CollectionSchema) -> SchemaRef {
+    let mut fields: Vec<Field> = schema.fields.iter().map(arrow_field).collect();
+    if schema.enable_dynamic_field {
+        fields.push(Field::new(META_COLUMN, ArrowType::Utf8, false));
+    }
+    fields.push(Field::new(TS_COLUMN, ArrowType::UInt64, false));
+    Arc::new(Schema::new(fields))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_has_a_column_layout() {
+        let mut pk = FieldSchema::new("pk", DataType::Int64);
+        pk.is_primary_key = true;
+        let mut tags = FieldSchema::new("tags", DataType::Array).with_param("max_capacity", 4).with_param("max_length", 8);
+        tags.element_type = Some(DataType::VarChar);
+        let schema = CollectionSchema {
+            name: "c".into(),
+            description: String::new(),
+            auto_id: false,
+            enable_dynamic_field: true,
+            fields: vec![
+                pk,
+                FieldSchema::new("v", DataType::FloatVector).with_param("dim", 4),
+                FieldSchema::new("b", DataType::BinaryVector).with_param("dim", 16),
+                FieldSchema::new("h", DataType::Float16Vector).with_param("dim", 4),
+                tags,
+            ],
+        }
+        .validated()
+        .unwrap();
+        let arrow = arrow_schema(&schema);
+        let names: Vec<&str> = arrow.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["pk", "v", "b", "h", "tags", "$meta", "$ts"]);
+        assert_eq!(arrow.field(1).data_type(), &ArrowType::FixedSizeList(Arc::new(Field::new("item", ArrowType::Float32, false)), 4));
+        assert_eq!(arrow.field(2).data_type(), &ArrowType::FixedSizeBinary(2));
+        assert_eq!(arrow.field(3).data_type(), &ArrowType::FixedSizeBinary(8));
+        assert!(matches!(arrow.field(4).data_type(), ArrowType::List(_)));
+        assert_eq!(arrow.field(0).metadata().get(FIELD_ID_KEY).map(String::as_str), Some("100"));
+    }
+}
