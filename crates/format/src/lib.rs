@@ -7,6 +7,7 @@ pub mod columns;
 pub mod error;
 pub mod file_ref;
 pub mod keys;
+pub mod logs;
 pub mod names;
 pub mod schema;
 

@@ -1,6 +1,8 @@
-//! All of Quiver's durable I/O. Today: the metadata store (`meta`). Object storage and
-//! the write-ahead log join it here, so that nothing above this crate touches a file.
+//! All of Quiver's durable I/O: the metadata store (`meta`), object storage (`objects`)
+//! and the write-ahead log (`wal`). Nothing above this crate touches a file.
 
 pub mod meta;
+pub mod objects;
 
 pub use meta::{MemMetaStore, MetaError, MetaStore, RedbMetaStore, Txn};
+pub use objects::{ObjectStoreConfig, S3Config};

@@ -1,0 +1,135 @@
+//! Object storage: one `Arc<dyn ObjectStore>` built from configuration, used for every
+//! data file (insert logs, delete logs, index files, snapshot manifests). The local
+//! filesystem is the default; S3 (or any S3-protocol server) by configuration. There is
+//! exactly one code path above this point for both backends.
+
+use object_store::ObjectStore;
+use object_store::aws::{AmazonS3Builder, S3CopyIfNotExists};
+use object_store::local::LocalFileSystem;
+use object_store::prefix::PrefixStore;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where objects live.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ObjectStoreConfig {
+    /// A directory on the local filesystem (created if missing).
+    Local { root: PathBuf },
+    /// An S3 bucket (AWS, MinIO, moto, …).
+    S3(S3Config),
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    pub bucket: String,
+    /// e.g. `http://127.0.0.1:9000`; empty for AWS.
+    #[serde(default)]
+    pub endpoint: String,
+    #[serde(default = "default_region")]
+    pub region: String,
+    #[serde(default)]
+    pub access_key_id: String,
+    #[serde(default)]
+    pub secret_access_key: String,
+    /// Key prefix under which Quiver keeps everything (may be empty).
+    #[serde(default)]
+    pub root_path: String,
+    /// Path-style requests (`endpoint/bucket/key`), needed by most S3-compatible servers.
+    #[serde(default = "default_true")]
+    pub path_style: bool,
+    /// Allow plain `http://` endpoints.
+    #[serde(default = "default_true")]
+    pub allow_http: bool,
+}
+
+fn default_region() -> String {
+    "us-east-1".to_string()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectConfigError {
+    #[error("cannot create object directory {path}: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("invalid object storage configuration: {0}")]
+    Store(#[from] object_store::Error),
+}
+
+/// Install the TLS crypto provider (ring) that the S3 client needs; later calls are
+/// harmless no-ops.
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Build the configured store.
+pub fn build(config: &ObjectStoreConfig) -> Result<Arc<dyn ObjectStore>, ObjectConfigError> {
+    match config {
+        ObjectStoreConfig::Local { root } => {
+            std::fs::create_dir_all(root).map_err(|source| ObjectConfigError::CreateDir { path: root.clone(), source })?;
+            Ok(Arc::new(LocalFileSystem::new_with_prefix(root)?.with_automatic_cleanup(true)))
+        }
+        ObjectStoreConfig::S3(s3) => {
+            install_crypto_provider();
+            let mut builder = AmazonS3Builder::new()
+                .with_bucket_name(&s3.bucket)
+                .with_region(&s3.region)
+                .with_allow_http(s3.allow_http)
+                .with_virtual_hosted_style_request(!s3.path_style)
+                // Server-side copy that refuses to overwrite: restores never clobber a file.
+                .with_copy_if_not_exists(S3CopyIfNotExists::Multipart);
+            if !s3.endpoint.is_empty() {
+                builder = builder.with_endpoint(&s3.endpoint);
+            }
+            if !s3.access_key_id.is_empty() {
+                builder = builder.with_access_key_id(&s3.access_key_id).with_secret_access_key(&s3.secret_access_key);
+            }
+            let store: Arc<dyn ObjectStore> = Arc::new(builder.build()?);
+            let root = s3.root_path.trim_matches('/');
+            if root.is_empty() {
+                Ok(store)
+            } else {
+                Ok(Arc::new(PrefixStore::new(store, root)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::ObjectStoreExt;
+    use object_store::path::Path;
+
+    #[tokio::test]
+    async fn local_store_round_trips_under_its_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("objects");
+        let store = build(&ObjectStoreConfig::Local { root: root.clone() }).unwrap();
+        store.put(&Path::from("insert_log/1/2/3/4.parquet"), b"abc".to_vec().into()).await.unwrap();
+        let bytes = store.get(&Path::from("insert_log/1/2/3/4.parquet")).await.unwrap().bytes().await.unwrap();
+        assert_eq!(&bytes[..], b"abc");
+        assert!(root.join("insert_log/1/2/3/4.parquet").exists());
+    }
+
+    #[test]
+    fn s3_config_parses_with_defaults() {
+        #[derive(Deserialize)]
+        struct Wrapper {
+            storage: ObjectStoreConfig,
+        }
+        let parsed: Wrapper = toml_like(r#"{"storage": {"kind": "s3", "bucket": "b", "endpoint": "http://127.0.0.1:9000"}}"#);
+        let ObjectStoreConfig::S3(s3) = parsed.storage else { panic!("expected s3") };
+        assert_eq!((s3.region.as_str(), s3.path_style, s3.allow_http), ("us-east-1", true, true));
+        assert!(build(&ObjectStoreConfig::S3(s3)).is_ok());
+    }
+
+    fn toml_like<T: serde::de::DeserializeOwned>(json: &str) -> T {
+        serde_json::from_str(json).unwrap()
+    }
+}
