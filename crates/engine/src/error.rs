@@ -76,6 +76,24 @@ pub enum EngineError {
     #[error("collection not loaded[collection={name}]")]
     CollectionNotLoaded { name: String },
 
+    #[error("{0}")]
+    InvalidData(String),
+
+    #[error("{0}")]
+    Expr(#[from] quiver_expr::ExprError),
+
+    #[error("object storage: {0}")]
+    Storage(String),
+
+    #[error("write-ahead log: {0}")]
+    Wal(#[from] quiver_storage::wal::WalError),
+
+    #[error("data encoding: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+
+    #[error("data file: {0}")]
+    Log(#[from] quiver_format::logs::LogError),
+
     #[error("metadata store: {0}")]
     Meta(#[from] MetaError),
 

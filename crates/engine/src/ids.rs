@@ -32,15 +32,20 @@ impl IdAllocator {
 
     /// The next unused id.
     pub async fn next(&self) -> Result<i64> {
+        self.next_block(1).await
+    }
+
+    /// `count` consecutive unused ids; returns the first.
+    pub async fn next_block(&self, count: u64) -> Result<i64> {
         let mut state = self.state.lock().await;
-        if state.next >= state.reserved_end {
-            let end = state.next + BLOCK;
+        if state.next + count > state.reserved_end {
+            let end = state.next + count + BLOCK;
             self.store.put(RESERVED_END_KEY, end.to_be_bytes().to_vec()).await?;
             state.reserved_end = end;
         }
-        let id = state.next;
-        state.next += 1;
-        Ok(id as i64)
+        let first = state.next;
+        state.next += count;
+        Ok(first as i64)
     }
 }
 
@@ -55,7 +60,10 @@ mod tests {
         let ids = IdAllocator::open(store.clone()).await.unwrap();
         assert_eq!(ids.next().await.unwrap(), 1);
         assert_eq!(ids.next().await.unwrap(), 2);
+        let block = ids.next_block(5_000).await.unwrap();
+        assert_eq!(block, 3);
+        assert_eq!(ids.next().await.unwrap(), 5_003);
         let reopened = IdAllocator::open(store).await.unwrap();
-        assert!(reopened.next().await.unwrap() > 2);
+        assert!(reopened.next().await.unwrap() > 5_003);
     }
 }

@@ -1,38 +1,67 @@
 //! Quiver's engine: everything stateful, behind plain Rust types (no protobuf).
 //!
-//! Today it holds the catalog (databases, collections, partitions, aliases, index
-//! definitions, load state), the timestamp oracle and the id allocator, all persisted in
-//! the metadata store.
+//! - `catalog`: databases, collections, partitions, aliases, index definitions, load
+//!   state, persisted in the metadata store;
+//! - `data`: durable writes (WAL), growing and sealed segments, flush, reads;
+//! - `tso` and `ids`: timestamps and ids that never repeat across restarts;
+//! - `ops`: the operations the server calls, which tie the catalog and data together.
 
 pub mod catalog;
+pub mod data;
 pub mod error;
 pub mod ids;
 pub mod index_spec;
+mod ops;
 pub mod tso;
 
 pub use quiver_format::{names, schema};
 
 pub use catalog::{Catalog, CollectionInfo, IndexInfo, NewCollection};
+pub use data::{CompactionPlan, DataConfig, FlushOutcome, GcReport, InsertColumns, MutationOutcome, QueryOutput, QueryRequest};
 pub use error::{EngineError, NameKind, Result};
+pub use ops::SegmentInfo;
 
+use data::DataPath;
 use ids::IdAllocator;
-use quiver_base::{Clock, Timestamp};
+use object_store::ObjectStore;
+use quiver_base::{Clock, CollectionId, Timestamp};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use quiver_storage::MetaStore;
+use std::path::Path;
 use std::sync::Arc;
 use tso::TimestampOracle;
 
 /// The engine as the server uses it.
 pub struct Engine {
     pub catalog: Catalog,
+    data: DataPath,
     tso: Arc<TimestampOracle>,
+    ids: Arc<IdAllocator>,
+    /// Finished manual compactions by id, for GetCompactionState (not persisted).
+    compactions: Mutex<HashMap<i64, (CollectionId, Vec<CompactionPlan>)>>,
 }
 
 impl Engine {
-    pub async fn open(store: Arc<dyn MetaStore>, clock: Arc<dyn Clock>) -> Result<Engine> {
+    /// Open the catalog, then the data path (loading sealed segments and replaying the WAL
+    /// in `wal_dir`).
+    pub async fn open(
+        store: Arc<dyn MetaStore>,
+        objects: Arc<dyn ObjectStore>,
+        wal_dir: &Path,
+        clock: Arc<dyn Clock>,
+        config: DataConfig,
+    ) -> Result<Engine> {
         let tso = Arc::new(TimestampOracle::open(clock, Arc::clone(&store)).await?);
         let ids = Arc::new(IdAllocator::open(Arc::clone(&store)).await?);
-        let catalog = Catalog::open(store, Arc::clone(&tso), ids).await?;
-        Ok(Engine { catalog, tso })
+        let catalog = Catalog::open(Arc::clone(&store), Arc::clone(&tso), Arc::clone(&ids)).await?;
+        let collections = catalog.all_collections();
+        let data = DataPath::open(store, objects, wal_dir, Arc::clone(&tso), Arc::clone(&ids), config, &collections).await?;
+        Ok(Engine { catalog, data, tso, ids, compactions: Mutex::new(HashMap::new()) })
+    }
+
+    async fn allocate_id(&self) -> Result<i64> {
+        self.ids.next().await
     }
 
     /// A fresh timestamp from the oracle.

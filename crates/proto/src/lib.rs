@@ -12,6 +12,10 @@ pub mod schema {
     tonic::include_proto!("milvus.proto.schema");
 }
 
+pub mod msg {
+    tonic::include_proto!("milvus.proto.msg");
+}
+
 pub mod milvus {
     tonic::include_proto!("milvus.proto.milvus");
 }

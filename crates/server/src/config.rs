@@ -7,7 +7,14 @@
 //! | `host` | `QUIVER_HOST` | `--host` | `127.0.0.1` |
 //! | `port` | `QUIVER_PORT` | `--port` | `19530` |
 //! | `log_level` | `QUIVER_LOG_LEVEL` | – | `info` |
+//! | `[storage]` | `QUIVER_S3_ACCESS_KEY_ID`, `QUIVER_S3_SECRET_ACCESS_KEY` | – | local files under `data_dir/objects` |
+//! | `[data] seal_mb` | – | – | `64` |
+//! | `[data] seal_idle_seconds` | – | – | `600` |
+//! | `[data] compaction_interval_seconds` | – | – | `60` |
+//! | `[data] gc_interval_seconds` | – | – | `60` |
+//! | `[data] gc_grace_seconds` | – | – | `3600` |
 
+use quiver_storage::ObjectStoreConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -19,6 +26,44 @@ pub struct Config {
     pub port: u16,
     /// A `tracing` filter, e.g. `info` or `quiver_engine=debug,info`.
     pub log_level: String,
+    /// Object storage; local files under the data directory when absent.
+    pub storage: Option<ObjectStoreConfig>,
+    pub data: DataSettings,
+}
+
+/// Background data maintenance: sealing, compaction, garbage collection.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSettings {
+    /// Seal a collection's growing data at this many MiB.
+    pub seal_mb: u64,
+    /// Seal growing data idle for this many seconds.
+    pub seal_idle_seconds: u64,
+    /// How often automatic compaction looks for small segments and deleted rows.
+    pub compaction_interval_seconds: u64,
+    /// How often garbage collection runs.
+    pub gc_interval_seconds: u64,
+    /// Unreferenced files younger than this are kept.
+    pub gc_grace_seconds: u64,
+}
+
+impl Default for DataSettings {
+    fn default() -> Self {
+        DataSettings {
+            seal_mb: 64,
+            seal_idle_seconds: 600,
+            compaction_interval_seconds: 60,
+            gc_interval_seconds: 60,
+            gc_grace_seconds: 3600,
+        }
+    }
+}
+
+impl Config {
+    /// The object store to use: the configured one, or `data_dir/objects`.
+    pub fn object_store(&self) -> ObjectStoreConfig {
+        self.storage.clone().unwrap_or_else(|| ObjectStoreConfig::Local { root: self.data_dir.join("objects") })
+    }
 }
 
 impl Default for Config {
@@ -28,6 +73,8 @@ impl Default for Config {
             host: "127.0.0.1".to_string(),
             port: 19530,
             log_level: "info".to_string(),
+            storage: None,
+            data: DataSettings::default(),
         }
     }
 }
@@ -83,6 +130,14 @@ impl Config {
         if let Some(level) = env("QUIVER_LOG_LEVEL") {
             config.log_level = level;
         }
+        if let Some(ObjectStoreConfig::S3(s3)) = &mut config.storage {
+            if let Some(key) = env("QUIVER_S3_ACCESS_KEY_ID") {
+                s3.access_key_id = key;
+            }
+            if let Some(secret) = env("QUIVER_S3_SECRET_ACCESS_KEY") {
+                s3.secret_access_key = secret;
+            }
+        }
         if let Some(dir) = flags.data_dir {
             config.data_dir = dir;
         }
@@ -116,6 +171,25 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/from/file"));
         assert_eq!(config.port, 2);
         assert_eq!(config.host, "127.0.0.2");
+    }
+
+    #[test]
+    fn storage_and_data_sections_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("quiver.toml");
+        std::fs::write(
+            &file,
+            "[storage]\nkind = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:9\"\n[data]\nseal_mb = 8\n",
+        )
+        .unwrap();
+        let env = |k: &str| (k == "QUIVER_S3_SECRET_ACCESS_KEY").then(|| "s3cr3t".to_string());
+        let config = Config::load(Some(&file), env, Overrides::default()).unwrap();
+        let ObjectStoreConfig::S3(s3) = config.object_store() else { panic!("expected s3") };
+        assert_eq!((s3.bucket.as_str(), s3.secret_access_key.as_str()), ("b", "s3cr3t"));
+        assert_eq!(config.data.seal_mb, 8);
+        assert_eq!(config.data.seal_idle_seconds, 600);
+        let local = Config::default().object_store();
+        assert_eq!(local, ObjectStoreConfig::Local { root: PathBuf::from("./quiver-data/objects") });
     }
 
     #[test]

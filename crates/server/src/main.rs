@@ -1,5 +1,6 @@
 //! `quiver`: the Quiver server and its command-line tools.
 
+mod background;
 mod config;
 mod convert;
 mod serve;

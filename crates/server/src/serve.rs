@@ -3,7 +3,8 @@
 use crate::config::Config;
 use crate::service::MilvusApi;
 use quiver_base::{Clock, SystemClock};
-use quiver_engine::Engine;
+use crate::background;
+use quiver_engine::{DataConfig, Engine};
 use quiver_proto::milvus::milvus_service_server::MilvusServiceServer;
 use quiver_storage::{MetaStore, RedbMetaStore};
 use std::io::IsTerminal;
@@ -47,9 +48,19 @@ async fn serve(config: Config) -> Result<(), String> {
     let store: Arc<dyn MetaStore> = Arc::new(
         RedbMetaStore::open(&meta_path).map_err(|e| format!("cannot open metadata store {}: {e}", meta_path.display()))?,
     );
+    let objects = quiver_storage::objects::build(&config.object_store()).map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let identifier = clock.now_ms() as i64;
-    let engine = Arc::new(Engine::open(store, clock).await.map_err(|e| format!("cannot open the catalog: {e}"))?);
+    let data_config = DataConfig {
+        seal_bytes: (config.data.seal_mb * 1024 * 1024) as usize,
+        seal_idle: Duration::from_secs(config.data.seal_idle_seconds),
+        ..DataConfig::default()
+    };
+    let wal_dir = config.data_dir.join("wal");
+    let engine = Arc::new(
+        Engine::open(store, objects, &wal_dir, clock, data_config).await.map_err(|e| format!("cannot open the engine: {e}"))?,
+    );
+    let loops = background::start(Arc::clone(&engine), &config.data);
 
     let addr: SocketAddr = format!("{}:{}", config.host, config.port)
         .parse()
@@ -67,6 +78,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .serve_with_incoming_shutdown(tokio_stream_listener(listener), shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
+    loops.iter().for_each(|task| task.abort());
     tracing::info!("quiver stopped");
     Ok(())
 }

@@ -29,7 +29,7 @@ pub fn success() -> Status {
 pub fn status_of(error: &EngineError) -> Status {
     use EngineError::*;
     let (code, legacy) = match error {
-        InvalidName { .. } | InvalidParameter(_) | PartitionKeyManaged { .. } => {
+        InvalidName { .. } | InvalidParameter(_) | PartitionKeyManaged { .. } | InvalidData(_) | Expr(_) => {
             (code::PARAMETER_INVALID, ErrorCode::IllegalArgument)
         }
         DatabaseNotFound { .. } => (code::DATABASE_NOT_FOUND, ErrorCode::UnexpectedError),
@@ -52,6 +52,10 @@ pub fn status_of(error: &EngineError) -> Status {
         | DefaultPartitionUndroppable
         | PartitionLoaded { .. }
         | Meta(_)
+        | Storage(_)
+        | Wal(_)
+        | Arrow(_)
+        | Log(_)
         | CorruptMetadata { .. } => (code::UNEXPECTED, ErrorCode::UnexpectedError),
     };
     failure(code, legacy, error.to_string())

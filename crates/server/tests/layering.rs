@@ -11,11 +11,12 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("quiver-format", &["quiver-base"][..]),
         ("quiver-storage", &["quiver-base", "quiver-format"][..]),
         ("quiver-index", &["quiver-base", "quiver-format"][..]),
-        ("quiver-engine", &["quiver-base", "quiver-format", "quiver-storage", "quiver-index"][..]),
+        ("quiver-expr", &["quiver-base", "quiver-format"][..]),
+        ("quiver-engine", &["quiver-base", "quiver-format", "quiver-storage", "quiver-index", "quiver-expr"][..]),
         ("quiver-proto", &[][..]),
         (
             "quiver-server",
-            &["quiver-base", "quiver-format", "quiver-storage", "quiver-index", "quiver-engine", "quiver-proto"][..],
+            &["quiver-base", "quiver-format", "quiver-storage", "quiver-index", "quiver-expr", "quiver-engine", "quiver-proto"][..],
         ),
     ])
 }

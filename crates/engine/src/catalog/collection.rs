@@ -146,6 +146,11 @@ impl Catalog {
         Ok(Self::info(&state, collection))
     }
 
+    /// Every collection of every database.
+    pub fn all_collections(&self) -> Vec<Collection> {
+        self.state().collections.values().cloned().collect()
+    }
+
     /// Every collection of a database, in creation (id) order.
     pub fn list_collections(&self, db_name: &str) -> Result<Vec<Collection>> {
         let state = self.state();

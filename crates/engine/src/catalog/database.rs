@@ -47,6 +47,11 @@ impl Catalog {
         self.state().databases.values().cloned().collect()
     }
 
+    /// The name of a database by id.
+    pub fn database_name(&self, id: DatabaseId) -> Option<String> {
+        self.state().databases.get(&id).map(|db| db.name.clone())
+    }
+
     pub fn describe_database(&self, name: &str) -> Result<Database> {
         self.state().database(name).cloned()
     }

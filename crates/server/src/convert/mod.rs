@@ -1,6 +1,8 @@
 //! The only code that names both wire (protobuf) and engine types.
 
+pub mod field_data;
 pub mod schema;
+pub mod templates;
 
 use quiver_base::Timestamp;
 use quiver_engine::catalog::model::{ConsistencyLevel, Properties};

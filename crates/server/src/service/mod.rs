@@ -7,6 +7,8 @@
 
 mod alias;
 mod collection;
+mod compaction;
+mod data;
 mod database;
 mod index;
 mod load;
@@ -80,6 +82,17 @@ with_status!(
     GetLoadStateResponse,
     GetLoadingProgressResponse,
     DescribeIndexResponse,
+    MutationResult,
+    FlushResponse,
+    GetFlushStateResponse,
+    QueryResults,
+    GetCollectionStatisticsResponse,
+    GetPartitionStatisticsResponse,
+    GetPersistentSegmentInfoResponse,
+    GetQuerySegmentInfoResponse,
+    ManualCompactionResponse,
+    GetCompactionStateResponse,
+    GetCompactionPlansResponse,
 );
 
 type RpcResult<T> = Result<Response<T>, tonic::Status>;
@@ -159,7 +172,7 @@ impl MilvusService for MilvusApi {
         let db = database_of(&request, &request.get_ref().db_name);
         let name = request.into_inner().collection_name;
         let engine = self.engine.clone();
-        reply_status(detached(async move { engine.catalog.drop_collection(&db, &name).await }).await)
+        reply_status(detached(async move { engine.drop_collection(&db, &name).await }).await)
     }
 
     async fn has_collection(&self, request: Request<HasCollectionRequest>) -> RpcResult<BoolResponse> {
@@ -198,7 +211,7 @@ impl MilvusService for MilvusApi {
         let db = database_of(&request, &request.get_ref().db_name);
         let DropPartitionRequest { collection_name, partition_name, .. } = request.into_inner();
         let engine = self.engine.clone();
-        reply_status(detached(async move { engine.catalog.drop_partition(&db, &collection_name, &partition_name).await }).await)
+        reply_status(detached(async move { engine.drop_partition(&db, &collection_name, &partition_name).await }).await)
     }
 
     async fn has_partition(&self, request: Request<HasPartitionRequest>) -> RpcResult<BoolResponse> {
@@ -298,5 +311,77 @@ impl MilvusService for MilvusApi {
         let DropIndexRequest { collection_name, field_name, index_name, .. } = request.into_inner();
         let engine = self.engine.clone();
         reply_status(detached(async move { engine.catalog.drop_index(&db, &collection_name, &field_name, &index_name).await }).await)
+    }
+
+    async fn insert(&self, request: Request<InsertRequest>) -> RpcResult<MutationResult> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        let r = request.into_inner();
+        reply(data::write(self.engine.clone(), db, data::WriteKind::Insert, r.collection_name, r.partition_name, r.fields_data, r.num_rows).await)
+    }
+
+    async fn upsert(&self, request: Request<UpsertRequest>) -> RpcResult<MutationResult> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        let r = request.into_inner();
+        if r.partial_update {
+            return reply(Err(EngineError::InvalidParameter("partial update is not supported by Quiver".to_string())));
+        }
+        reply(data::write(self.engine.clone(), db, data::WriteKind::Upsert, r.collection_name, r.partition_name, r.fields_data, r.num_rows).await)
+    }
+
+    async fn delete(&self, request: Request<DeleteRequest>) -> RpcResult<MutationResult> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply(data::delete(self.engine.clone(), db, request.into_inner()).await)
+    }
+
+    async fn flush(&self, request: Request<FlushRequest>) -> RpcResult<FlushResponse> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply(data::flush(self.engine.clone(), db, request.into_inner()).await)
+    }
+
+    async fn get_flush_state(&self, request: Request<GetFlushStateRequest>) -> RpcResult<GetFlushStateResponse> {
+        // Flush seals synchronously, so a flush the client saw acknowledged is complete.
+        let db = database_of(&request, &request.get_ref().db_name);
+        let name = &request.get_ref().collection_name;
+        let result = if name.is_empty() { Ok(()) } else { self.engine.catalog.describe_collection(&db, name).map(|_| ()) };
+        reply(result.map(|()| GetFlushStateResponse { flushed: true, ..Default::default() }))
+    }
+
+    async fn query(&self, request: Request<QueryRequest>) -> RpcResult<QueryResults> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply(data::query(&self.engine, &db, request.get_ref()).await)
+    }
+
+    async fn get_collection_statistics(&self, request: Request<GetCollectionStatisticsRequest>) -> RpcResult<GetCollectionStatisticsResponse> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply(data::statistics(&self.engine, &db, &request.get_ref().collection_name).await)
+    }
+
+    async fn get_partition_statistics(&self, request: Request<GetPartitionStatisticsRequest>) -> RpcResult<GetPartitionStatisticsResponse> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        let r = request.get_ref();
+        reply(data::partition_statistics(&self.engine, &db, &r.collection_name, &r.partition_name).await)
+    }
+
+    async fn get_persistent_segment_info(&self, request: Request<GetPersistentSegmentInfoRequest>) -> RpcResult<GetPersistentSegmentInfoResponse> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply(data::persistent_segments(&self.engine, &db, &request.get_ref().collection_name))
+    }
+
+    async fn get_query_segment_info(&self, request: Request<GetQuerySegmentInfoRequest>) -> RpcResult<GetQuerySegmentInfoResponse> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply(data::query_segments(&self.engine, &db, &request.get_ref().collection_name))
+    }
+
+    async fn manual_compaction(&self, request: Request<ManualCompactionRequest>) -> RpcResult<ManualCompactionResponse> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply(compaction::manual(self.engine.clone(), db, request.into_inner()).await)
+    }
+
+    async fn get_compaction_state(&self, request: Request<GetCompactionStateRequest>) -> RpcResult<GetCompactionStateResponse> {
+        reply(compaction::state(&self.engine, request.get_ref().compaction_id))
+    }
+
+    async fn get_compaction_state_with_plans(&self, request: Request<GetCompactionPlansRequest>) -> RpcResult<GetCompactionPlansResponse> {
+        reply(compaction::state_with_plans(&self.engine, request.get_ref().compaction_id))
     }
 }

@@ -1,0 +1,171 @@
+//! Compaction: rewrite a partition's small sealed segments, and segments with deleted
+//! rows, into one new segment holding only the rows visible at the compaction
+//! timestamp. The old segments are marked `Dropped` in the same metadata transaction
+//! that records the new one; their files are left for GC.
+//!
+//! Runs under the collection's writer lock, so no write or flush interleaves: the
+//! compaction timestamp is the newest, and every delete older than it is either in a
+//! delete log of a source segment or pending in memory (and so applied to what is read).
+
+use super::segment::{Segment, SegmentMeta, SegmentState};
+use super::{DataPath, keys};
+use crate::catalog::encode;
+use crate::catalog::model::Collection;
+use crate::error::Result;
+use arrow_array::RecordBatch;
+use arrow_select::filter::filter_record_batch;
+use quiver_base::{PartitionId, SegmentId, Timestamp};
+use quiver_format::columns::arrow_schema;
+use quiver_format::keys as object_keys;
+use quiver_format::logs::write_parquet;
+use quiver_storage::Txn;
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Which segments a compaction considers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompactionTrigger {
+    /// Asked for by a client: merge every partition with more than one segment or with
+    /// deleted rows.
+    Manual,
+    /// Background: merge only partitions with several small segments, or segments whose
+    /// deleted fraction passed the threshold.
+    Automatic,
+}
+
+/// A merge of source segments into one target (absent when every row was deleted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompactionPlan {
+    pub sources: Vec<SegmentId>,
+    pub target: Option<SegmentId>,
+}
+
+/// Segments below this fraction of the seal size count as small.
+const SMALL_FRACTION: usize = 4;
+/// Automatic compaction merges a partition once it has this many small segments.
+const AUTO_MIN_SMALL_SEGMENTS: usize = 4;
+/// Automatic compaction rewrites a segment once this fraction (percent) is deleted.
+const AUTO_DELETED_PERCENT: usize = 20;
+
+impl DataPath {
+    /// Compact one collection; returns the merges made.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe between the metadata commit and the in-memory update; run it in a
+    /// spawned task.
+    pub async fn compact(&self, collection: &Collection, trigger: CompactionTrigger) -> Result<Vec<CompactionPlan>> {
+        let data = self.collection_data(collection.id);
+        let _writer = data.writer.lock().await;
+        let ts = self.tso.next().await?;
+        let pk_name = collection.schema.primary_field().name.clone();
+        let small = self.config.seal_bytes / SMALL_FRACTION;
+
+        // Choose sources and read their visible rows (memory only, under the read lock).
+        let mut work: Vec<(PartitionId, u32, Vec<SegmentMeta>, Vec<RecordBatch>, usize)> = Vec::new();
+        {
+            let state = data.state.read().expect("data state poisoned");
+            let mut groups: BTreeMap<(PartitionId, u32), Vec<&Segment>> = BTreeMap::new();
+            for segment in state.segments.values().filter(|s| s.is_sealed()) {
+                groups.entry((segment.partition, segment.shard)).or_default().push(segment);
+            }
+            for ((partition, shard), segments) in groups {
+                let visible: Vec<(usize, Vec<RecordBatch>)> = segments
+                    .iter()
+                    .map(|s| {
+                        let masks = s.visibility(&state.deletes, &pk_name, ts.0);
+                        let rows = masks.iter().map(|m| m.true_count()).sum();
+                        let batches = s
+                            .batches
+                            .iter()
+                            .zip(&masks)
+                            .map(|(b, m)| filter_record_batch(b, m))
+                            .collect::<std::result::Result<Vec<_>, _>>();
+                        batches.map(|b| (rows, b))
+                    })
+                    .collect::<std::result::Result<_, _>>()?;
+                let has_deletes = |i: usize| visible[i].0 < segments[i].rows;
+                let chosen: Vec<usize> = match trigger {
+                    CompactionTrigger::Manual => {
+                        if segments.len() > 1 || has_deletes(0) { (0..segments.len()).collect() } else { Vec::new() }
+                    }
+                    CompactionTrigger::Automatic => {
+                        let smalls: Vec<usize> = (0..segments.len()).filter(|&i| segments[i].bytes < small).collect();
+                        let heavy: Vec<usize> = (0..segments.len())
+                            .filter(|&i| (segments[i].rows - visible[i].0) * 100 >= segments[i].rows * AUTO_DELETED_PERCENT && has_deletes(i))
+                            .collect();
+                        let mut chosen = if smalls.len() >= AUTO_MIN_SMALL_SEGMENTS { smalls } else { Vec::new() };
+                        for i in heavy {
+                            if !chosen.contains(&i) {
+                                chosen.push(i);
+                            }
+                        }
+                        chosen
+                    }
+                };
+                if chosen.is_empty() {
+                    continue;
+                }
+                let metas = chosen.iter().filter_map(|&i| segments[i].meta.clone()).collect();
+                let rows = chosen.iter().map(|&i| visible[i].0).sum();
+                let batches = chosen.iter().flat_map(|&i| visible[i].1.clone()).filter(|b| b.num_rows() > 0).collect();
+                work.push((partition, shard, metas, batches, rows));
+            }
+        }
+
+        let schema = arrow_schema(&collection.schema);
+        let at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let mut plans = Vec::new();
+        let mut txn = Txn::new();
+        let mut new_segments = Vec::new();
+        for (partition, shard, sources, batches, rows) in work {
+            let target = if rows > 0 {
+                let id = SegmentId(self.ids.next().await?);
+                let key = object_keys::insert_log(collection.id, partition, id, self.ids.next().await?);
+                let file = self.put(&key, write_parquet(&schema, &batches)?, rows as u64).await?;
+                let meta = SegmentMeta {
+                    id,
+                    collection: collection.id,
+                    partition,
+                    shard,
+                    rows: rows as u64,
+                    insert_logs: vec![file],
+                    delta_logs: Vec::new(),
+                    state: SegmentState::Flushed,
+                    max_ts: Timestamp(sources.iter().map(|m| m.max_ts.0).max().unwrap_or(0)),
+                    sealed_ts: ts,
+                    compacted_from: sources.iter().map(|m| m.id).collect(),
+                };
+                txn = txn.put(keys::segment(collection.id, id), encode(&meta));
+                let mut segment = Segment::growing(id, partition, shard);
+                for batch in batches {
+                    segment.append(batch, &pk_name, meta.max_ts.0);
+                }
+                segment.meta = Some(meta);
+                new_segments.push(segment);
+                Some(id)
+            } else {
+                None
+            };
+            for mut source in sources.iter().cloned() {
+                source.state = SegmentState::Dropped { at_ms };
+                txn = txn.put(keys::segment(collection.id, source.id), encode(&source));
+            }
+            plans.push(CompactionPlan { sources: sources.iter().map(|m| m.id).collect(), target });
+        }
+        if plans.is_empty() {
+            return Ok(plans);
+        }
+        self.meta.commit(txn).await?;
+        let mut state = data.state.write().expect("data state poisoned");
+        for plan in &plans {
+            for source in &plan.sources {
+                state.segments.remove(source);
+            }
+        }
+        for segment in new_segments {
+            state.segments.insert(segment.id, segment);
+        }
+        tracing::info!(collection = %collection.name, merges = plans.len(), "compacted");
+        Ok(plans)
+    }
+}

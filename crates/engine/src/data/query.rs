@@ -1,0 +1,217 @@
+//! Reads: filter, project, count, limit and offset over growing and sealed segments at a
+//! read timestamp, honouring deletes.
+
+use super::DataPath;
+use super::DataState;
+use super::deletes::pk_column;
+use crate::catalog::model::Collection;
+use crate::error::{EngineError, Result};
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use arrow_select::concat::concat;
+use arrow_select::filter::filter_record_batch;
+use quiver_base::PartitionId;
+use quiver_expr::{Plan, TemplateValue};
+use quiver_format::columns::META_COLUMN;
+use quiver_format::logs::PkColumn;
+use quiver_format::schema::{CollectionSchema, FieldSchema};
+use std::collections::HashMap;
+
+/// The output name Milvus uses for a count.
+pub const COUNT_STAR: &str = "count(*)";
+
+#[derive(Clone, Debug, Default)]
+pub struct QueryRequest {
+    pub filter: String,
+    pub templates: HashMap<String, TemplateValue>,
+    pub output_fields: Vec<String>,
+    /// `None`: every partition.
+    pub partitions: Option<Vec<PartitionId>>,
+    pub limit: Option<usize>,
+    pub offset: usize,
+}
+
+/// One result column: a schema field, or the dynamic `$meta` column (`field` = None).
+#[derive(Clone, Debug)]
+pub struct OutputColumn {
+    pub field: Option<FieldSchema>,
+    pub array: ArrayRef,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct QueryOutput {
+    pub columns: Vec<OutputColumn>,
+    /// Set for `count(*)` queries.
+    pub count: Option<u64>,
+    /// Names the client asked for: fields, and dynamic keys it wants from `$meta`.
+    pub output_fields: Vec<String>,
+}
+
+/// Which columns a query returns.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Projection {
+    pub fields: Vec<FieldSchema>,
+    pub meta: bool,
+    pub count: bool,
+    pub names: Vec<String>,
+}
+
+pub(crate) fn resolve_output(schema: &CollectionSchema, requested: &[String]) -> Result<Projection> {
+    let mut projection = Projection::default();
+    let mut wanted: Vec<&FieldSchema> = vec![schema.primary_field()];
+    for name in requested.iter().map(|n| n.trim()) {
+        match name {
+            "" => continue,
+            "*" => {
+                wanted.extend(schema.fields.iter());
+                projection.meta |= schema.enable_dynamic_field;
+            }
+            COUNT_STAR => projection.count = true,
+            META_COLUMN if schema.enable_dynamic_field => projection.meta = true,
+            _ => match schema.field(name) {
+                Some(field) => wanted.push(field),
+                None if schema.enable_dynamic_field => {
+                    projection.meta = true;
+                    projection.names.push(name.to_string());
+                }
+                None => return Err(EngineError::InvalidParameter(format!("field {name} not exist"))),
+            },
+        }
+        if name != "*" && name != COUNT_STAR && schema.field(name).is_some() {
+            projection.names.push(name.to_string());
+        }
+    }
+    if projection.count && requested.iter().any(|n| n.trim() != COUNT_STAR && !n.trim().is_empty()) {
+        return Err(EngineError::InvalidParameter("count(*) cannot be combined with other output fields".to_string()));
+    }
+    projection.fields = schema.fields.iter().filter(|f| wanted.iter().any(|w| w.name == f.name)).cloned().collect();
+    Ok(projection)
+}
+
+impl DataPath {
+    /// Run a query over the collection's rows as of now.
+    pub async fn query(&self, collection: &Collection, request: &QueryRequest) -> Result<QueryOutput> {
+        let plan = compile(&request.filter, collection, &request.templates)?;
+        let projection = resolve_output(&collection.schema, &request.output_fields)?;
+        let read_ts = self.tso.next().await?.0;
+        let data = self.collection_data(collection.id);
+        let state = data.state.read().expect("data state poisoned");
+        let pk_name = &collection.schema.primary_field().name;
+        let partitions = request.partitions.as_deref();
+        if projection.count {
+            let mut count = 0u64;
+            for_each_match(&state, plan.as_ref(), pk_name, partitions, read_ts, |_, mask| {
+                count += mask.true_count() as u64;
+                Ok(true)
+            })?;
+            return Ok(QueryOutput { count: Some(count), output_fields: vec![COUNT_STAR.to_string()], ..Default::default() });
+        }
+        let needed = request.limit.map(|l| l + request.offset);
+        let mut names: Vec<&str> = projection.fields.iter().map(|f| f.name.as_str()).collect();
+        if projection.meta {
+            names.push(META_COLUMN);
+        }
+        let mut parts: Vec<Vec<ArrayRef>> = vec![Vec::new(); names.len()];
+        let mut rows = 0usize;
+        for_each_match(&state, plan.as_ref(), pk_name, partitions, read_ts, |batch, mask| {
+            if mask.true_count() == 0 {
+                return Ok(true);
+            }
+            let selected = filter_record_batch(&project(batch, &names)?, mask)?;
+            rows += selected.num_rows();
+            for (i, column) in selected.columns().iter().enumerate() {
+                parts[i].push(column.clone());
+            }
+            Ok(needed.is_none_or(|n| rows < n))
+        })?;
+        drop(state);
+        let mut columns = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            let arrays: Vec<&dyn Array> = parts[i].iter().map(|a| a.as_ref()).collect();
+            let full = if arrays.is_empty() {
+                arrow_array::new_empty_array(&empty_type(collection, name))
+            } else {
+                concat(&arrays)?
+            };
+            let start = request.offset.min(full.len());
+            let len = request.limit.unwrap_or(usize::MAX).min(full.len() - start);
+            columns.push(OutputColumn {
+                field: collection.schema.field(name).cloned(),
+                array: full.slice(start, len),
+            });
+        }
+        Ok(QueryOutput { columns, count: None, output_fields: projection.names })
+    }
+}
+
+/// The plan of a filter; `None` for an empty filter (every row).
+pub(crate) fn compile(filter: &str, collection: &Collection, templates: &HashMap<String, TemplateValue>) -> Result<Option<Plan>> {
+    if filter.trim().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Plan::compile(filter, &collection.schema, templates)?))
+}
+
+fn empty_type(collection: &Collection, name: &str) -> arrow_schema::DataType {
+    quiver_format::columns::arrow_schema(&collection.schema)
+        .field_with_name(name)
+        .map(|f| f.data_type().clone())
+        .unwrap_or(arrow_schema::DataType::Utf8)
+}
+
+fn project(batch: &RecordBatch, names: &[&str]) -> Result<RecordBatch> {
+    let indices: Vec<usize> = names.iter().filter_map(|n| batch.schema().index_of(n).ok()).collect();
+    Ok(batch.project(&indices)?)
+}
+
+/// Call `visit(batch, mask)` for every stored batch in scope, where `mask` selects the
+/// rows visible at `read_ts` that match `plan`. `visit` returns false to stop early.
+pub(crate) fn for_each_match(
+    state: &DataState,
+    plan: Option<&Plan>,
+    pk_name: &str,
+    partitions: Option<&[PartitionId]>,
+    read_ts: u64,
+    mut visit: impl FnMut(&RecordBatch, &BooleanArray) -> Result<bool>,
+) -> Result<()> {
+    for segment in state.segments.values() {
+        if partitions.is_some_and(|ps| !ps.contains(&segment.partition)) {
+            continue;
+        }
+        for batch in &segment.batches {
+            let visible = state.deletes.visible(batch, pk_name, segment.partition, read_ts);
+            let mask = match plan {
+                None => visible,
+                Some(plan) => arrow_arith::boolean::and(&visible, &plan.evaluate(batch)?)?,
+            };
+            if !visit(batch, &mask)? {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Primary keys of the rows matching `plan` now (for deletes by filter).
+pub(crate) fn matching_pks(
+    collection: &Collection,
+    state: &DataState,
+    plan: &Plan,
+    partition: Option<PartitionId>,
+    read_ts: u64,
+) -> Result<PkColumn> {
+    let pk_name = &collection.schema.primary_field().name;
+    let scope = partition.map(|p| vec![p]);
+    let mut out: Option<PkColumn> = None;
+    for_each_match(state, Some(plan), pk_name, scope.as_deref(), read_ts, |batch, mask| {
+        let selected = arrow_select::filter::filter(batch.column_by_name(pk_name).expect("pk column"), mask)?;
+        let pks = pk_column(&selected);
+        match (&mut out, pks) {
+            (None, pks) => out = Some(pks),
+            (Some(PkColumn::Int(all)), PkColumn::Int(more)) => all.extend(more),
+            (Some(PkColumn::Str(all)), PkColumn::Str(more)) => all.extend(more),
+            _ => {}
+        }
+        Ok(true)
+    })?;
+    Ok(out.unwrap_or(PkColumn::Int(Vec::new())))
+}

@@ -1,0 +1,123 @@
+//! Segments: units of rows of one (collection, partition, shard).
+//!
+//! A *growing* segment lives in memory (its rows are safe in the WAL). Sealing writes it
+//! to object storage as one Parquet insert log and records a [`SegmentMeta`] in the
+//! metadata store. Deletes that hit a sealed segment are attached to it as delete logs.
+//! Compaction replaces segments by a new one and marks them `Dropped`; their files stay
+//! until GC finds nothing references them.
+
+use super::deletes::{DeleteIndex, pk_column};
+use arrow_array::{BooleanArray, RecordBatch};
+use quiver_base::{CollectionId, PartitionId, SegmentId, Timestamp};
+use quiver_format::FileRef;
+use quiver_format::logs::PkColumn;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SegmentState {
+    /// Sealed and readable.
+    Flushed,
+    /// Replaced by compaction or its collection/partition was dropped; files await GC.
+    Dropped { at_ms: u64 },
+}
+
+/// What the metadata store records of a sealed segment (`data/segment/<collection>/<id>`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentMeta {
+    pub id: SegmentId,
+    pub collection: CollectionId,
+    pub partition: PartitionId,
+    pub shard: u32,
+    pub rows: u64,
+    pub insert_logs: Vec<FileRef>,
+    pub delta_logs: Vec<FileRef>,
+    pub state: SegmentState,
+    /// Largest row timestamp in the segment.
+    pub max_ts: Timestamp,
+    pub sealed_ts: Timestamp,
+    /// Segments this one was compacted from (empty when sealed from growing data).
+    pub compacted_from: Vec<SegmentId>,
+}
+
+impl SegmentMeta {
+    pub fn is_live(&self) -> bool {
+        self.state == SegmentState::Flushed
+    }
+
+    /// Every object this segment references.
+    pub fn files(&self) -> impl Iterator<Item = &FileRef> {
+        self.insert_logs.iter().chain(&self.delta_logs)
+    }
+}
+
+/// Primary keys present in a segment, for routing deletes to the segments they hit.
+#[derive(Clone, Debug, Default)]
+pub struct PkSet {
+    ints: HashSet<i64>,
+    strs: HashSet<String>,
+}
+
+impl PkSet {
+    pub fn extend(&mut self, pks: &PkColumn) {
+        match pks {
+            PkColumn::Int(v) => self.ints.extend(v.iter().copied()),
+            PkColumn::Str(v) => self.strs.extend(v.iter().cloned()),
+        }
+    }
+
+    pub fn contains_at(&self, pks: &PkColumn, i: usize) -> bool {
+        match pks {
+            PkColumn::Int(v) => self.ints.contains(&v[i]),
+            PkColumn::Str(v) => self.strs.contains(&v[i]),
+        }
+    }
+}
+
+/// A segment's rows in memory: growing segments always, sealed ones when loaded.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    pub id: SegmentId,
+    pub partition: PartitionId,
+    pub shard: u32,
+    pub batches: Vec<RecordBatch>,
+    pub rows: usize,
+    pub bytes: usize,
+    pub pks: PkSet,
+    pub max_ts: u64,
+    /// `Some` once sealed.
+    pub meta: Option<SegmentMeta>,
+}
+
+impl Segment {
+    pub fn growing(id: SegmentId, partition: PartitionId, shard: u32) -> Segment {
+        Segment {
+            id,
+            partition,
+            shard,
+            batches: Vec::new(),
+            rows: 0,
+            bytes: 0,
+            pks: PkSet::default(),
+            max_ts: 0,
+            meta: None,
+        }
+    }
+
+    pub fn append(&mut self, batch: RecordBatch, pk_name: &str, ts: u64) {
+        self.rows += batch.num_rows();
+        self.bytes += batch.get_array_memory_size();
+        self.pks.extend(&pk_column(batch.column_by_name(pk_name).expect("pk column")));
+        self.max_ts = self.max_ts.max(ts);
+        self.batches.push(batch);
+    }
+
+    pub fn is_sealed(&self) -> bool {
+        self.meta.is_some()
+    }
+
+    /// Rows visible at `read_ts`, batch by batch.
+    pub fn visibility(&self, deletes: &DeleteIndex, pk_name: &str, read_ts: u64) -> Vec<BooleanArray> {
+        self.batches.iter().map(|b| deletes.visible(b, pk_name, self.partition, read_ts)).collect()
+    }
+}

@@ -1,0 +1,195 @@
+//! The operations the server calls that involve both the catalog and the data path.
+//! Names are resolved here (database, collection or alias, partitions), so the data path
+//! works with ids only.
+
+use crate::catalog::model::{Collection, DEFAULT_PARTITION};
+use crate::data::{CompactionPlan, CompactionTrigger, FlushOutcome, GcReport, InsertColumns, MutationOutcome, QueryOutput, QueryRequest};
+use crate::error::{EngineError, Result};
+use crate::Engine;
+use quiver_base::{CollectionId, PartitionId, SegmentId};
+use quiver_expr::TemplateValue;
+use std::collections::{HashMap, HashSet};
+
+/// A segment as GetPersistentSegmentInfo / GetQuerySegmentInfo report it.
+#[derive(Clone, Debug)]
+pub struct SegmentInfo {
+    pub id: SegmentId,
+    pub partition: PartitionId,
+    pub rows: u64,
+    pub sealed: bool,
+}
+
+impl Engine {
+    fn collection(&self, db: &str, name: &str) -> Result<Collection> {
+        Ok(self.catalog.describe_collection(db, name)?.collection)
+    }
+
+    /// The partition a write names (`""`: none, i.e. the default or the partition key's).
+    fn write_partition(collection: &Collection, name: &str) -> Result<Option<PartitionId>> {
+        if name.is_empty() {
+            return Ok(None);
+        }
+        if collection.has_partition_key() {
+            return Err(EngineError::InvalidParameter(
+                "not support manually specifying the partition names if partition key mode is used".to_string(),
+            ));
+        }
+        collection
+            .partition(name)
+            .map(|p| Some(p.id))
+            .ok_or_else(|| EngineError::PartitionNotFound { collection: collection.name.clone(), name: name.to_string() })
+    }
+
+    fn read_partitions(collection: &Collection, names: &[String]) -> Result<Option<Vec<PartitionId>>> {
+        if names.is_empty() {
+            return Ok(None);
+        }
+        names
+            .iter()
+            .map(|name| {
+                collection
+                    .partition(name)
+                    .map(|p| p.id)
+                    .ok_or_else(|| EngineError::PartitionNotFound { collection: collection.name.clone(), name: name.clone() })
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
+
+    pub async fn insert(&self, db: &str, name: &str, partition: &str, columns: InsertColumns) -> Result<MutationOutcome> {
+        let collection = self.collection(db, name)?;
+        let partition = Self::write_partition(&collection, partition)?;
+        self.data.insert(&collection, partition, columns).await
+    }
+
+    pub async fn upsert(&self, db: &str, name: &str, partition: &str, columns: InsertColumns) -> Result<MutationOutcome> {
+        let collection = self.collection(db, name)?;
+        let partition = Self::write_partition(&collection, partition)?;
+        self.data.upsert(&collection, partition, columns).await
+    }
+
+    pub async fn delete(
+        &self,
+        db: &str,
+        name: &str,
+        partition: &str,
+        filter: &str,
+        templates: &HashMap<String, TemplateValue>,
+    ) -> Result<MutationOutcome> {
+        let collection = self.collection(db, name)?;
+        let partition = if partition.is_empty() || partition == DEFAULT_PARTITION && collection.has_partition_key() {
+            None
+        } else {
+            Self::write_partition(&collection, partition)?
+        };
+        self.data.delete(&collection, partition, filter, templates).await
+    }
+
+    pub async fn flush(&self, db: &str, name: &str) -> Result<FlushOutcome> {
+        let collection = self.collection(db, name)?;
+        self.data.flush(&collection).await
+    }
+
+    /// Query a loaded collection.
+    pub async fn query(&self, db: &str, name: &str, partitions: &[String], mut request: QueryRequest) -> Result<QueryOutput> {
+        let collection = self.collection(db, name)?;
+        if !collection.loaded {
+            return Err(EngineError::CollectionNotLoaded { name: name.to_string() });
+        }
+        request.partitions = Self::read_partitions(&collection, partitions)?;
+        self.data.query(&collection, &request).await
+    }
+
+    /// Rows visible now (GetCollectionStatistics' `row_count`).
+    pub async fn row_count(&self, db: &str, name: &str) -> Result<u64> {
+        let collection = self.collection(db, name)?;
+        self.count(&collection, None).await
+    }
+
+    /// Rows of one partition visible now.
+    pub async fn partition_row_count(&self, db: &str, name: &str, partition: &str) -> Result<u64> {
+        let collection = self.collection(db, name)?;
+        let partitions = Self::read_partitions(&collection, &[partition.to_string()])?;
+        self.count(&collection, partitions).await
+    }
+
+    async fn count(&self, collection: &Collection, partitions: Option<Vec<PartitionId>>) -> Result<u64> {
+        let request = QueryRequest { output_fields: vec!["count(*)".to_string()], partitions, ..Default::default() };
+        Ok(self.data.query(collection, &request).await?.count.unwrap_or(0))
+    }
+
+    pub fn segments(&self, db: &str, name: &str) -> Result<Vec<SegmentInfo>> {
+        let collection = self.collection(db, name)?;
+        Ok(self.data.segment_infos(&collection))
+    }
+
+    /// Drop a collection: the catalog entry first (the commit point), then its data,
+    /// whose files GC collects.
+    pub async fn drop_collection(&self, db: &str, name: &str) -> Result<()> {
+        let Ok(collection) = self.catalog.describe_collection(db, name).map(|i| i.collection) else {
+            return self.catalog.drop_collection(db, name).await;
+        };
+        self.catalog.drop_collection(db, name).await?;
+        if collection.name == name {
+            self.data.drop_collection(&collection).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn drop_partition(&self, db: &str, name: &str, partition: &str) -> Result<()> {
+        let collection = self.collection(db, name)?;
+        self.catalog.drop_partition(db, name, partition).await?;
+        if let Some(p) = collection.partition(partition) {
+            self.data.drop_partition(&collection, p.id).await?;
+        }
+        Ok(())
+    }
+
+    /// Compact a collection now; the plans are kept for GetCompactionState.
+    pub async fn compact(&self, db: &str, name: &str) -> Result<(i64, Vec<CompactionPlan>)> {
+        let collection = self.collection(db, name)?;
+        let plans = self.data.compact(&collection, CompactionTrigger::Manual).await?;
+        let id = self.allocate_id().await?;
+        self.compactions.lock().expect("compactions poisoned").insert(id, (collection.id, plans.clone()));
+        Ok((id, plans))
+    }
+
+    /// Compact a collection by id (ManualCompaction names collections by id).
+    pub async fn compact_by_id(&self, collection_id: i64) -> Result<(i64, Vec<CompactionPlan>)> {
+        let collection = self
+            .catalog
+            .all_collections()
+            .into_iter()
+            .find(|c| c.id.0 == collection_id)
+            .ok_or_else(|| EngineError::CollectionNotFound { db: String::new(), name: format!("id {collection_id}") })?;
+        let db = self.catalog.database_name(collection.db_id).unwrap_or_default();
+        self.compact(&db, &collection.name).await
+    }
+
+    /// The plans of a finished manual compaction.
+    pub fn compaction(&self, id: i64) -> Option<Vec<CompactionPlan>> {
+        self.compactions.lock().expect("compactions poisoned").get(&id).map(|(_, plans)| plans.clone())
+    }
+
+    /// Background compaction of every collection.
+    pub async fn compact_due(&self) -> Result<()> {
+        for collection in self.catalog.all_collections() {
+            self.data.compact(&collection, CompactionTrigger::Automatic).await?;
+        }
+        Ok(())
+    }
+
+    /// One GC pass over every collection's files.
+    pub async fn collect_garbage(&self, grace_ms: u64, now_ms: u64) -> Result<GcReport> {
+        let live: HashSet<CollectionId> = self.catalog.all_collections().iter().map(|c| c.id).collect();
+        self.data.collect_garbage(&live, grace_ms, now_ms).await
+    }
+
+    /// Seal collections whose growing data is due (size or idle time).
+    pub async fn seal_due(&self) -> Result<()> {
+        for collection in self.catalog.all_collections() {
+            self.data.seal_due(&collection).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,34 @@
+//! Milvus filter expressions (`query(filter=...)`, `delete(filter=...)`,
+//! `search(filter=...)`): parse once, check against a collection schema, evaluate a
+//! column at a time over Arrow batches. No I/O.
+//!
+//! - [`parse`] turns text into an [`Ast`] (syntax only; errors name the token and its
+//!   position).
+//! - [`Plan::new`] resolves identifiers against a [`CollectionSchema`] (schema fields,
+//!   then dynamic keys in `$meta`), substitutes templates, and type-checks.
+//! - [`Plan::evaluate`] returns which rows of a batch match. Comparisons with nulls
+//!   (null fields, missing JSON keys) are unknown; unknown propagates through
+//!   `and`/`or`/`not` (Kleene logic) and only rows known true match.
+//!
+//! Batch layout: one column per schema field named after it, `$meta` for dynamic
+//! fields, as in `quiver_format::columns`; only the columns in [`Plan::columns`] need
+//! be present.
+//!
+//! [`CollectionSchema`]: quiver_format::schema::CollectionSchema
+
+mod ast;
+mod error;
+mod eval;
+mod json;
+mod lexer;
+mod like;
+mod parser;
+mod plan;
+mod template;
+mod value;
+
+pub use ast::{ArithOp, Ast, CmpOp, PathStep};
+pub use error::{ExprError, Result};
+pub use parser::parse;
+pub use plan::{Plan, Pks};
+pub use template::TemplateValue;
