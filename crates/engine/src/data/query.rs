@@ -8,7 +8,6 @@ use crate::catalog::model::Collection;
 use crate::error::{EngineError, Result};
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow_select::concat::concat;
-use arrow_select::filter::filter_record_batch;
 use quiver_base::PartitionId;
 use quiver_expr::{Plan, TemplateValue};
 use quiver_format::columns::META_COLUMN;
@@ -105,39 +104,48 @@ impl DataPath {
             })?;
             return Ok(QueryOutput { count: Some(count), output_fields: vec![COUNT_STAR.to_string()], ..Default::default() });
         }
-        let needed = request.limit.map(|l| l + request.offset);
+        if plan.is_none() && request.limit.is_none() {
+            return Err(EngineError::InvalidParameter("empty expression should be used with limit".to_string()));
+        }
         let mut names: Vec<&str> = projection.fields.iter().map(|f| f.name.as_str()).collect();
         if projection.meta {
             names.push(META_COLUMN);
         }
-        let mut parts: Vec<Vec<ArrayRef>> = vec![Vec::new(); names.len()];
-        let mut rows = 0usize;
+        // Phase 1: the matching rows' primary keys and where each row lives. Batches are
+        // reference counted, so keeping them past the lock copies nothing.
+        let mut batches: Vec<RecordBatch> = Vec::new();
+        let mut pks: Vec<ArrayRef> = Vec::new();
+        let mut locations: Vec<(usize, usize)> = Vec::new();
         for_each_match(&state, plan.as_ref(), pk_name, partitions, read_ts, |batch, mask| {
-            if mask.true_count() == 0 {
-                return Ok(true);
+            if mask.true_count() > 0 {
+                let index = batches.len();
+                batches.push(project(batch, &names)?);
+                pks.push(arrow_select::filter::filter(batch.column_by_name(pk_name).expect("pk column"), mask)?);
+                locations.extend(mask.values().set_indices().map(|row| (index, row)));
             }
-            let selected = filter_record_batch(&project(batch, &names)?, mask)?;
-            rows += selected.num_rows();
-            for (i, column) in selected.columns().iter().enumerate() {
-                parts[i].push(column.clone());
-            }
-            Ok(needed.is_none_or(|n| rows < n))
+            Ok(true)
         })?;
         drop(state);
+        // Phase 2: primary key order, as Milvus merges results (query_iterator's cursor,
+        // `pk > last`, relies on it); then gather only the rows in the window.
+        let window: Vec<(usize, usize)> = if locations.is_empty() {
+            Vec::new()
+        } else {
+            let all: Vec<&dyn Array> = pks.iter().map(|a| a.as_ref()).collect();
+            let keys = concat(&all)?;
+            let wanted = request.limit.map(|l| l.saturating_add(request.offset));
+            let order = arrow_ord::sort::sort_to_indices(&keys, None, wanted)?;
+            order.values().iter().skip(request.offset).map(|&i| locations[i as usize]).collect()
+        };
         let mut columns = Vec::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
-            let arrays: Vec<&dyn Array> = parts[i].iter().map(|a| a.as_ref()).collect();
-            let full = if arrays.is_empty() {
+            let array = if window.is_empty() {
                 arrow_array::new_empty_array(&empty_type(collection, name))
             } else {
-                concat(&arrays)?
+                let sources: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
+                arrow_select::interleave::interleave(&sources, &window)?
             };
-            let start = request.offset.min(full.len());
-            let len = request.limit.unwrap_or(usize::MAX).min(full.len() - start);
-            columns.push(OutputColumn {
-                field: collection.schema.field(name).cloned(),
-                array: full.slice(start, len),
-            });
+            columns.push(OutputColumn { field: collection.schema.field(name).cloned(), array });
         }
         Ok(QueryOutput { columns, count: None, output_fields: projection.names })
     }

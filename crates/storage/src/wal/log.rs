@@ -13,6 +13,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// An open write-ahead log. `Send + Sync`: share it through an `Arc`.
@@ -211,7 +212,13 @@ impl Drop for Wal {
 }
 
 /// Take the exclusive lock on `<dir>/LOCK`, or fail if another log holds it.
+///
+/// Contention is retried for a short while: the lock belongs to the open file, and a
+/// process being spawned (fork, then exec) holds a duplicate of every descriptor until its
+/// exec closes them, so a lock just released by this process can look held for a moment.
 fn lock_dir(dir: &Path) -> Result<File> {
+    const RETRIES: u32 = 100;
+    const PAUSE: Duration = Duration::from_millis(10);
     let path = dir.join("LOCK");
     let file = OpenOptions::new()
         .create(true)
@@ -219,9 +226,16 @@ fn lock_dir(dir: &Path) -> Result<File> {
         .write(true)
         .open(&path)
         .map_err(|e| WalError::io("open", &path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(WalError::Locked { path }),
-        Err(TryLockError::Error(e)) => Err(WalError::io("lock", path, e)),
+    let mut retries = 0;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) if retries < RETRIES => {
+                retries += 1;
+                thread::sleep(PAUSE);
+            }
+            Err(TryLockError::WouldBlock) => return Err(WalError::Locked { path }),
+            Err(TryLockError::Error(e)) => return Err(WalError::io("lock", path, e)),
+        }
     }
 }
