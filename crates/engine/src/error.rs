@@ -82,6 +82,12 @@ pub enum EngineError {
     #[error("{0}")]
     Expr(#[from] quiver_expr::ExprError),
 
+    #[error("{0}")]
+    Index(#[from] quiver_index::IndexError),
+
+    #[error("index build failed: {0}")]
+    IndexBuild(String),
+
     #[error("object storage: {0}")]
     Storage(String),
 

@@ -17,7 +17,7 @@ pub mod tso;
 pub use quiver_format::{names, schema};
 
 pub use catalog::{Catalog, CollectionInfo, IndexInfo, NewCollection};
-pub use data::{CompactionPlan, DataConfig, FlushOutcome, GcReport, InsertColumns, MutationOutcome, QueryOutput, QueryRequest};
+pub use data::{CompactionPlan, DataConfig, FlushOutcome, GcReport, IndexProgress, QueryVectors, SearchOutput, SearchRequest, InsertColumns, MutationOutcome, QueryOutput, QueryRequest};
 pub use error::{EngineError, NameKind, Result};
 pub use ops::SegmentInfo;
 

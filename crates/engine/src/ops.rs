@@ -3,10 +3,14 @@
 //! works with ids only.
 
 use crate::catalog::model::{Collection, DEFAULT_PARTITION};
-use crate::data::{CompactionPlan, CompactionTrigger, FlushOutcome, GcReport, InsertColumns, MutationOutcome, QueryOutput, QueryRequest};
+use crate::catalog::IndexInfo;
+use crate::data::{
+    CompactionPlan, CompactionTrigger, FlushOutcome, GcReport, IndexProgress, InsertColumns, MutationOutcome, QueryOutput, QueryRequest,
+    SearchOutput, SearchRequest,
+};
 use crate::error::{EngineError, Result};
 use crate::Engine;
-use quiver_base::{CollectionId, PartitionId, SegmentId};
+use quiver_base::{CollectionId, IndexId, PartitionId, SegmentId};
 use quiver_expr::TemplateValue;
 use std::collections::{HashMap, HashSet};
 
@@ -181,8 +185,53 @@ impl Engine {
 
     /// One GC pass over every collection's files.
     pub async fn collect_garbage(&self, grace_ms: u64, now_ms: u64) -> Result<GcReport> {
-        let live: HashSet<CollectionId> = self.catalog.all_collections().iter().map(|c| c.id).collect();
-        self.data.collect_garbage(&live, grace_ms, now_ms).await
+        let collections = self.catalog.all_collections();
+        let live: HashSet<CollectionId> = collections.iter().map(|c| c.id).collect();
+        let indexes: HashSet<IndexId> = collections.iter().flat_map(|c| c.indexes.iter().map(|d| d.id)).collect();
+        self.data.collect_garbage(&live, &indexes, grace_ms, now_ms).await
+    }
+
+    /// Vector search over a loaded collection.
+    pub async fn search(&self, db: &str, name: &str, partitions: &[String], mut request: SearchRequest) -> Result<SearchOutput> {
+        let collection = self.collection(db, name)?;
+        if !collection.loaded {
+            return Err(EngineError::CollectionNotLoaded { name: name.to_string() });
+        }
+        request.partitions = Self::read_partitions(&collection, partitions)?;
+        self.data.search(&collection, &request).await
+    }
+
+    /// Build missing index files for every collection (background).
+    pub async fn build_indexes(&self, threads: usize) -> Result<usize> {
+        let mut built = 0;
+        for collection in self.catalog.all_collections() {
+            built += self.data.build_indexes(&collection, threads).await?;
+        }
+        Ok(built)
+    }
+
+    /// Index definitions with their build progress.
+    pub fn describe_indexes(&self, db: &str, name: &str, field: &str, index: &str) -> Result<Vec<(IndexInfo, IndexProgress)>> {
+        let collection = self.collection(db, name)?;
+        let infos = self.catalog.describe_indexes(db, name, field, index)?;
+        Ok(infos
+            .into_iter()
+            .map(|info| {
+                let progress = self.data.index_progress(&collection, &info.definition);
+                (info, progress)
+            })
+            .collect())
+    }
+
+    /// Drop an index definition and forget its builds (their files go to GC).
+    pub async fn drop_index(&self, db: &str, name: &str, field: &str, index: &str) -> Result<()> {
+        let before = self.collection(db, name)?;
+        self.catalog.drop_index(db, name, field, index).await?;
+        let after = self.collection(db, name)?;
+        for gone in before.indexes.iter().filter(|d| !after.indexes.iter().any(|a| a.id == d.id)) {
+            self.data.drop_index_builds(&after, gone.id);
+        }
+        Ok(())
     }
 
     /// Seal collections whose growing data is due (size or idle time).

@@ -105,24 +105,54 @@ pub enum Ast {
     /// A bare identifier: a field, `$meta`, or a dynamic key.
     Field(String),
     /// `root["a"][0]...`: a JSON path or an array element.
-    Path { root: String, steps: Vec<PathStep> },
+    Path {
+        root: String,
+        steps: Vec<PathStep>,
+    },
     /// Unary minus on a non-literal (literals are negated while parsing).
     Neg(Box<Ast>),
-    Arith { op: ArithOp, left: Box<Ast>, right: Box<Ast> },
-    Compare { op: CmpOp, left: Box<Ast>, right: Box<Ast> },
+    Arith {
+        op: ArithOp,
+        left: Box<Ast>,
+        right: Box<Ast>,
+    },
+    Compare {
+        op: CmpOp,
+        left: Box<Ast>,
+        right: Box<Ast>,
+    },
     /// A chained comparison `left left_op middle right_op right`, e.g. `1 < a <= 5`;
     /// both operators point the same way.
-    Range { left: Box<Ast>, left_op: CmpOp, middle: Box<Ast>, right_op: CmpOp, right: Box<Ast> },
+    Range {
+        left: Box<Ast>,
+        left_op: CmpOp,
+        middle: Box<Ast>,
+        right_op: CmpOp,
+        right: Box<Ast>,
+    },
     And(Box<Ast>, Box<Ast>),
     Or(Box<Ast>, Box<Ast>),
     Not(Box<Ast>),
     /// `operand in list` / `operand not in list`; `list` is a list or a template.
-    In { operand: Box<Ast>, list: Box<Ast>, negated: bool },
+    In {
+        operand: Box<Ast>,
+        list: Box<Ast>,
+        negated: bool,
+    },
     /// `operand like pattern`; `pattern` is a string literal or a template.
-    Like { operand: Box<Ast>, pattern: Box<Ast> },
-    IsNull { operand: Box<Ast>, negated: bool },
+    Like {
+        operand: Box<Ast>,
+        pattern: Box<Ast>,
+    },
+    IsNull {
+        operand: Box<Ast>,
+        negated: bool,
+    },
     /// `name(args...)`; the planner knows which names exist.
-    Call { name: String, args: Vec<Ast> },
+    Call {
+        name: String,
+        args: Vec<Ast>,
+    },
     /// `exists path`.
     Exists(Box<Ast>),
 }

@@ -170,9 +170,7 @@ impl Lexer {
             }
             Ok(Tok::Float(value))
         } else {
-            text.parse()
-                .map(Tok::Int)
-                .map_err(|_| syntax(start, &text, format!("integer {text} is out of the Int64 range")))
+            text.parse().map(Tok::Int).map_err(|_| syntax(start, &text, format!("integer {text} is out of the Int64 range")))
         }
     }
 
@@ -345,13 +343,10 @@ mod tests {
                 Tok::End
             ]
         );
-        assert_eq!(toks(".5 5. {ids} $meta"), vec![
-            Tok::Float(0.5),
-            Tok::Float(5.0),
-            Tok::Template("ids".into()),
-            Tok::Ident("$meta".into()),
-            Tok::End
-        ]);
+        assert_eq!(
+            toks(".5 5. {ids} $meta"),
+            vec![Tok::Float(0.5), Tok::Float(5.0), Tok::Template("ids".into()), Tok::Ident("$meta".into()), Tok::End]
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@
 mod ast;
 mod error;
 mod eval;
+mod hash;
 mod json;
 mod lexer;
 mod like;
@@ -30,5 +31,5 @@ mod value;
 pub use ast::{ArithOp, Ast, CmpOp, PathStep};
 pub use error::{ExprError, Result};
 pub use parser::parse;
-pub use plan::{Plan, Pks};
+pub use plan::{Pks, Plan};
 pub use template::TemplateValue;

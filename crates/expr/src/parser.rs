@@ -189,15 +189,15 @@ impl Parser {
         if !(ascending(op) && ascending(right_op) || descending(op) && descending(right_op)) {
             return Err(error_at(
                 &op_token,
-                format!(
-                    "unexpected token '{}': a chained comparison needs two of '<', '<=' or two of '>', '>='",
-                    op_token.text
-                ),
+                format!("unexpected token '{}': a chained comparison needs two of '<', '<=' or two of '>', '>='", op_token.text),
             ));
         }
         let right = self.expr(PREC_ADD)?;
-        if let Some(_) = cmp_op(&self.peek().tok) {
-            return Err(error_at(self.peek(), format!("unexpected token '{}': at most two comparisons may be chained", self.peek().text)));
+        if cmp_op(&self.peek().tok).is_some() {
+            return Err(error_at(
+                self.peek(),
+                format!("unexpected token '{}': at most two comparisons may be chained", self.peek().text),
+            ));
         }
         Ok(Ast::Range { left: Box::new(left), left_op: op, middle: Box::new(middle), right_op, right: Box::new(right) })
     }
@@ -222,7 +222,9 @@ impl Parser {
     fn prefix(&mut self) -> Result<Ast> {
         let token = self.bump();
         match token.tok {
-            Tok::Int(v) => i64::try_from(v).map(Ast::Int).map_err(|_| error_at(&token, format!("integer {} is out of the Int64 range", token.text))),
+            Tok::Int(v) => i64::try_from(v)
+                .map(Ast::Int)
+                .map_err(|_| error_at(&token, format!("integer {} is out of the Int64 range", token.text))),
             Tok::Float(v) => Ok(Ast::Float(v)),
             Tok::Str(s) => Ok(Ast::Str(s)),
             Tok::Kw(Keyword::True) => Ok(Ast::Bool(true)),

@@ -173,8 +173,8 @@ mod tests {
         assert_eq!(cmp_int_float(2, 1.5), Some(Ordering::Greater));
         assert_eq!(cmp_int_float(-1, -1.5), Some(Ordering::Greater));
         assert_eq!(cmp_int_float(3, 3.0), Some(Ordering::Equal));
-        assert_eq!(cmp_int_float(i64::MAX, 9.223372036854775807e18), Some(Ordering::Less));
-        assert_eq!(cmp_int_float(i64::MIN, -9.223372036854775808e18), Some(Ordering::Equal));
+        assert_eq!(cmp_int_float(i64::MAX, TWO_POW_63), Some(Ordering::Less));
+        assert_eq!(cmp_int_float(i64::MIN, -TWO_POW_63), Some(Ordering::Equal));
         assert_eq!(cmp_int_float(0, f64::NAN), None);
         // 2^53 + 1 is not representable as f64, but still compares correctly.
         assert_eq!(cmp_int_float(9_007_199_254_740_993, 9_007_199_254_740_992.0), Some(Ordering::Greater));

@@ -2,15 +2,15 @@
 //! every field type, nulls and a dynamic field, checked against hand-computed rows;
 //! error messages; and a seeded property test against a row-by-row reference.
 
+use arrow_array::Array;
 use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::types::Int64Type;
-use arrow_array::Array;
 use arrow_array::{
     ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Int64Array,
     ListArray, RecordBatch, StringArray, UInt64Array,
 };
 use arrow_schema::{DataType as ArrowType, Field, Schema};
-use quiver_expr::{ExprError, Plan, Pks, TemplateValue, parse};
+use quiver_expr::{ExprError, Pks, Plan, TemplateValue, parse};
 use quiver_format::columns::arrow_schema;
 use quiver_format::schema::{CollectionSchema, DataType, FieldSchema};
 use std::collections::{BTreeSet, HashMap};
@@ -388,6 +388,48 @@ fn arithmetic() {
     ]);
 }
 
+/// Sliced batches carry offsets in every buffer (values, validity, list offsets); the
+/// result must not depend on them.
+#[test]
+fn sliced_batches_match_the_whole() {
+    let full = batch();
+    let texts = [
+        "age > 20",
+        "not (age > 20)",
+        "score == 0.1",
+        "flag",
+        "name like 'a%'",
+        "name in ['banana', 'cherry']",
+        "small in [1, 2, 3]",
+        "age is null",
+        "array_contains(tags, 'red')",
+        "array_length(nums) >= 2",
+        "nums[1] > 3",
+        "tags == ['red']",
+        "size > 15 or color == 'red'",
+        "info['a']['b'] >= 2",
+        "age + 1 > 11",
+        "age < mid",
+    ];
+    for text in texts {
+        let plan = Plan::compile(text, &schema(true), &HashMap::new()).unwrap();
+        let whole = plan.evaluate(&full).unwrap();
+        for (offset, len) in [(0, 0), (1, 4), (2, 3), (5, 1)] {
+            let part = plan.evaluate(&full.slice(offset, len)).unwrap();
+            let expected: Vec<bool> = (offset..offset + len).map(|i| whole.value(i)).collect();
+            let got: Vec<bool> = (0..len).map(|i| part.value(i)).collect();
+            assert_eq!(got, expected, "{text} on rows {offset}..{}", offset + len);
+        }
+    }
+}
+
+#[test]
+fn plans_are_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Plan>();
+    assert_send_sync::<ExprError>();
+}
+
 #[test]
 fn templates() {
     let templates: HashMap<String, TemplateValue> = HashMap::from([
@@ -478,7 +520,10 @@ fn syntax_errors_name_the_token_and_position() {
     assert_eq!(message("id > 1)"), "invalid expression at position 6: unexpected token ')' without a matching '('");
     assert_eq!(message("id > 1 2"), "invalid expression at position 7: unexpected token '2' after a complete expression");
     assert_eq!(message("id > 1 and"), "invalid expression at position 10: unexpected end of expression");
-    assert_eq!(message("id in [1, 2"), "invalid expression at position 11: expected ',' or ']' to close the list opened at position 6, found end of expression");
+    assert_eq!(
+        message("id in [1, 2"),
+        "invalid expression at position 11: expected ',' or ']' to close the list opened at position 6, found end of expression"
+    );
     let err = parse("((a == 1) or (b == 2)").unwrap_err();
     assert!(matches!(&err, ExprError::Syntax { position: 21, token, .. } if token == "<end>"), "{err:?}");
     let err = parse("a > )").unwrap_err();
@@ -507,8 +552,14 @@ fn planning_errors_say_what_was_wrong() {
     assert_eq!(message("age like 'a%'"), "like expects a VarChar field or a JSON path, but `age` is Int32");
     assert_eq!(message("name + 1 > 2"), "operator + expects numbers, but `name` is VarChar");
     assert_eq!(message("score % 2 == 1"), "operator % expects integers, but `score` is Float");
-    assert_eq!(message("array_contains(age, 1)"), "function array_contains expects an Array field or a JSON path, but `age` is Int32");
-    assert_eq!(message("array_length(age) == 1"), "function array_length expects an Array field or a JSON path, but `age` is Int32");
+    assert_eq!(
+        message("array_contains(age, 1)"),
+        "function array_contains expects an Array field or a JSON path, but `age` is Int32"
+    );
+    assert_eq!(
+        message("array_length(age) == 1"),
+        "function array_length expects an Array field or a JSON path, but `age` is Int32"
+    );
     assert!(message("foo(id)").starts_with("function foo is not supported; supported functions are array_contains"));
     assert_eq!(message("array_contains(tags)"), "function array_contains takes 2 argument(s), but 1 were given");
     assert_eq!(message("age"), "`age` is Int32, not a boolean expression");
@@ -556,7 +607,11 @@ fn category_equality_over_100k_rows_is_fast() {
         description: String::new(),
         auto_id: false,
         enable_dynamic_field: false,
-        fields: vec![pk, field("category", DataType::Int64, false), field("v", DataType::FloatVector, false).with_param("dim", 2)],
+        fields: vec![
+            pk,
+            field("category", DataType::Int64, false),
+            field("v", DataType::FloatVector, false).with_param("dim", 2),
+        ],
     }
     .validated()
     .unwrap();
@@ -570,7 +625,6 @@ fn category_equality_over_100k_rows_is_fast() {
     let start = std::time::Instant::now();
     let matches = plan.evaluate(&batch).unwrap();
     let elapsed = start.elapsed();
-    eprintln!("PERF {elapsed:?}");
     assert_eq!(matches.true_count(), (n / 10) as usize);
     // Generous so unoptimised test builds pass; release builds take tens of µs.
     assert!(elapsed < std::time::Duration::from_millis(200), "took {elapsed:?}");
@@ -617,8 +671,11 @@ fn apply(op: &str, ordering: Option<std::cmp::Ordering>) -> Option<bool> {
     })
 }
 
+/// The reference meaning of a predicate: true, false or unknown for one row.
+type Reference = Box<dyn Fn(&Row) -> Option<bool>>;
+
 /// A random predicate as (text, reference evaluation per row).
-fn random_predicate(rng: &mut Lcg, depth: u32) -> (String, Box<dyn Fn(&Row) -> Option<bool>>) {
+fn random_predicate(rng: &mut Lcg, depth: u32) -> (String, Reference) {
     let choice = if depth == 0 { rng.below(6) } else { rng.below(9) };
     match choice {
         0 => {
@@ -651,20 +708,26 @@ fn random_predicate(rng: &mut Lcg, depth: u32) -> (String, Box<dyn Fn(&Row) -> O
         6 => {
             let (l, lf) = random_predicate(rng, depth - 1);
             let (r, rf) = random_predicate(rng, depth - 1);
-            (format!("({l}) and ({r})"), Box::new(move |row: &Row| match (lf(row), rf(row)) {
-                (Some(false), _) | (_, Some(false)) => Some(false),
-                (Some(true), Some(true)) => Some(true),
-                _ => None,
-            }))
+            (
+                format!("({l}) and ({r})"),
+                Box::new(move |row: &Row| match (lf(row), rf(row)) {
+                    (Some(false), _) | (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => None,
+                }),
+            )
         }
         7 => {
             let (l, lf) = random_predicate(rng, depth - 1);
             let (r, rf) = random_predicate(rng, depth - 1);
-            (format!("({l}) or ({r})"), Box::new(move |row: &Row| match (lf(row), rf(row)) {
-                (Some(true), _) | (_, Some(true)) => Some(true),
-                (Some(false), Some(false)) => Some(false),
-                _ => None,
-            }))
+            (
+                format!("({l}) or ({r})"),
+                Box::new(move |row: &Row| match (lf(row), rf(row)) {
+                    (Some(true), _) | (_, Some(true)) => Some(true),
+                    (Some(false), Some(false)) => Some(false),
+                    _ => None,
+                }),
+            )
         }
         _ => {
             let (inner, f) = random_predicate(rng, depth - 1);

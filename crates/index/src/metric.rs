@@ -55,44 +55,89 @@ impl Metric {
     pub fn binary_score(self, a: &[u8], b: &[u8]) -> f32 {
         debug_assert_eq!(a.len(), b.len());
         match self {
-            Metric::Hamming => a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum::<u32>() as f32,
-            Metric::Jaccard => {
-                let (mut inter, mut union) = (0u32, 0u32);
-                for (x, y) in a.iter().zip(b) {
-                    inter += (x & y).count_ones();
-                    union += (x | y).count_ones();
-                }
-                if union == 0 { 0.0 } else { 1.0 - inter as f32 / union as f32 }
-            }
+            Metric::Hamming => hamming(a, b),
+            Metric::Jaccard => jaccard(a, b),
             _ => f32::NAN,
         }
     }
 }
 
-/// Dot product with four independent accumulators, which lets the compiler vectorise.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 4];
-    let chunks = a.len() / 4;
-    for i in 0..chunks {
-        for lane in 0..4 {
-            acc[lane] += a[i * 4 + lane] * b[i * 4 + lane];
+/// Dot product with eight independent accumulators: the compiler keeps them in SIMD
+/// registers (two SSE or one AVX register) without needing to reassociate float sums.
+#[inline]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for lane in 0..8 {
+            acc[lane] += x[lane] * y[lane];
         }
     }
-    let tail: f32 = (chunks * 4..a.len()).map(|i| a[i] * b[i]).sum();
-    acc.iter().sum::<f32>() + tail
+    sum8(acc) + tail
 }
 
-fn squared_l2(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 4];
-    let chunks = a.len() / 4;
-    for i in 0..chunks {
-        for lane in 0..4 {
-            let d = a[i * 4 + lane] - b[i * 4 + lane];
+/// Squared Euclidean distance, eight accumulators like [`dot`].
+#[inline]
+pub(crate) fn squared_l2(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| (x - y) * (x - y)).sum();
+    for (x, y) in ca.zip(cb) {
+        for lane in 0..8 {
+            let d = x[lane] - y[lane];
             acc[lane] += d * d;
         }
     }
-    let tail: f32 = (chunks * 4..a.len()).map(|i| (a[i] - b[i]) * (a[i] - b[i])).sum();
-    acc.iter().sum::<f32>() + tail
+    sum8(acc) + tail
+}
+
+#[inline]
+fn sum8(acc: [f32; 8]) -> f32 {
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+}
+
+/// Scales `v` to unit length in place; a zero vector stays zero (its cosine with
+/// anything is then 0, as [`Metric::float_score`] reports).
+pub(crate) fn normalize(v: &mut [f32]) {
+    let norm = dot(v, v).sqrt();
+    if norm > 0.0 && norm.is_finite() {
+        let inv = 1.0 / norm;
+        v.iter_mut().for_each(|x| *x *= inv);
+    }
+}
+
+/// Applies `f` to matching 64-bit words of two byte slices (then to the trailing bytes).
+#[inline]
+fn fold_words(a: &[u8], b: &[u8], mut f: impl FnMut(u64, u64)) {
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        f(*x as u64, *y as u64);
+    }
+    for (x, y) in ca.zip(cb) {
+        f(u64::from_le_bytes(x.try_into().unwrap()), u64::from_le_bytes(y.try_into().unwrap()));
+    }
+}
+
+/// Number of differing bits.
+#[inline]
+pub(crate) fn hamming(a: &[u8], b: &[u8]) -> f32 {
+    let mut bits = 0u32;
+    fold_words(a, b, |x, y| bits += (x ^ y).count_ones());
+    bits as f32
+}
+
+/// Jaccard distance `1 - |a & b| / |a | b|`; 0 for two empty sets.
+#[inline]
+pub(crate) fn jaccard(a: &[u8], b: &[u8]) -> f32 {
+    let (mut inter, mut union) = (0u32, 0u32);
+    fold_words(a, b, |x, y| {
+        inter += (x & y).count_ones();
+        union += (x | y).count_ones();
+    });
+    if union == 0 { 0.0 } else { 1.0 - inter as f32 / union as f32 }
 }
 
 #[cfg(test)]
@@ -115,6 +160,32 @@ mod tests {
         assert_eq!(Metric::Hamming.binary_score(&[0b1010_1010], &[0b0101_0101]), 8.0);
         assert_eq!(Metric::Jaccard.binary_score(&[0b1100], &[0b1010]), 1.0 - 1.0 / 3.0);
         assert_eq!(Metric::Jaccard.binary_score(&[0], &[0]), 0.0);
+    }
+
+    #[test]
+    fn unrolled_kernels_match_naive_sums_at_every_length() {
+        for len in 0..40 {
+            let a: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..len).map(|i| (i as f32 * 0.11).cos()).collect();
+            let naive_dot: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            let naive_l2: f32 = a.iter().zip(&b).map(|(x, y)| (x - y) * (x - y)).sum();
+            assert!((dot(&a, &b) - naive_dot).abs() < 1e-4, "dot at len {len}");
+            assert!((squared_l2(&a, &b) - naive_l2).abs() < 1e-4, "l2 at len {len}");
+            let x: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let y: Vec<u8> = (0..len).map(|i| (i * 91 + 3) as u8).collect();
+            let naive: u32 = x.iter().zip(&y).map(|(p, q)| (p ^ q).count_ones()).sum();
+            assert_eq!(hamming(&x, &y), naive as f32, "hamming at len {len}");
+        }
+    }
+
+    #[test]
+    fn normalize_gives_unit_length_and_keeps_zero() {
+        let mut v = [3.0, 4.0];
+        normalize(&mut v);
+        assert_eq!(v, [0.6, 0.8]);
+        let mut z = [0.0f32; 3];
+        normalize(&mut z);
+        assert_eq!(z, [0.0; 3]);
     }
 
     #[test]

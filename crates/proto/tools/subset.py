@@ -144,9 +144,15 @@ def render_message(msg, package: str, indent: str) -> list[str]:
 
 
 def main() -> int:
-    rpc_names = [line.strip() for line in (ROOT / "rpcs.txt").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    lines = [line.strip() for line in (ROOT / "rpcs.txt").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    # `message <full name>` lines add messages that travel as bytes inside others
+    # (a serialized PlaceholderGroup, for example) and so are not reachable from an RPC.
+    extra = [line.split()[1] for line in lines if line.startswith("message ")]
+    rpc_names = [line for line in lines if not line.startswith("message ")]
     service = milvus_pb2.DESCRIPTOR.services_by_name["MilvusService"]
     closure = Closure()
+    for full_name in extra:
+        closure.add(milvus_pb2.DESCRIPTOR.pool.FindMessageTypeByName(full_name))
     methods = []
     for name in rpc_names:
         method = service.methods_by_name.get(name)

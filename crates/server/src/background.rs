@@ -1,5 +1,5 @@
-//! Background loops: sealing idle or large growing data, automatic compaction and
-//! garbage collection. Each loop runs its work in a spawned task (the work is not
+//! Background loops: sealing idle or large growing data, building index files for
+//! sealed segments, automatic compaction and garbage collection. Each loop runs its work in a spawned task (the work is not
 //! cancel safe, shutdown only stops the loop between runs), logs failures and goes on.
 
 use crate::config::DataSettings;
@@ -10,12 +10,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How often the sealer looks for due collections.
 const SEAL_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the index builder looks for sealed segments without their index files.
+const INDEX_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Start every loop; the returned handles stop them when aborted.
 pub fn start(engine: Arc<Engine>, settings: &DataSettings) -> Vec<tokio::task::JoinHandle<()>> {
     let grace_ms = settings.gc_grace_seconds * 1000;
     vec![
         tokio::spawn(every(SEAL_CHECK_INTERVAL, "sealing growing data", Arc::clone(&engine), |e| async move { e.seal_due().await })),
+        tokio::spawn(every(INDEX_CHECK_INTERVAL, "building indexes", Arc::clone(&engine), |e| async move {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            e.build_indexes(threads).await.map(|_| ())
+        })),
         tokio::spawn(every(
             Duration::from_secs(settings.compaction_interval_seconds.max(1)),
             "automatic compaction",

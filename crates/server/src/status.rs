@@ -29,7 +29,7 @@ pub fn success() -> Status {
 pub fn status_of(error: &EngineError) -> Status {
     use EngineError::*;
     let (code, legacy) = match error {
-        InvalidName { .. } | InvalidParameter(_) | PartitionKeyManaged { .. } | InvalidData(_) | Expr(_) => {
+        InvalidName { .. } | InvalidParameter(_) | PartitionKeyManaged { .. } | InvalidData(_) | Expr(_) | Index(_) => {
             (code::PARAMETER_INVALID, ErrorCode::IllegalArgument)
         }
         DatabaseNotFound { .. } => (code::DATABASE_NOT_FOUND, ErrorCode::UnexpectedError),
@@ -53,6 +53,7 @@ pub fn status_of(error: &EngineError) -> Status {
         | PartitionLoaded { .. }
         | Meta(_)
         | Storage(_)
+        | IndexBuild(_)
         | Wal(_)
         | Arrow(_)
         | Log(_)

@@ -2,24 +2,24 @@
 //!
 //! The rule (ARCHITECTURE.md §5): a file is deleted only if nothing references it and it
 //! is older than the grace period. [`ReferenceSet`] is the one place that answers "is this
-//! file referenced?": today live segments of existing collections; snapshots, pins and
-//! running restores join it later. The sweeper only lists, decides, deletes and logs.
+//! file referenced?": today live segments of existing collections and their index builds
+//! for indexes that still exist; snapshots, pins and running restores join it later. The sweeper only lists, decides, deletes and logs.
 //!
 //! Fail-closed: if the reference set cannot be built completely, nothing is deleted.
 //! The grace period also covers files written by a flush or compaction that has not yet
 //! committed its metadata.
 
-use super::segment::{SegmentMeta, SegmentState};
+use super::segment::{IndexBuild, SegmentMeta, SegmentState};
 use super::{DataPath, keys};
 use crate::error::{EngineError, Result};
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjectPath;
-use quiver_base::CollectionId;
+use quiver_base::{CollectionId, IndexId, SegmentId};
 use std::collections::{HashMap, HashSet};
 
 /// Object prefixes the collector sweeps.
-const SWEPT_PREFIXES: &[&str] = &["insert_log", "delta_log"];
+const SWEPT_PREFIXES: &[&str] = &["insert_log", "delta_log", "index_files"];
 
 /// Every object key something still needs.
 #[derive(Debug, Default)]
@@ -65,17 +65,35 @@ pub struct GcReport {
 
 impl DataPath {
     /// One collection pass. `live_collections` are the collections the catalog holds.
-    pub async fn collect_garbage(&self, live_collections: &HashSet<CollectionId>, grace_ms: u64, now_ms: u64) -> Result<GcReport> {
+    pub async fn collect_garbage(
+        &self,
+        live_collections: &HashSet<CollectionId>,
+        live_indexes: &HashSet<IndexId>,
+        grace_ms: u64,
+        now_ms: u64,
+    ) -> Result<GcReport> {
         // 1. References. Any failure aborts the pass before anything is deleted.
         let mut refs = ReferenceSet::default();
         let mut dropped: Vec<(String, SegmentMeta)> = Vec::new();
+        let mut live_segments: HashSet<SegmentId> = HashSet::new();
         for (key, value) in self.meta.scan_prefix(keys::SEGMENT_PREFIX).await? {
             let meta: SegmentMeta = serde_json::from_slice(&value)
                 .map_err(|e| EngineError::CorruptMetadata { key: key.clone(), reason: e.to_string() })?;
             if meta.is_live() && live_collections.contains(&meta.collection) {
                 meta.files().for_each(|f| refs.insert(&f.key));
+                live_segments.insert(meta.id);
             } else {
                 dropped.push((key, meta));
+            }
+        }
+        let mut stale_builds: Vec<String> = Vec::new();
+        for (key, value) in self.meta.scan_prefix(keys::INDEX_BUILD_PREFIX).await? {
+            let build: IndexBuild = serde_json::from_slice(&value)
+                .map_err(|e| EngineError::CorruptMetadata { key: key.clone(), reason: e.to_string() })?;
+            if live_segments.contains(&build.segment) && live_indexes.contains(&build.index_id) {
+                refs.insert(&build.file.key);
+            } else {
+                stale_builds.push(key);
             }
         }
         // 2. Sweep.
@@ -125,6 +143,9 @@ impl DataPath {
         for key in by_key.keys() {
             self.meta.delete(key).await?;
             report.forgotten_segments += 1;
+        }
+        for key in stale_builds {
+            self.meta.delete(&key).await?;
         }
         Ok(report)
     }

@@ -36,6 +36,7 @@ impl DataPath {
             segment.meta = Some(meta);
             state.segments.insert(segment.id, segment);
         }
+        self.load_index_builds(collection, &mut state).await?;
         Ok(state)
     }
 

@@ -20,15 +20,20 @@ mod deletes;
 mod drop;
 mod flush;
 mod gc;
+mod indexing;
 mod load;
 mod query;
 mod routing;
 pub mod rows;
+mod search;
 mod segment;
 mod wal_entry;
 
 pub use compaction::{CompactionPlan, CompactionTrigger};
+pub use deletes::pk_column as pk_values;
 pub use flush::FlushOutcome;
+pub use indexing::{IndexProgress, kind_of};
+pub use search::{QueryVectors, SearchOutput, SearchRequest};
 pub use gc::{Decision, GcReport, ReferenceSet, decide};
 pub use query::{QueryOutput, QueryRequest};
 pub use rows::{InsertColumns, PkSource};
@@ -73,8 +78,16 @@ impl Default for DataConfig {
 pub mod keys {
     use quiver_base::{CollectionId, SegmentId};
 
+    use quiver_base::IndexId;
+
     pub const SEGMENT_PREFIX: &str = "data/segment/";
     pub const CHECKPOINT_PREFIX: &str = "data/checkpoint/";
+    pub const INDEX_BUILD_PREFIX: &str = "data/index_build/";
+
+    /// `data/index_build/<collection>/<segment>/<index>` → [`IndexBuild`](super::segment::IndexBuild) JSON.
+    pub fn index_build(collection: CollectionId, segment: SegmentId, index: IndexId) -> String {
+        format!("{INDEX_BUILD_PREFIX}{:020}/{:020}/{:020}", collection.0, segment.0, index.0)
+    }
 
     /// `data/segment/<collection>/<segment>` → [`SegmentMeta`](super::SegmentMeta) JSON.
     pub fn segment(collection: CollectionId, segment: SegmentId) -> String {

@@ -8,11 +8,14 @@
 
 use super::deletes::{DeleteIndex, pk_column};
 use arrow_array::{BooleanArray, RecordBatch};
-use quiver_base::{CollectionId, PartitionId, SegmentId, Timestamp};
+use quiver_base::{BuildId, CollectionId, FieldId, IndexId, PartitionId, SegmentId, Timestamp};
+use quiver_index::VectorIndex;
 use quiver_format::FileRef;
 use quiver_format::logs::PkColumn;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SegmentState {
@@ -74,6 +77,31 @@ impl PkSet {
     }
 }
 
+/// A vector index built over one sealed segment's field.
+#[derive(Clone)]
+pub struct SegmentIndex {
+    pub build: IndexBuild,
+    pub index: Arc<dyn VectorIndex>,
+}
+
+impl fmt::Debug for SegmentIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SegmentIndex").field("build", &self.build).finish_non_exhaustive()
+    }
+}
+
+/// What the metadata store records of one index build
+/// (`data/index_build/<collection>/<segment>/<index_id>`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndexBuild {
+    pub build_id: BuildId,
+    pub index_id: IndexId,
+    pub segment: SegmentId,
+    pub field_id: FieldId,
+    pub file: FileRef,
+    pub rows: u64,
+}
+
 /// A segment's rows in memory: growing segments always, sealed ones when loaded.
 #[derive(Clone, Debug)]
 pub struct Segment {
@@ -87,6 +115,8 @@ pub struct Segment {
     pub max_ts: u64,
     /// `Some` once sealed.
     pub meta: Option<SegmentMeta>,
+    /// Vector indexes by field (sealed segments only).
+    pub indexes: BTreeMap<FieldId, SegmentIndex>,
 }
 
 impl Segment {
@@ -101,6 +131,7 @@ impl Segment {
             pks: PkSet::default(),
             max_ts: 0,
             meta: None,
+            indexes: BTreeMap::new(),
         }
     }
 

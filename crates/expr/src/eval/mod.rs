@@ -2,25 +2,27 @@
 //!
 //! Each predicate yields a [`Tri`] (rows known true / known false); logic combines
 //! bitmaps; only the rows known true match. JSON columns the plan reads are parsed
-//! once per batch up front, however many predicates use them.
+//! once per batch up front (only the keys the plan reads), however many predicates
+//! use them.
 
 mod arith;
 mod compare;
 mod contains;
+mod documents;
 mod tri;
 mod vals;
 
 use crate::error::{ExprError, Result};
 use crate::json::lookup;
-use crate::plan::Pred;
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use crate::plan::{JsonNeeds, Operand, Pred};
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_buffer::BooleanBuffer;
 use serde_json::Value;
 use std::collections::HashMap;
 use tri::Tri;
 
 /// The rows of `batch` where `pred` is true.
-pub(crate) fn evaluate(pred: &Pred, batch: &RecordBatch, json_columns: &[String]) -> Result<BooleanBuffer> {
+pub(crate) fn evaluate(pred: &Pred, batch: &RecordBatch, json_columns: &JsonNeeds) -> Result<BooleanBuffer> {
     let ctx = Ctx::new(batch, json_columns)?;
     Ok(predicate(&ctx, pred)?.t)
 }
@@ -34,30 +36,17 @@ pub(crate) struct Ctx<'b> {
 }
 
 impl<'b> Ctx<'b> {
-    fn new(batch: &'b RecordBatch, json_columns: &[String]) -> Result<Ctx<'b>> {
+    fn new(batch: &'b RecordBatch, json_columns: &JsonNeeds) -> Result<Ctx<'b>> {
         let rows = batch.num_rows();
         let mut ctx = Ctx { batch, rows, json: HashMap::new() };
-        for name in json_columns {
+        for (name, keys) in json_columns {
             let array = ctx.column(name)?;
-            let strings = array.as_any().downcast_ref::<StringArray>().ok_or_else(|| ExprError::ColumnType {
+            let cells = array.as_any().downcast_ref::<StringArray>().ok_or_else(|| ExprError::ColumnType {
                 name: name.clone(),
                 expected: "Utf8 (JSON text)".into(),
                 found: array.data_type().to_string(),
             })?;
-            let docs = (0..strings.len())
-                .map(|row| {
-                    // An empty cell is treated like a null one rather than as an error.
-                    if strings.is_null(row) || strings.value(row).is_empty() {
-                        return Ok(None);
-                    }
-                    serde_json::from_str(strings.value(row)).map(Some).map_err(|e| ExprError::InvalidJson {
-                        column: name.clone(),
-                        row,
-                        message: e.to_string(),
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            ctx.json.insert(name.clone(), docs);
+            ctx.json.insert(name.clone(), documents::parse_column(name, cells, keys.as_ref())?);
         }
         Ok(ctx)
     }
@@ -91,10 +80,26 @@ fn predicate(ctx: &Ctx<'_>, pred: &Pred) -> Result<Tri> {
         }
         Pred::Not(inner) => predicate(ctx, inner)?.not(),
         Pred::Compare { left, op, right } => {
-            compare::compare(&vals::operand(ctx, left)?, *op, &vals::operand(ctx, right)?, rows)
+            let native = match (left, right) {
+                (Operand::Column(column), Operand::Literal(literal)) => {
+                    compare::compare_native(ctx.column(&column.name)?.as_ref(), column.data_type, *op, literal)
+                }
+                _ => None,
+            };
+            match native {
+                Some(tri) => tri,
+                None => compare::compare(&vals::operand(ctx, left)?, *op, &vals::operand(ctx, right)?, rows),
+            }
         }
         Pred::In { operand, list, negated } => {
-            let tri = compare::in_list(&vals::operand(ctx, operand)?, list, rows);
+            let native = match operand {
+                Operand::Column(column) => compare::in_native(ctx.column(&column.name)?.as_ref(), column.data_type, list),
+                _ => None,
+            };
+            let tri = match native {
+                Some(tri) => tri,
+                None => compare::in_list(&vals::operand(ctx, operand)?, list, rows),
+            };
             if *negated { tri.not() } else { tri }
         }
         Pred::Like { operand, pattern } => compare::like(&vals::operand(ctx, operand)?, pattern, rows),

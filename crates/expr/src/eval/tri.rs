@@ -59,7 +59,17 @@ mod tests {
     }
 
     fn read(t: &Tri) -> Vec<Option<bool>> {
-        (0..t.t.len()).map(|i| if t.t.value(i) { Some(true) } else if t.f.value(i) { Some(false) } else { None }).collect()
+        (0..t.t.len())
+            .map(|i| {
+                if t.t.value(i) {
+                    Some(true)
+                } else if t.f.value(i) {
+                    Some(false)
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     #[test]
@@ -68,16 +78,24 @@ mod tests {
         let a: Vec<_> = all.iter().flat_map(|x| all.iter().map(move |_| *x)).collect();
         let b: Vec<_> = all.iter().flat_map(|_| all.iter().copied()).collect();
         let (ta, tb) = (tri(&a), tri(&b));
-        let and: Vec<_> = a.iter().zip(&b).map(|(x, y)| match (x, y) {
-            (Some(false), _) | (_, Some(false)) => Some(false),
-            (Some(true), Some(true)) => Some(true),
-            _ => None,
-        }).collect();
-        let or: Vec<_> = a.iter().zip(&b).map(|(x, y)| match (x, y) {
-            (Some(true), _) | (_, Some(true)) => Some(true),
-            (Some(false), Some(false)) => Some(false),
-            _ => None,
-        }).collect();
+        let and: Vec<_> = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| match (x, y) {
+                (Some(false), _) | (_, Some(false)) => Some(false),
+                (Some(true), Some(true)) => Some(true),
+                _ => None,
+            })
+            .collect();
+        let or: Vec<_> = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| match (x, y) {
+                (Some(true), _) | (_, Some(true)) => Some(true),
+                (Some(false), Some(false)) => Some(false),
+                _ => None,
+            })
+            .collect();
         assert_eq!(read(&ta.and(&tb)), and);
         assert_eq!(read(&ta.or(&tb)), or);
         assert_eq!(read(&ta.clone().not()), a.iter().map(|x| x.map(|v| !v)).collect::<Vec<_>>());

@@ -14,8 +14,8 @@ use crate::plan::{ColumnRef, Operand};
 use crate::value::Literal;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{
-    Array, BooleanArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Int64Array,
-    ListArray, StringArray, UInt64Array,
+    Array, BooleanArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Int64Array, ListArray, StringArray,
+    UInt64Array,
 };
 use arrow_buffer::NullBuffer;
 use quiver_format::schema::DataType;
@@ -30,7 +30,11 @@ pub(crate) enum Vals<'a> {
     Str(StringArray),
     Bool(BooleanArray),
     /// An Array field; `element` is its element type.
-    List { list: ListArray, element: DataType, name: &'a str },
+    List {
+        list: ListArray,
+        element: DataType,
+        name: &'a str,
+    },
     /// Per row: the JSON value, or `None` when missing or null.
     Json(Vec<Option<Cow<'a, Value>>>),
     Const(&'a Literal),

@@ -8,12 +8,13 @@ use super::node::{InList, Needles, Operand, Pred, Ty};
 use super::operand::describe;
 use crate::ast::{Ast, CmpOp};
 use crate::error::{ExprError, Result};
+use crate::hash::FastSet;
 use crate::json;
 use crate::like::LikePattern;
 use crate::template::TemplateValue;
 use crate::value::{Literal, exact_i64};
 use quiver_format::schema::{CollectionSchema, DataType};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 pub(crate) struct Planner<'a> {
     pub schema: &'a CollectionSchema,
@@ -197,7 +198,7 @@ impl Planner<'_> {
         };
         let list = match operand.ty() {
             Ty::Int => {
-                let mut set = HashSet::with_capacity(values.len());
+                let mut set = FastSet::default();
                 for value in &values {
                     match value {
                         Literal::Int(i) => {
@@ -361,9 +362,9 @@ impl Planner<'_> {
                     .map(|n| if element == DataType::Float { n.as_f64() as f32 as f64 } else { n.as_f64() })
                     .collect(),
             ),
-            DataType::VarChar => Needles::Str(
-                values.iter().filter_map(|v| if let Literal::Str(s) = v { Some(s.clone()) } else { None }).collect(),
-            ),
+            DataType::VarChar => {
+                Needles::Str(values.iter().filter_map(|v| if let Literal::Str(s) = v { Some(s.clone()) } else { None }).collect())
+            }
             _ => Needles::Bool(values.iter().filter_map(|v| if let Literal::Bool(b) = v { Some(*b) } else { None }).collect()),
         };
         Ok(Pred::Contains { operand, all, needles, unmatchable })

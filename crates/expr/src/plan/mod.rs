@@ -10,7 +10,7 @@ mod node;
 mod operand;
 mod pks;
 
-pub(crate) use node::{ColumnRef, InList, Needles, Operand, Pred, Ty};
+pub(crate) use node::{ColumnRef, InList, JsonNeeds, Needles, Operand, Pred, Ty};
 pub use pks::Pks;
 
 use crate::ast::Ast;
@@ -27,7 +27,7 @@ use std::collections::{BTreeSet, HashMap};
 pub struct Plan {
     root: Pred,
     columns: BTreeSet<String>,
-    json_columns: Vec<String>,
+    json_columns: JsonNeeds,
     primary_keys: Option<Pks>,
 }
 
@@ -38,10 +38,10 @@ impl Plan {
         let root = planner.predicate(ast)?;
         let mut columns = BTreeSet::new();
         root.columns(&mut columns);
-        let mut json_columns = BTreeSet::new();
+        let mut json_columns = JsonNeeds::new();
         root.json_columns(&mut json_columns);
         let primary_keys = schema.fields.iter().find(|f| f.is_primary_key).and_then(|pk| pks::primary_keys(&root, &pk.name));
-        Ok(Plan { root, columns, json_columns: json_columns.into_iter().collect(), primary_keys })
+        Ok(Plan { root, columns, json_columns, primary_keys })
     }
 
     /// Parses and plans `text`; blank text matches every row.

@@ -8,11 +8,12 @@
 //! their operand's type.
 
 use crate::ast::{ArithOp, CmpOp, PathStep};
+use crate::hash::FastSet;
 use crate::like::LikePattern;
 use crate::value::Literal;
 use quiver_format::schema::DataType;
 use serde_json::Value;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A predicate: yields true, false or unknown per row.
 #[derive(Clone, Debug)]
@@ -22,16 +23,38 @@ pub(crate) enum Pred {
     Or(Vec<Pred>),
     Not(Box<Pred>),
     /// A literal, if any, is on the right.
-    Compare { left: Operand, op: CmpOp, right: Operand },
-    In { operand: Operand, list: InList, negated: bool },
-    Like { operand: Operand, pattern: LikePattern },
-    IsNull { operand: Operand, negated: bool },
-    /// `array_contains`/`_all`/`_any` and the `json_` spellings. Needles that can
-    /// never equal an element (1.5 in an Int64 array) are dropped and counted in
-    /// `unmatchable`, which makes `_all` false.
-    Contains { operand: Operand, all: bool, needles: Needles, unmatchable: bool },
+    Compare {
+        left: Operand,
+        op: CmpOp,
+        right: Operand,
+    },
+    In {
+        operand: Operand,
+        list: InList,
+        negated: bool,
+    },
+    Like {
+        operand: Operand,
+        pattern: LikePattern,
+    },
+    IsNull {
+        operand: Operand,
+        negated: bool,
+    },
+    /// `array_contains`/`_all`/`_any` and the `json_` spellings (`array_contains(x, v)`
+    /// is `_any` of `[v]`). Needles that can never equal an element (1.5 in an Int64
+    /// array) are dropped and set `unmatchable`, which makes `_all` false.
+    Contains {
+        operand: Operand,
+        all: bool,
+        needles: Needles,
+        unmatchable: bool,
+    },
     /// `exists column[path]`: the key is present (even when its value is null).
-    Exists { column: String, path: Vec<PathStep> },
+    Exists {
+        column: String,
+        path: Vec<PathStep>,
+    },
     /// A bare Bool field or JSON path used as a predicate.
     Truthy(Operand),
 }
@@ -50,13 +73,24 @@ pub(crate) enum Operand {
     /// A scalar or Array field (JSON fields are `Json` with an empty path).
     Column(ColumnRef),
     /// A JSON field or `$meta`, followed by a path (possibly empty).
-    Json { column: String, path: Vec<PathStep> },
+    Json {
+        column: String,
+        path: Vec<PathStep>,
+    },
     /// `array_field[index]`.
-    Element { column: ColumnRef, index: u64 },
+    Element {
+        column: ColumnRef,
+        index: u64,
+    },
     /// `array_length(x)` of an Array field or JSON path.
     Length(Box<Operand>),
     Literal(Literal),
-    Arith { op: ArithOp, left: Box<Operand>, right: Box<Operand>, ty: Ty },
+    Arith {
+        op: ArithOp,
+        left: Box<Operand>,
+        right: Box<Operand>,
+        ty: Ty,
+    },
 }
 
 /// The static type of an operand.
@@ -152,11 +186,9 @@ impl Operand {
         }
     }
 
-    fn collect_json(&self, out: &mut BTreeSet<String>) {
+    fn collect_json(&self, out: &mut JsonNeeds) {
         match self {
-            Operand::Json { column, .. } => {
-                out.insert(column.clone());
-            }
+            Operand::Json { column, path } => need(out, column, path),
             Operand::Length(inner) => inner.collect_json(out),
             Operand::Arith { left, right, .. } => {
                 left.collect_json(out);
@@ -167,14 +199,38 @@ impl Operand {
     }
 }
 
+/// Per JSON column the plan reads, the top-level keys its paths start with, or `None`
+/// when some use needs the whole document. Evaluation parses only those keys.
+pub(crate) type JsonNeeds = BTreeMap<String, Option<BTreeSet<String>>>;
+
+fn need(out: &mut JsonNeeds, column: &str, path: &[PathStep]) {
+    let key = match path.first() {
+        Some(PathStep::Key(key)) => Some(key.clone()),
+        // An index looks up key "3" in an object, so that key is needed.
+        Some(PathStep::Index(i)) => Some(i.to_string()),
+        None => None,
+    };
+    let entry = out.entry(column.to_string()).or_insert_with(|| Some(BTreeSet::new()));
+    match (entry.as_mut(), key) {
+        (Some(keys), Some(key)) => {
+            keys.insert(key);
+        }
+        (_, None) => *entry = None,
+        (None, Some(_)) => {}
+    }
+}
+
 /// The values of an `in` list, typed after the operand.
 #[derive(Clone, Debug)]
 pub(crate) enum InList {
-    Int(HashSet<i64>),
-    /// Sorted, NaN-free.
+    Int(FastSet<i64>),
+    /// Sorted, NaN-free, -0.0 folded into 0.0.
     Float(Vec<f64>),
-    Str(HashSet<String>),
-    Bool { has_true: bool, has_false: bool },
+    Str(FastSet<String>),
+    Bool {
+        has_true: bool,
+        has_false: bool,
+    },
     Json(Vec<Value>),
 }
 
@@ -218,10 +274,10 @@ impl Pred {
         self.children().into_iter().for_each(|c| c.columns(out));
     }
 
-    /// The columns read as JSON, which evaluation parses once per batch.
-    pub fn json_columns(&self, out: &mut BTreeSet<String>) {
-        if let Pred::Exists { column, .. } = self {
-            out.insert(column.clone());
+    /// The JSON columns read, and which of their keys (see [`JsonNeeds`]).
+    pub fn json_columns(&self, out: &mut JsonNeeds) {
+        if let Pred::Exists { column, path } = self {
+            need(out, column, path);
         }
         self.operands().into_iter().for_each(|o| o.collect_json(out));
         self.children().into_iter().for_each(|c| c.json_columns(out));

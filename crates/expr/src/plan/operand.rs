@@ -92,7 +92,8 @@ impl Planner<'_> {
     }
 
     fn numeric(&self, operator: &str, ast: &Ast, operand: &Operand) -> Result<()> {
-        let numeric = matches!(operand.ty(), Ty::Int | Ty::Float) || matches!(operand, Operand::Json { .. } | Operand::Arith { .. });
+        let numeric =
+            matches!(operand.ty(), Ty::Int | Ty::Float) || matches!(operand, Operand::Json { .. } | Operand::Arith { .. });
         if numeric {
             return Ok(());
         }
@@ -108,9 +109,9 @@ impl Planner<'_> {
         let operand = self.operand(inner)?;
         self.numeric("-", inner, &operand)?;
         Ok(match operand {
-            Operand::Literal(Literal::Int(i)) => {
-                Operand::Literal(Literal::Int(i.checked_neg().ok_or_else(|| ExprError::Overflow { expression: ast.to_string() })?))
-            }
+            Operand::Literal(Literal::Int(i)) => Operand::Literal(Literal::Int(
+                i.checked_neg().ok_or_else(|| ExprError::Overflow { expression: ast.to_string() })?,
+            )),
             Operand::Literal(Literal::Float(f)) => Operand::Literal(Literal::Float(-f)),
             other => {
                 let ty = other.ty();
@@ -171,7 +172,9 @@ impl Planner<'_> {
             };
             let inner = self.operand(arg)?;
             return match inner {
-                Operand::Column(ColumnRef { data_type: DataType::Array, .. }) | Operand::Json { .. } => Ok(Operand::Length(Box::new(inner))),
+                Operand::Column(ColumnRef { data_type: DataType::Array, .. }) | Operand::Json { .. } => {
+                    Ok(Operand::Length(Box::new(inner)))
+                }
                 other => Err(ExprError::InvalidOperand {
                     operator: "function array_length".into(),
                     operand: format!("`{arg}`"),

@@ -6,6 +6,19 @@
 //! ([`from_arrow`], [`dynamic_from_arrow`], [`count_field`]). Errors are `String`s meant
 //! for the user: each names the field and says what was wrong.
 //!
+//! # Structure only
+//!
+//! The converter checks what it needs to build the Arrow column: the wire type and the
+//! oneof slot match the schema type, vectors have the schema's `dim` and one vector per
+//! row, value lists have one entry per row (or per non-null row, see below), Int8 and
+//! Int16 values (sent widened to int32) fit their type, and JSON bytes are UTF-8
+//! (protobuf strings already are).
+//! The value rules are the engine's (`quiver_engine::data::rows`), which every front
+//! end shares: default values, nullability, `max_length`, `max_capacity`, JSON
+//! validity, `$meta` rows being objects. A null row therefore stays null here, even in
+//! a field with a default value or one that is not nullable, and JSON text is not
+//! parsed.
+//!
 //! # Nulls: two conventions on one wire
 //!
 //! `valid_data` (one bool per row) marks which rows hold a value. pymilvus 3.0.2 sends it
@@ -28,10 +41,12 @@
 //!   rows. (pymilvus reads nullable dense vectors compressed, but Quiver's schemas forbid
 //!   nullable vectors.)
 //!
-//! [`to_arrow`] accepts both: a value list as long as the number of `true`s is
-//! compressed, one as long as the row count is aligned (the two coincide when no row is
-//! null). A null row of a field with a default value takes the default, nullable or not,
-//! as in Milvus; a null row of any other non-nullable field is an error.
+//! [`to_arrow`] and [`dynamic_to_arrow`] accept both: a value list as long as the number
+//! of `true`s is compressed, one as long as the row count is aligned (the two coincide
+//! when no row is null). Either way, a `false` in `valid_data` becomes a null in the
+//! Arrow column's null bitmap. Vector columns are the exception: Quiver's schemas forbid
+//! nullable vectors, so a vector column with a null row is refused rather than read in a
+//! layout no field can have.
 //!
 //! Placeholders written by [`from_arrow`]: `false`, `0`, `""`, the JSON text `null`, and
 //! an empty element list for arrays.
@@ -47,7 +62,7 @@ use arrow_array::{
 use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer};
 use arrow_schema::DataType as ArrowType;
 use quiver_format::columns::{META_COLUMN, arrow_type};
-use quiver_format::schema::{DataType, DefaultValue, FieldSchema};
+use quiver_format::schema::{DataType, FieldSchema};
 use quiver_proto::schema::{
     self as wire, ArrayArray, BoolArray, DoubleArray, FieldData, FloatArray, IntArray, JsonArray, LongArray, ScalarField, VectorField,
     field_data::Field, scalar_field::Data as Scalar, vector_field::Data as Vector,
@@ -90,43 +105,28 @@ pub fn to_arrow(field: &FieldSchema, data: &FieldData, num_rows: usize) -> Resul
         }
     };
     let values = Values::of(&field.name, field.data_type, scalar)?;
-    let slots = row_slots(field, &data.valid_data, num_rows, values.len())?;
+    let slots = row_slots(&field.name, &data.valid_data, num_rows, values.len())?;
     if field.data_type == DataType::Array {
         return array_to_arrow(field, values, &slots);
     }
-    scalar_to_arrow(field, field.data_type, values, &slots, field.default_value.as_ref())
+    scalar_to_arrow(&field.name, field.data_type, values, &slots)
 }
 
-/// The dynamic `$meta` column (one JSON object per row) as a Utf8 array.
+/// The dynamic `$meta` column (JSON text per row, which the engine requires to be
+/// objects) as a Utf8 array. A null row stays null: the engine reads it as `{}`.
 pub fn dynamic_to_arrow(data: &FieldData, num_rows: usize) -> Result<ArrayRef, String> {
     let name = META_COLUMN;
     if data.r#type != wire::DataType::Json as i32 {
         return Err(format!("field {name}: expected JSON data, got {}", wire_type_name(data.r#type)));
-    }
-    if data.valid_data.iter().any(|valid| !valid) {
-        return Err(format!("field {name}: the dynamic field cannot be null"));
     }
     let scalar = match &data.field {
         Some(Field::Scalars(scalars)) => scalars.data.as_ref(),
         None => None,
         Some(_) => return Err(format!("field {name}: JSON data must be in scalars")),
     };
-    let Values::Json(rows) = Values::of(name, DataType::Json, scalar)? else { unreachable!("Values::of returns the JSON variant") };
-    if rows.len() != num_rows {
-        return Err(format!("field {name}: got {} values for {num_rows} rows", rows.len()));
-    }
-    let texts = rows
-        .iter()
-        .enumerate()
-        .map(|(row, bytes)| {
-            let text = json_text(name, row, bytes)?;
-            if !text.trim_start().starts_with('{') {
-                return Err(format!("field {name}: row {row} is not a JSON object: {}", excerpt(text)));
-            }
-            Ok(text)
-        })
-        .collect::<Result<Vec<&str>, String>>()?;
-    Ok(Arc::new(StringArray::from(texts)))
+    let values = Values::of(name, DataType::Json, scalar)?;
+    let slots = row_slots(name, &data.valid_data, num_rows, values.len())?;
+    scalar_to_arrow(name, DataType::Json, values, &slots)
 }
 
 /// A typed view of the value list a scalar `FieldData` carries.
@@ -190,8 +190,7 @@ impl<'a> Values<'a> {
 
 /// For each row, where its value sits in the wire value list (`None`: the row is null).
 /// See the module doc for the compressed and aligned conventions.
-fn row_slots(field: &FieldSchema, valid: &[bool], num_rows: usize, values: usize) -> Result<Vec<Option<usize>>, String> {
-    let name = &field.name;
+fn row_slots(name: &str, valid: &[bool], num_rows: usize, values: usize) -> Result<Vec<Option<usize>>, String> {
     if valid.is_empty() {
         if values != num_rows {
             return Err(format!("field {name}: got {values} values for {num_rows} rows"));
@@ -200,12 +199,6 @@ fn row_slots(field: &FieldSchema, valid: &[bool], num_rows: usize, values: usize
     }
     if valid.len() != num_rows {
         return Err(format!("field {name}: valid_data has {} entries for {num_rows} rows", valid.len()));
-    }
-    if !field.nullable
-        && field.default_value.is_none()
-        && let Some(row) = valid.iter().position(|valid| !valid)
-    {
-        return Err(format!("field {name}: row {row} is null, but the field is not nullable and has no default value"));
     }
     let present = valid.iter().filter(|valid| **valid).count();
     if values == present {
@@ -226,92 +219,29 @@ fn row_slots(field: &FieldSchema, valid: &[bool], num_rows: usize, values: usize
     }
 }
 
-/// Row values (`None`: null), a null row taking `default` when there is one.
-fn gather<T>(slots: &[Option<usize>], value: impl Fn(usize) -> T, default: Option<T>) -> Vec<Option<T>>
-where
-    T: Clone,
-{
-    slots.iter().map(|slot| slot.map(&value).or_else(|| default.clone())).collect()
+/// Row values (`None`: null).
+fn gather<T>(slots: &[Option<usize>], value: impl Fn(usize) -> T) -> Vec<Option<T>> {
+    slots.iter().map(|slot| slot.map(&value)).collect()
 }
 
 /// A scalar column (`data_type` is the field's type, or an Array's element type).
-fn scalar_to_arrow(
-    field: &FieldSchema,
-    data_type: DataType,
-    values: Values,
-    slots: &[Option<usize>],
-    default: Option<&DefaultValue>,
-) -> Result<ArrayRef, String> {
-    let name = &field.name;
-    let bad_default = || format!("field {name}: the default value does not fit {}", data_type.name());
+fn scalar_to_arrow(name: &str, data_type: DataType, values: Values, slots: &[Option<usize>]) -> Result<ArrayRef, String> {
     Ok(match (data_type, values) {
-        (DataType::Bool, Values::Bool(v)) => {
-            let default = match default {
-                None => None,
-                Some(DefaultValue::Bool(b)) => Some(*b),
-                Some(_) => return Err(bad_default()),
-            };
-            Arc::new(BooleanArray::from(gather(slots, |i| v[i], default)))
-        }
+        (DataType::Bool, Values::Bool(v)) => Arc::new(BooleanArray::from(gather(slots, |i| v[i]))),
         (DataType::Int8, Values::Int(v)) => {
             let v = narrow::<i8>(name, data_type, v)?;
-            let default = int_default(default, &bad_default)?.map(i8::try_from).transpose().map_err(|_| bad_default())?;
-            Arc::new(Int8Array::from(gather(slots, |i| v[i], default)))
+            Arc::new(Int8Array::from(gather(slots, |i| v[i])))
         }
         (DataType::Int16, Values::Int(v)) => {
             let v = narrow::<i16>(name, data_type, v)?;
-            let default = int_default(default, &bad_default)?.map(i16::try_from).transpose().map_err(|_| bad_default())?;
-            Arc::new(Int16Array::from(gather(slots, |i| v[i], default)))
+            Arc::new(Int16Array::from(gather(slots, |i| v[i])))
         }
-        (DataType::Int32, Values::Int(v)) => Arc::new(Int32Array::from(gather(slots, |i| v[i], int_default(default, &bad_default)?))),
-        (DataType::Int64, Values::Long(v)) => {
-            let default = match default {
-                None => None,
-                Some(DefaultValue::Long(n)) => Some(*n),
-                Some(_) => return Err(bad_default()),
-            };
-            Arc::new(Int64Array::from(gather(slots, |i| v[i], default)))
-        }
-        (DataType::Float, Values::Float(v)) => {
-            let default = match default {
-                None => None,
-                Some(DefaultValue::Float(x)) => Some(*x),
-                Some(_) => return Err(bad_default()),
-            };
-            Arc::new(Float32Array::from(gather(slots, |i| v[i], default)))
-        }
-        (DataType::Double, Values::Double(v)) => {
-            let default = match default {
-                None => None,
-                Some(DefaultValue::Double(x)) => Some(*x),
-                Some(_) => return Err(bad_default()),
-            };
-            Arc::new(Float64Array::from(gather(slots, |i| v[i], default)))
-        }
-        (DataType::VarChar, Values::Str(v)) => {
-            if let Some(max) = field.int_param("max_length") {
-                for (row, slot) in slots.iter().enumerate() {
-                    if let Some(i) = *slot
-                        && v[i].len() as i64 > max
-                    {
-                        return Err(format!(
-                            "field {name}: the length ({}) of the string in row {row} exceeds max_length ({max})",
-                            v[i].len()
-                        ));
-                    }
-                }
-            }
-            let default = match default {
-                None => None,
-                Some(DefaultValue::String(s)) => Some(s.as_str()),
-                Some(_) => return Err(bad_default()),
-            };
-            Arc::new(StringArray::from(gather(slots, |i| v[i].as_str(), default)))
-        }
+        (DataType::Int32, Values::Int(v)) => Arc::new(Int32Array::from(gather(slots, |i| v[i]))),
+        (DataType::Int64, Values::Long(v)) => Arc::new(Int64Array::from(gather(slots, |i| v[i]))),
+        (DataType::Float, Values::Float(v)) => Arc::new(Float32Array::from(gather(slots, |i| v[i]))),
+        (DataType::Double, Values::Double(v)) => Arc::new(Float64Array::from(gather(slots, |i| v[i]))),
+        (DataType::VarChar, Values::Str(v)) => Arc::new(StringArray::from(gather(slots, |i| v[i].as_str()))),
         (DataType::Json, Values::Json(v)) => {
-            if default.is_some() {
-                return Err(bad_default());
-            }
             let mut texts = Vec::with_capacity(slots.len());
             for (row, slot) in slots.iter().enumerate() {
                 texts.push(match *slot {
@@ -331,7 +261,6 @@ fn array_to_arrow(field: &FieldSchema, values: Values, slots: &[Option<usize>]) 
     let Values::Array(cells) = values else { unreachable!("Values::of returns the Array variant for Array fields") };
     let ArrowType::List(item) = arrow_type(field) else { unreachable!("an Array field's Arrow type is a List") };
     let element = field.element_type.ok_or_else(|| format!("field {name}: the array field has no element type"))?;
-    let capacity = field.int_param("max_capacity");
     let mut flat = empty_scalar(element);
     let mut offsets = Vec::with_capacity(slots.len() + 1);
     offsets.push(0i32);
@@ -339,14 +268,6 @@ fn array_to_arrow(field: &FieldSchema, values: Values, slots: &[Option<usize>]) 
     for (row, slot) in slots.iter().enumerate() {
         if let Some(i) = *slot {
             let cell = Values::of(name, element, cells[i].data.as_ref()).map_err(|e| format!("{e} (array row {row})"))?;
-            if let Some(capacity) = capacity
-                && cell.len() as i64 > capacity
-            {
-                return Err(format!(
-                    "field {name}: the array in row {row} has {} elements, more than max_capacity ({capacity})",
-                    cell.len()
-                ));
-            }
             total += cell.len();
             append(&mut flat, cell);
         }
@@ -354,7 +275,7 @@ fn array_to_arrow(field: &FieldSchema, values: Values, slots: &[Option<usize>]) 
     }
     let flat_values = Values::of(name, element, Some(&flat))?;
     let all: Vec<Option<usize>> = (0..flat_values.len()).map(Some).collect();
-    let elements = scalar_to_arrow(field, element, flat_values, &all, None)?;
+    let elements = scalar_to_arrow(name, element, flat_values, &all)?;
     let nulls = slots.iter().any(Option::is_none).then(|| NullBuffer::from(slots.iter().map(Option::is_some).collect::<Vec<bool>>()));
     let list = ListArray::try_new(item, OffsetBuffer::new(offsets.into()), elements, nulls).map_err(|e| format!("field {name}: {e}"))?;
     Ok(Arc::new(list))
@@ -448,28 +369,9 @@ fn narrow<T: TryFrom<i32>>(name: &str, data_type: DataType, values: &[i32]) -> R
         .collect()
 }
 
-fn int_default(default: Option<&DefaultValue>, bad: &dyn Fn() -> String) -> Result<Option<i32>, String> {
-    match default {
-        None => Ok(None),
-        Some(DefaultValue::Int(n)) => Ok(Some(*n)),
-        Some(_) => Err(bad()),
-    }
-}
-
-/// JSON text of one row: UTF-8 that parses as JSON.
+/// JSON text of one row: UTF-8 (the engine parses it).
 fn json_text<'a>(name: &str, row: usize, bytes: &'a [u8]) -> Result<&'a str, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| format!("field {name}: the JSON in row {row} is not valid UTF-8"))?;
-    serde_json::from_str::<serde_json::Value>(text)
-        .map_err(|e| format!("field {name}: row {row} is not valid JSON ({e}): {}", excerpt(text)))?;
-    Ok(text)
-}
-
-fn excerpt(text: &str) -> String {
-    const MAX: usize = 64;
-    match text.char_indices().nth(MAX) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_string(),
-    }
+    std::str::from_utf8(bytes).map_err(|_| format!("field {name}: the JSON in row {row} is not valid UTF-8"))
 }
 
 /// An empty value list of an Array's element type.

@@ -19,10 +19,10 @@ pub async fn create(engine: Arc<Engine>, db_name: String, request: CreateIndexRe
 }
 
 pub fn describe(engine: &Engine, db_name: &str, request: &DescribeIndexRequest) -> Result<DescribeIndexResponse> {
-    let indexes = engine.catalog.describe_indexes(db_name, &request.collection_name, &request.field_name, &request.index_name)?;
+    let indexes = engine.describe_indexes(db_name, &request.collection_name, &request.field_name, &request.index_name)?;
     let descriptions = indexes
         .into_iter()
-        .map(|info| {
+        .map(|(info, progress)| {
             let d = info.definition;
             let mut params = vec![KeyValuePair { key: "index_type".into(), value: d.index_type.clone() }];
             if !d.metric_type.is_empty() {
@@ -34,11 +34,10 @@ pub fn describe(engine: &Engine, db_name: &str, request: &DescribeIndexRequest) 
                 index_id: d.id.0,
                 params,
                 field_name: info.field_name,
-                // No rows are stored yet, so every definition is fully built.
-                indexed_rows: 0,
-                total_rows: 0,
-                pending_index_rows: 0,
-                state: IndexState::Finished as i32,
+                indexed_rows: progress.indexed_rows as i64,
+                total_rows: progress.total_rows as i64,
+                pending_index_rows: progress.pending_rows as i64,
+                state: if progress.pending_rows == 0 { IndexState::Finished } else { IndexState::InProgress } as i32,
                 ..Default::default()
             }
         })

@@ -13,6 +13,7 @@ mod database;
 mod index;
 mod load;
 mod partition;
+mod search;
 mod session;
 
 use crate::status::{status_of, success};
@@ -93,6 +94,7 @@ with_status!(
     ManualCompactionResponse,
     GetCompactionStateResponse,
     GetCompactionPlansResponse,
+    SearchResults,
 );
 
 type RpcResult<T> = Result<Response<T>, tonic::Status>;
@@ -310,7 +312,7 @@ impl MilvusService for MilvusApi {
         let db = database_of(&request, &request.get_ref().db_name);
         let DropIndexRequest { collection_name, field_name, index_name, .. } = request.into_inner();
         let engine = self.engine.clone();
-        reply_status(detached(async move { engine.catalog.drop_index(&db, &collection_name, &field_name, &index_name).await }).await)
+        reply_status(detached(async move { engine.drop_index(&db, &collection_name, &field_name, &index_name).await }).await)
     }
 
     async fn insert(&self, request: Request<InsertRequest>) -> RpcResult<MutationResult> {
@@ -383,5 +385,10 @@ impl MilvusService for MilvusApi {
 
     async fn get_compaction_state_with_plans(&self, request: Request<GetCompactionPlansRequest>) -> RpcResult<GetCompactionPlansResponse> {
         reply(compaction::state_with_plans(&self.engine, request.get_ref().compaction_id))
+    }
+
+    async fn search(&self, request: Request<SearchRequest>) -> RpcResult<SearchResults> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply(search::search(&self.engine, &db, request.get_ref()).await)
     }
 }

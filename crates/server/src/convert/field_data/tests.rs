@@ -2,6 +2,8 @@ use super::*;
 use arrow_array::new_empty_array;
 use prost::Message;
 use quiver_base::FieldId;
+use quiver_engine::data::rows::{InsertColumns, PkSource, assemble};
+use quiver_format::schema::{CollectionSchema, DefaultValue};
 use quiver_proto::milvus::InsertRequest;
 
 fn field(name: &str, data_type: DataType) -> FieldSchema {
@@ -169,23 +171,53 @@ fn compressed_insert_columns_come_back_aligned() {
 }
 
 #[test]
-fn null_rows_take_the_default_value() {
+fn null_rows_stay_null_for_the_engine_to_judge() {
+    // A default value is the engine's to fill in.
     let mut f = field("d", DataType::Double);
     f.default_value = Some(DefaultValue::Double(1.5));
     let insert = scalar_column(&f, Scalar::DoubleData(DoubleArray { data: vec![2.5] }), vec![false, true, false]);
     let array = to_arrow(&f, &insert, 3).unwrap();
-    assert_eq!(array.null_count(), 0);
-    assert_eq!(array.as_primitive::<Float64Type>().values().to_vec(), vec![1.5, 2.5, 1.5]);
+    assert_eq!(array.as_primitive::<Float64Type>().iter().collect::<Vec<_>>(), vec![None, Some(2.5), None]);
 
-    let mut f = nullable(field("i8", DataType::Int8));
-    f.default_value = Some(DefaultValue::Int(-3));
-    let array = to_arrow(&f, &scalar_column(&f, ints(&[]), vec![false]), 1).unwrap();
-    assert_eq!(array.as_primitive::<Int8Type>().iter().collect::<Vec<_>>(), vec![Some(-3)]);
+    // So is refusing a null in a field that is not nullable.
+    let f = field("n", DataType::Int64);
+    let array = to_arrow(&f, &scalar_column(&f, longs(&[1]), vec![true, false]), 2).unwrap();
+    assert_eq!(array.as_primitive::<Int64Type>().iter().collect::<Vec<_>>(), vec![Some(1), None]);
 
-    let mut f = field("s", DataType::VarChar);
-    f.default_value = Some(DefaultValue::String("dflt".into()));
-    let array = to_arrow(&f, &scalar_column(&f, strings(&[]), vec![false]), 1).unwrap();
-    assert_eq!(array.as_string::<i32>().value(0), "dflt");
+    let f = array_field("tags", DataType::VarChar);
+    let cells = vec![ScalarField { data: Some(strings(&["a"])) }];
+    let data = scalar_column(&f, Scalar::ArrayData(ArrayArray { data: cells, element_type: 0 }), vec![false, true]);
+    let array = to_arrow(&f, &data, 2).unwrap();
+    assert!(array.is_null(0) && array.is_valid(1));
+}
+
+#[test]
+fn value_rules_are_left_to_the_engine() {
+    let f = field("name", DataType::VarChar).with_param("max_length", 3);
+    let array = to_arrow(&f, &scalar_column(&f, strings(&["abcd"]), vec![]), 1).unwrap();
+    assert_eq!(array.as_string::<i32>().value(0), "abcd");
+
+    let f = array_field("tags", DataType::VarChar);
+    let cells = vec![
+        ScalarField { data: Some(strings(&["a", "b", "c", "d", "e"])) },
+        ScalarField { data: Some(strings(&["far too long"])) },
+    ];
+    let data = scalar_column(&f, Scalar::ArrayData(ArrayArray { data: cells, element_type: 0 }), vec![]);
+    let array = to_arrow(&f, &data, 2).unwrap();
+    assert_eq!(array.as_list::<i32>().value(0).len(), 5);
+
+    let f = field("doc", DataType::Json);
+    let array = to_arrow(&f, &scalar_column(&f, jsons(&["{"]), vec![]), 1).unwrap();
+    assert_eq!(array.as_string::<i32>().value(0), "{");
+
+    let meta = FieldData {
+        r#type: wire::DataType::Json as i32,
+        field_name: META_COLUMN.into(),
+        is_dynamic: true,
+        field: Some(Field::Scalars(ScalarField { data: Some(jsons(&["[1]", "{"])) })),
+        ..FieldData::default()
+    };
+    assert_eq!(dynamic_to_arrow(&meta, 2).unwrap().as_string::<i32>().iter().collect::<Vec<_>>(), vec![Some("[1]"), Some("{")]);
 }
 
 #[test]
@@ -245,6 +277,14 @@ fn dynamic_field_and_count_columns() {
     let array = dynamic_to_arrow(&meta, 2).unwrap();
     assert_eq!(array.as_string::<i32>().value(0), r#"{"color":"red"}"#);
     assert_eq!(dynamic_from_arrow(&array), meta);
+
+    // valid_data marks null rows, compressed or aligned, as for any other column.
+    let compressed = FieldData { valid_data: vec![false, true, false, true], ..meta.clone() };
+    let array = dynamic_to_arrow(&compressed, 4).unwrap();
+    assert_eq!(array.as_string::<i32>().iter().collect::<Vec<_>>(), vec![None, Some(r#"{"color":"red"}"#), None, Some("{}")]);
+    let aligned = FieldData { valid_data: vec![true, false], ..meta };
+    let array = dynamic_to_arrow(&aligned, 2).unwrap();
+    assert_eq!(array.as_string::<i32>().iter().collect::<Vec<_>>(), vec![Some(r#"{"color":"red"}"#), None]);
 
     let count = count_field(42);
     assert_eq!(count.field_name, "count(*)");
@@ -310,12 +350,10 @@ fn out_of_range_integers_are_rejected() {
 }
 
 #[test]
-fn bad_json_is_rejected() {
+fn json_must_be_utf8() {
     let f = field("doc", DataType::Json);
     let data = scalar_column(&f, Scalar::JsonData(JsonArray { data: vec![b"{}".to_vec(), vec![0xff, 0xfe]] }), vec![]);
     assert_eq!(error_of(&f, &data, 2), "field doc: the JSON in row 1 is not valid UTF-8");
-    let data = scalar_column(&f, jsons(&["{", "1"]), vec![]);
-    assert!(error_of(&f, &data, 2).contains("row 0 is not valid JSON"));
 
     let meta = |rows: &[&str]| FieldData {
         r#type: wire::DataType::Json as i32,
@@ -324,39 +362,27 @@ fn bad_json_is_rejected() {
         field: Some(Field::Scalars(ScalarField { data: Some(jsons(rows)) })),
         ..FieldData::default()
     };
-    assert_eq!(dynamic_to_arrow(&meta(&["{}", "[1]"]), 2).unwrap_err(), "field $meta: row 1 is not a JSON object: [1]");
+    let bad_utf8 = FieldData {
+        field: Some(Field::Scalars(ScalarField { data: Some(Scalar::JsonData(JsonArray { data: vec![vec![b'{', 0xff, b'}']] })) })),
+        ..meta(&[])
+    };
+    assert_eq!(dynamic_to_arrow(&bad_utf8, 1).unwrap_err(), "field $meta: the JSON in row 0 is not valid UTF-8");
     assert_eq!(dynamic_to_arrow(&meta(&["{}"]), 2).unwrap_err(), "field $meta: got 1 values for 2 rows");
-    assert!(dynamic_to_arrow(&meta(&["{"]), 1).unwrap_err().starts_with("field $meta: row 0 is not valid JSON"));
+    let wrong_valid = FieldData { valid_data: vec![true], ..meta(&["{}", "{}"]) };
+    assert_eq!(dynamic_to_arrow(&wrong_valid, 2).unwrap_err(), "field $meta: valid_data has 1 entries for 2 rows");
     let wrong = FieldData { r#type: wire::DataType::VarChar as i32, ..meta(&["{}"]) };
     assert_eq!(dynamic_to_arrow(&wrong, 1).unwrap_err(), "field $meta: expected JSON data, got VarChar");
 }
 
 #[test]
-fn row_counts_and_nulls_are_checked() {
+fn row_counts_are_checked() {
     let f = field("n", DataType::Int64);
     assert_eq!(error_of(&f, &scalar_column(&f, longs(&[1, 2]), vec![]), 3), "field n: got 2 values for 3 rows");
-    let data = scalar_column(&f, longs(&[1]), vec![true, false]);
-    assert_eq!(error_of(&f, &data, 2), "field n: row 1 is null, but the field is not nullable and has no default value");
 
     let f = nullable(field("n", DataType::Int64));
     assert_eq!(error_of(&f, &scalar_column(&f, longs(&[1]), vec![true, false]), 3), "field n: valid_data has 2 entries for 3 rows");
     let data = scalar_column(&f, longs(&[1, 2]), vec![true, false, true, true]);
     assert_eq!(error_of(&f, &data, 4), "field n: got 2 values for 3 non-null rows of 4");
-}
-
-#[test]
-fn declared_limits_are_checked() {
-    let f = field("name", DataType::VarChar).with_param("max_length", 3);
-    let data = scalar_column(&f, strings(&["abc", "abcd"]), vec![]);
-    assert_eq!(error_of(&f, &data, 2), "field name: the length (4) of the string in row 1 exceeds max_length (3)");
-
-    let f = array_field("tags", DataType::VarChar);
-    let cells = vec![ScalarField { data: Some(strings(&["a", "b", "c", "d", "e"])) }];
-    let data = scalar_column(&f, Scalar::ArrayData(ArrayArray { data: cells, element_type: 0 }), vec![]);
-    assert_eq!(error_of(&f, &data, 1), "field tags: the array in row 0 has 5 elements, more than max_capacity (4)");
-    let cells = vec![ScalarField { data: Some(strings(&["far too long"])) }];
-    let data = scalar_column(&f, Scalar::ArrayData(ArrayArray { data: cells, element_type: 0 }), vec![]);
-    assert!(error_of(&f, &data, 1).contains("exceeds max_length (8)"));
 }
 
 // ---- requests serialized by pymilvus itself (testdata/pymilvus_insert.py) -----------------
@@ -403,9 +429,9 @@ fn pymilvus_rows_with_nones_convert() {
     assert_eq!(arr.value(0).as_primitive::<Int64Type>().values().to_vec(), vec![1, 2]);
     assert!(arr.is_null(1) && arr.is_null(2));
     assert!(arr.is_valid(3) && arr.value(3).is_empty());
-    // `d` has a default: rows sent as None (row 1) or left out (row 2) take it.
-    assert_eq!(d.null_count(), 0);
-    assert_eq!(d.as_primitive::<Float64Type>().values().to_vec(), vec![2.5, 1.5, 1.5, 4.5]);
+    // `d` has a default: rows sent as None (row 1) or left out (row 2) arrive null, and
+    // the engine fills them (`pymilvus_nulls_take_defaults_in_the_engine`).
+    assert_eq!(d.as_primitive::<Float64Type>().iter().collect::<Vec<_>>(), vec![Some(2.5), None, None, Some(4.5)]);
     assert_eq!(meta.as_string::<i32>().iter().collect::<Vec<_>>(), vec![Some(r#"{"color":"red"}"#), Some("{}"), Some("{}"), Some("{}")]);
 
     // Back out as a result: aligned values, placeholders at the null rows.
@@ -419,10 +445,26 @@ fn pymilvus_rows_with_nones_convert() {
 fn pymilvus_all_null_columns_convert() {
     let (columns, _) = convert_pymilvus_request(include_bytes!("testdata/all_null_insert.bin"));
     let [_, _, n, s, i8, j, arr, d] = columns.as_slice() else { panic!("eight columns") };
-    for column in [n, s, i8, j, arr] {
+    for column in [n, s, i8, j, arr, d] {
         assert_eq!((column.len(), column.null_count()), (2, 2));
     }
-    assert_eq!(d.as_primitive::<Float64Type>().values().to_vec(), vec![1.5, 1.5]);
+}
+
+#[test]
+fn pymilvus_nulls_take_defaults_in_the_engine() {
+    let mut fields = pymilvus_fixture_schema();
+    fields[0].is_primary_key = true;
+    let schema = CollectionSchema { name: "c".into(), description: String::new(), auto_id: false, enable_dynamic_field: true, fields };
+    let (columns, meta) = convert_pymilvus_request(include_bytes!("testdata/nullable_insert.bin"));
+    let input = InsertColumns {
+        num_rows: 4,
+        fields: schema.fields.iter().map(|f| f.name.clone()).zip(columns).collect(),
+        dynamic: Some(meta),
+    };
+    let batch = assemble(&schema, input, PkSource::Client, 1).unwrap();
+    let d = batch.column_by_name("d").unwrap();
+    assert_eq!(d.as_primitive::<Float64Type>().iter().collect::<Vec<_>>(), vec![Some(2.5), Some(1.5), Some(1.5), Some(4.5)]);
+    assert_eq!(batch.column_by_name("n").unwrap().null_count(), 2, "a nullable field without a default keeps its nulls");
 }
 
 #[test]

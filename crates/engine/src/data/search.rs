@@ -1,0 +1,442 @@
+//! Vector search: per segment, the segment's index (or exact search when it has none,
+//! as for growing data), restricted to the rows that are visible and match the filter;
+//! then a merge of every segment's hits into each query's top-k, ordered as Milvus
+//! orders them (L2/HAMMING/JACCARD ascending, IP/COSINE descending).
+
+use super::query::{OutputColumn, compile, resolve_output};
+use super::segment::Segment;
+use super::{DataPath, DataState};
+use crate::catalog::model::{Collection, IndexDefinition};
+use crate::error::{EngineError, Result};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float32Type;
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use quiver_base::PartitionId;
+use quiver_expr::{Plan, TemplateValue};
+use quiver_format::columns::META_COLUMN;
+use quiver_format::schema::{DataType, FieldSchema};
+use quiver_index::{Hit, Metric, SearchParams, Vectors, brute_force};
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// The query vectors of one search request, row-major.
+#[derive(Clone, Debug)]
+pub enum QueryVectors {
+    Float { dim: usize, data: Vec<f32> },
+    Binary { dim_bits: usize, data: Vec<u8> },
+}
+
+impl QueryVectors {
+    fn as_vectors(&self) -> Vectors<'_> {
+        match self {
+            QueryVectors::Float { dim, data } => Vectors::Float { dim: *dim, data },
+            QueryVectors::Binary { dim_bits, data } => Vectors::Binary { dim_bits: *dim_bits, data },
+        }
+    }
+
+    fn dim(&self) -> usize {
+        match self {
+            QueryVectors::Float { dim, .. } => *dim,
+            QueryVectors::Binary { dim_bits, .. } => *dim_bits,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SearchRequest {
+    /// The vector field; optional when the collection has exactly one.
+    pub anns_field: Option<String>,
+    pub vectors: QueryVectors,
+    pub nq: usize,
+    pub limit: usize,
+    pub offset: usize,
+    pub metric: Option<String>,
+    pub params: SearchParams,
+    pub filter: String,
+    pub templates: HashMap<String, TemplateValue>,
+    pub output_fields: Vec<String>,
+    pub partitions: Option<Vec<PartitionId>>,
+    pub group_by: Option<String>,
+    pub group_size: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct SearchOutput {
+    /// Hits per query.
+    pub topks: Vec<usize>,
+    /// Scores of every hit, query after query.
+    pub scores: Vec<f32>,
+    /// Primary keys of every hit.
+    pub pks: ArrayRef,
+    /// Requested output columns, aligned with `pks`.
+    pub columns: Vec<OutputColumn>,
+    pub output_fields: Vec<String>,
+    /// Values of the group-by field, aligned with `pks`.
+    pub group_by: Option<OutputColumn>,
+}
+
+/// A hit before it is resolved to rows: which segment, which row of it.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    score: f32,
+    segment: usize,
+    row: u32,
+}
+
+impl DataPath {
+    pub async fn search(&self, collection: &Collection, request: &SearchRequest) -> Result<SearchOutput> {
+        let field = vector_field(collection, request.anns_field.as_deref())?;
+        let metric = resolve_metric(collection, field, request.metric.as_deref())?;
+        check_dim(field, &request.vectors)?;
+        let plan = compile(&request.filter, collection, &request.templates)?;
+        let projection = resolve_output(&collection.schema, &request.output_fields)?;
+        let group_field = match &request.group_by {
+            Some(name) => Some(
+                collection
+                    .schema
+                    .field(name)
+                    .filter(|f| !f.data_type.is_vector() && !matches!(f.data_type, DataType::Json | DataType::Array))
+                    .ok_or_else(|| EngineError::InvalidParameter(format!("group_by field {name} must be a scalar field of the collection")))?
+                    .clone(),
+            ),
+            None => None,
+        };
+        let read_ts = self.tso.next().await?.0;
+        let data = self.collection_data(collection.id);
+        let state = data.state.read().expect("data state poisoned");
+        tokio::task::block_in_place(|| {
+            run(collection, &state, field, metric, plan.as_ref(), request, &projection.fields, projection.meta, group_field.as_ref(), read_ts)
+                .map(|mut out| {
+                    out.output_fields = projection.names.clone();
+                    out
+                })
+        })
+    }
+}
+
+fn vector_field<'a>(collection: &'a Collection, name: Option<&str>) -> Result<&'a FieldSchema> {
+    let vectors: Vec<&FieldSchema> = collection.schema.fields.iter().filter(|f| f.data_type.is_vector()).collect();
+    match name.filter(|n| !n.is_empty()) {
+        Some(name) => vectors
+            .into_iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| EngineError::InvalidParameter(format!("failed to get field schema by name: fieldName({name}) not found"))),
+        None if vectors.len() == 1 => Ok(vectors[0]),
+        None => Err(EngineError::InvalidParameter(
+            "multiple anns_fields exist, please specify a anns_field in search_params".to_string(),
+        )),
+    }
+}
+
+fn resolve_metric(collection: &Collection, field: &FieldSchema, requested: Option<&str>) -> Result<Metric> {
+    let indexed: Option<&IndexDefinition> = collection.indexes.iter().find(|d| d.field_id == field.id);
+    let default = if field.data_type == DataType::BinaryVector { "HAMMING" } else { "COSINE" };
+    let expected = indexed.map(|d| d.metric_type.as_str());
+    let name = match (requested.filter(|m| !m.is_empty()), expected) {
+        (Some(asked), Some(index)) if !asked.eq_ignore_ascii_case(index) => {
+            return Err(EngineError::InvalidParameter(format!(
+                "metric type not match: invalid parameter[expected={index}][actual={asked}]"
+            )));
+        }
+        (Some(asked), _) => asked.to_string(),
+        (None, Some(index)) => index.to_string(),
+        (None, None) => default.to_string(),
+    };
+    let metric = Metric::parse(&name).map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+    if metric.is_binary() != (field.data_type == DataType::BinaryVector) {
+        return Err(EngineError::InvalidParameter(format!(
+            "metric type {name} is not supported for field {} of type {}",
+            field.name,
+            field.data_type.name()
+        )));
+    }
+    Ok(metric)
+}
+
+fn check_dim(field: &FieldSchema, vectors: &QueryVectors) -> Result<()> {
+    let dim = field.dim().unwrap_or(0) as usize;
+    if vectors.dim() != dim {
+        return Err(EngineError::InvalidParameter(format!(
+            "vector dimension mismatch, expected vector size {dim}, actual {} (field {})",
+            vectors.dim(),
+            field.name
+        )));
+    }
+    Ok(())
+}
+
+/// Which of a segment's rows a search may return, or `None` for all of them.
+fn allowed_rows(segment: &Segment, state: &DataState, plan: Option<&Plan>, pk_name: &str, read_ts: u64) -> Result<Option<Vec<bool>>> {
+    let everything_visible = plan.is_none() && state.deletes.is_empty() && segment.max_ts <= read_ts;
+    if everything_visible {
+        return Ok(None);
+    }
+    let mut allow = Vec::with_capacity(segment.rows);
+    for batch in &segment.batches {
+        let visible = state.deletes.visible(batch, pk_name, segment.partition, read_ts);
+        let mask = match plan {
+            None => visible,
+            Some(plan) => arrow_arith::boolean::and(&visible, &plan.evaluate(batch)?)?,
+        };
+        allow.extend(mask.values().iter());
+    }
+    Ok(Some(allow))
+}
+
+/// A batch's vectors as the index crate takes them (half-precision converted to f32).
+fn batch_vectors(field: &FieldSchema, array: &ArrayRef) -> Result<OwnedVectors> {
+    let dim = field.dim().unwrap_or(0) as usize;
+    Ok(match field.data_type {
+        DataType::FloatVector => {
+            let list = array.as_fixed_size_list();
+            let values = list.values().as_primitive::<Float32Type>();
+            let start = list.offset() * dim;
+            OwnedVectors::Float(dim, values.values()[start..start + list.len() * dim].to_vec())
+        }
+        DataType::BinaryVector => {
+            let binary = array.as_fixed_size_binary();
+            let width = dim / 8;
+            let start = binary.offset() * width;
+            OwnedVectors::Binary(dim, binary.value_data()[start..start + binary.len() * width].to_vec())
+        }
+        DataType::Float16Vector | DataType::BFloat16Vector => {
+            let binary = array.as_fixed_size_binary();
+            let bf16 = field.data_type == DataType::BFloat16Vector;
+            let mut out = Vec::with_capacity(binary.len() * dim);
+            for row in 0..binary.len() {
+                for pair in binary.value(row).chunks_exact(2) {
+                    let bits = u16::from_le_bytes([pair[0], pair[1]]);
+                    out.push(if bf16 { f32::from_bits((bits as u32) << 16) } else { half_to_f32(bits) });
+                }
+            }
+            OwnedVectors::Float(dim, out)
+        }
+        other => return Err(EngineError::InvalidParameter(format!("{} is not a vector type", other.name()))),
+    })
+}
+
+/// IEEE 754 binary16 to f32.
+fn half_to_f32(bits: u16) -> f32 {
+    let sign = ((bits >> 15) as u32) << 31;
+    let exponent = ((bits >> 10) & 0x1f) as u32;
+    let mantissa = (bits & 0x3ff) as u32;
+    let value = match (exponent, mantissa) {
+        (0, 0) => sign,
+        (0, m) => {
+            // Subnormal: normalise.
+            let shift = m.leading_zeros() - 21;
+            sign | ((113 - shift) << 23) | (((m << shift) & 0x3ff) << 13)
+        }
+        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
+        (e, m) => sign | ((e + 112) << 23) | (m << 13),
+    };
+    f32::from_bits(value)
+}
+
+enum OwnedVectors {
+    Float(usize, Vec<f32>),
+    Binary(usize, Vec<u8>),
+}
+
+impl OwnedVectors {
+    fn as_vectors(&self) -> Vectors<'_> {
+        match self {
+            OwnedVectors::Float(dim, data) => Vectors::Float { dim: *dim, data },
+            OwnedVectors::Binary(dim_bits, data) => Vectors::Binary { dim_bits: *dim_bits, data },
+        }
+    }
+}
+
+fn better(metric: Metric) -> impl Fn(&Candidate, &Candidate) -> Ordering {
+    move |a, b| {
+        let order = a.score.partial_cmp(&b.score).unwrap_or(Ordering::Equal);
+        if metric.higher_is_closer() { order.reverse() } else { order }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    collection: &Collection,
+    state: &DataState,
+    field: &FieldSchema,
+    metric: Metric,
+    plan: Option<&Plan>,
+    request: &SearchRequest,
+    output: &[FieldSchema],
+    with_meta: bool,
+    group_field: Option<&FieldSchema>,
+    read_ts: u64,
+) -> Result<SearchOutput> {
+    let pk_name = collection.schema.primary_field().name.clone();
+    let queries = request.vectors.as_vectors();
+    let nq = request.nq.max(1);
+    let per_group = request.group_size.max(1);
+    // Every segment returns enough candidates for the merge (and for grouping).
+    let wanted = (request.limit + request.offset) * if group_field.is_some() { per_group * 4 } else { 1 };
+    let params = SearchParams { k: wanted, ..request.params.clone() };
+    let segments: Vec<&Segment> = state
+        .segments
+        .values()
+        .filter(|s| s.rows > 0 && request.partitions.as_ref().is_none_or(|ps| ps.contains(&s.partition)))
+        .collect();
+    let mut candidates: Vec<Vec<Candidate>> = vec![Vec::new(); nq];
+    for (index, segment) in segments.iter().enumerate() {
+        let allow = allowed_rows(segment, state, plan, &pk_name, read_ts)?;
+        if allow.as_ref().is_some_and(|a| !a.iter().any(|&b| b)) {
+            continue;
+        }
+        let hits: Vec<Vec<Hit>> = match segment.indexes.get(&field.id) {
+            Some(built) => built.index.search(&queries, &params, allow.as_deref())?,
+            None => exact_over_batches(segment, field, metric, &queries, &params, allow.as_deref(), nq)?,
+        };
+        for (q, list) in hits.into_iter().enumerate() {
+            candidates[q].extend(list.into_iter().map(|h| Candidate { score: h.score, segment: index, row: h.row }));
+        }
+    }
+    // Merge, group, window.
+    let order = better(metric);
+    let mut chosen: Vec<Vec<Candidate>> = Vec::with_capacity(nq);
+    for mut list in candidates {
+        list.sort_by(&order);
+        chosen.push(list);
+    }
+    // Row addressing: (segment, row) -> (batch number in `sources`, row in batch).
+    let mut sources: Vec<&RecordBatch> = Vec::new();
+    let mut first_batch: Vec<usize> = Vec::with_capacity(segments.len());
+    for segment in &segments {
+        first_batch.push(sources.len());
+        sources.extend(segment.batches.iter());
+    }
+    let locate = |c: &Candidate| -> (usize, usize) {
+        let segment = segments[c.segment];
+        let mut row = c.row as usize;
+        for (i, batch) in segment.batches.iter().enumerate() {
+            if row < batch.num_rows() {
+                return (first_batch[c.segment] + i, row);
+            }
+            row -= batch.num_rows();
+        }
+        unreachable!("a hit's row lies inside its segment")
+    };
+    let gather = |name: &str, picks: &[(usize, usize)]| -> Result<ArrayRef> {
+        let columns: Vec<ArrayRef> = sources.iter().map(|b| b.column_by_name(name).expect("stored column").clone()).collect();
+        let refs: Vec<&dyn Array> = columns.iter().map(|a| a.as_ref()).collect();
+        Ok(arrow_select::interleave::interleave(&refs, picks)?)
+    };
+    let mut topks = Vec::with_capacity(nq);
+    let mut scores = Vec::new();
+    let mut picks: Vec<(usize, usize)> = Vec::new();
+    for list in chosen {
+        let selected: Vec<Candidate> = match group_field {
+            None => list.into_iter().skip(request.offset).take(request.limit).collect(),
+            Some(group) => {
+                let locs: Vec<(usize, usize)> = list.iter().map(&locate).collect();
+                let values = if locs.is_empty() { None } else { Some(gather(&group.name, &locs)?) };
+                let mut groups: Vec<(String, usize)> = Vec::new();
+                let mut out = Vec::new();
+                for (i, candidate) in list.into_iter().enumerate() {
+                    let key = values.as_ref().map(|v| group_key(v, i)).unwrap_or_default();
+                    let room = groups.len() < request.limit + request.offset;
+                    match groups.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, n)) if *n < per_group => {
+                            *n += 1;
+                            out.push((key, candidate));
+                        }
+                        Some(_) => {}
+                        None if room => {
+                            groups.push((key.clone(), 1));
+                            out.push((key, candidate));
+                        }
+                        None => {}
+                    }
+                }
+                let kept: Vec<String> = groups.iter().skip(request.offset).map(|(k, _)| k.clone()).collect();
+                out.into_iter().filter(|(k, _)| kept.contains(k)).map(|(_, c)| c).collect()
+            }
+        };
+        topks.push(selected.len());
+        for candidate in &selected {
+            scores.push(candidate.score);
+            picks.push(locate(candidate));
+        }
+    }
+    let pk_type = quiver_format::columns::arrow_type(collection.schema.primary_field());
+    let empty = |t: &arrow_schema::DataType| arrow_array::new_empty_array(t);
+    let pks = if picks.is_empty() { empty(&pk_type) } else { gather(&pk_name, &picks)? };
+    let mut columns = Vec::new();
+    for f in output.iter().filter(|f| f.name != pk_name || request.output_fields.iter().any(|n| n == &pk_name)) {
+        let array = if picks.is_empty() { empty(&quiver_format::columns::arrow_type(f)) } else { gather(&f.name, &picks)? };
+        columns.push(OutputColumn { field: Some(f.clone()), array });
+    }
+    if with_meta {
+        let array = if picks.is_empty() { empty(&arrow_schema::DataType::Utf8) } else { gather(META_COLUMN, &picks)? };
+        columns.push(OutputColumn { field: None, array });
+    }
+    let group_by = match group_field {
+        Some(f) => Some(OutputColumn {
+            field: Some(f.clone()),
+            array: if picks.is_empty() { empty(&quiver_format::columns::arrow_type(f)) } else { gather(&f.name, &picks)? },
+        }),
+        None => None,
+    };
+    Ok(SearchOutput { topks, scores, pks, columns, output_fields: Vec::new(), group_by })
+}
+
+/// Exact search batch by batch (growing segments, and sealed ones before their index is built).
+fn exact_over_batches(
+    segment: &Segment,
+    field: &FieldSchema,
+    metric: Metric,
+    queries: &Vectors,
+    params: &SearchParams,
+    allow: Option<&[bool]>,
+    nq: usize,
+) -> Result<Vec<Vec<Hit>>> {
+    let mut all: Vec<Vec<Hit>> = vec![Vec::new(); nq];
+    let mut base = 0usize;
+    for batch in &segment.batches {
+        let rows = batch.num_rows();
+        let vectors = batch_vectors(field, batch.column_by_name(&field.name).expect("vector column"))?;
+        let window = allow.map(|a| &a[base..base + rows]);
+        if window.is_none_or(|w| w.iter().any(|&b| b)) {
+            let hits = brute_force(metric, &vectors.as_vectors(), queries, params, window)?;
+            for (q, list) in hits.into_iter().enumerate() {
+                all[q].extend(list.into_iter().map(|h| Hit { row: h.row + base as u32, score: h.score }));
+            }
+        }
+        base += rows;
+    }
+    Ok(all)
+}
+
+/// A group-by value as a comparable key (scalar fields only; null is its own group).
+fn group_key(values: &ArrayRef, i: usize) -> String {
+    use arrow_array::types::*;
+    use arrow_schema::DataType as T;
+    if values.is_null(i) {
+        return "\u{0}null".to_string();
+    }
+    match values.data_type() {
+        T::Boolean => values.as_boolean().value(i).to_string(),
+        T::Int8 => values.as_primitive::<Int8Type>().value(i).to_string(),
+        T::Int16 => values.as_primitive::<Int16Type>().value(i).to_string(),
+        T::Int32 => values.as_primitive::<Int32Type>().value(i).to_string(),
+        T::Int64 => values.as_primitive::<Int64Type>().value(i).to_string(),
+        T::Float32 => values.as_primitive::<Float32Type>().value(i).to_string(),
+        T::Float64 => values.as_primitive::<Float64Type>().value(i).to_string(),
+        _ => values.as_string::<i32>().value(i).to_string(),
+    }
+}
+
+/// All of a segment's vectors of `field`, row-major: `(bits, floats)`, one of them empty.
+pub(crate) fn segment_vectors(segment: &Segment, field: &FieldSchema) -> Result<(Vec<u8>, Vec<f32>)> {
+    let mut floats = Vec::new();
+    let mut bits = Vec::new();
+    for batch in &segment.batches {
+        match batch_vectors(field, batch.column_by_name(&field.name).expect("vector column"))? {
+            OwnedVectors::Float(_, data) => floats.extend(data),
+            OwnedVectors::Binary(_, data) => bits.extend(data),
+        }
+    }
+    Ok((bits, floats))
+}

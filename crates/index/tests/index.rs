@@ -1,0 +1,627 @@
+//! quiver-index integration tests: every index kind and metric against exact search on
+//! seeded clustered data, filtered and range search, serialization, errors. The
+//! `#[ignore]`d `benchmark_hnsw_100k` prints build time, QPS and recall (run it in
+//! release, with and without `--features simd`).
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use quiver_index::{
+    FORMAT_VERSION, Hit, IndexError, IndexKind, Metric, SearchParams, VectorIndex, Vectors, brute_force, build,
+    load,
+};
+
+// ---------------------------------------------------------------------------------------
+// Seeded data
+
+/// xorshift64*, so the tests need no `rand`.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+    fn gauss(&mut self) -> f32 {
+        let (u, v) = (self.unit().max(1e-7), self.unit());
+        (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+    }
+}
+
+/// `n` points around `centres` random centres in [-1, 1]^dim, Gaussian noise `sigma`.
+fn clustered(n: usize, dim: usize, centres: usize, sigma: f32, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    let c: Vec<f32> = (0..centres * dim).map(|_| rng.unit() * 2.0 - 1.0).collect();
+    let mut rng = Rng::new(seed ^ 0xABCD);
+    let mut out = Vec::with_capacity(n * dim);
+    for _ in 0..n {
+        let at = rng.below(centres) * dim;
+        out.extend((0..dim).map(|j| c[at + j] + sigma * rng.gauss()));
+    }
+    out
+}
+
+/// Binary points: random centre bit patterns, each bit flipped with probability `flip`.
+fn clustered_bits(n: usize, bits: usize, centres: usize, flip: f32, seed: u64) -> Vec<u8> {
+    let bytes = bits / 8;
+    let mut rng = Rng::new(seed);
+    let c: Vec<u8> = (0..centres * bytes).map(|_| rng.next_u64() as u8).collect();
+    let mut rng = Rng::new(seed ^ 0x1234);
+    let mut out = Vec::with_capacity(n * bytes);
+    for _ in 0..n {
+        let at = rng.below(centres) * bytes;
+        for j in 0..bytes {
+            let mut mask = 0u8;
+            for bit in 0..8 {
+                if rng.unit() < flip {
+                    mask |= 1 << bit;
+                }
+            }
+            out.push(c[at + j] ^ mask);
+        }
+    }
+    out
+}
+
+const N: usize = 2000;
+const DIM: usize = 32;
+const BITS: usize = 128;
+const NQ: usize = 50;
+const K: usize = 10;
+
+/// The test corpus: base and query vectors of one type, with a naive scorer.
+struct Data {
+    base_f: Vec<f32>,
+    queries_f: Vec<f32>,
+    base_b: Vec<u8>,
+    queries_b: Vec<u8>,
+}
+
+impl Data {
+    fn new() -> Data {
+        // Queries come from the same clusters (same centre seed), different noise.
+        let mut all = clustered(N + NQ, DIM, 20, 0.35, 42);
+        let queries_f = all.split_off(N * DIM);
+        let mut all_b = clustered_bits(N + NQ, BITS, 20, 0.12, 7);
+        let queries_b = all_b.split_off(N * BITS / 8);
+        Data { base_f: all, queries_f, base_b: all_b, queries_b }
+    }
+
+    fn base(&self, metric: Metric) -> Vectors<'_> {
+        if metric.is_binary() {
+            Vectors::Binary { dim_bits: BITS, data: &self.base_b }
+        } else {
+            Vectors::Float { dim: DIM, data: &self.base_f }
+        }
+    }
+
+    fn queries(&self, metric: Metric) -> Vectors<'_> {
+        if metric.is_binary() {
+            Vectors::Binary { dim_bits: BITS, data: &self.queries_b }
+        } else {
+            Vectors::Float { dim: DIM, data: &self.queries_f }
+        }
+    }
+
+    /// Naive score of query `q` and base row `r` through `Metric`'s own functions.
+    fn naive(&self, metric: Metric, q: usize, r: usize) -> f32 {
+        if metric.is_binary() {
+            let b = BITS / 8;
+            metric.binary_score(&self.queries_b[q * b..(q + 1) * b], &self.base_b[r * b..(r + 1) * b])
+        } else {
+            metric.float_score(&self.queries_f[q * DIM..(q + 1) * DIM], &self.base_f[r * DIM..(r + 1) * DIM])
+        }
+    }
+}
+
+const FLOAT_METRICS: [Metric; 3] = [Metric::L2, Metric::Ip, Metric::Cosine];
+const BINARY_METRICS: [Metric; 2] = [Metric::Hamming, Metric::Jaccard];
+
+fn kinds() -> Vec<IndexKind> {
+    vec![IndexKind::Flat, IndexKind::IvfFlat { nlist: 32 }, IndexKind::Hnsw { m: 16, ef_construction: 100 }]
+}
+
+/// Every (kind, metric) pair the tests cover.
+fn combos() -> Vec<(IndexKind, Metric)> {
+    let mut out = Vec::new();
+    for kind in kinds() {
+        for m in FLOAT_METRICS.into_iter().chain(BINARY_METRICS) {
+            out.push((kind.clone(), m));
+        }
+    }
+    out
+}
+
+fn params(k: usize) -> SearchParams {
+    SearchParams { ef: Some(64), nprobe: Some(8), ..SearchParams::top_k(k) }
+}
+
+fn better_or_equal(metric: Metric, a: f32, b: f32) -> bool {
+    let eps = 1e-4 * (1.0 + a.abs().max(b.abs()));
+    if metric.higher_is_closer() { a >= b - eps } else { a <= b + eps }
+}
+
+/// Tie-tolerant recall: the share of the true top-k's size that the hits fill with rows
+/// scoring at least as well as the true k-th hit.
+fn recall(metric: Metric, got: &[Vec<Hit>], truth: &[Vec<Hit>]) -> f64 {
+    let (mut found, mut wanted) = (0usize, 0usize);
+    for (g, t) in got.iter().zip(truth) {
+        wanted += t.len();
+        let Some(kth) = t.last() else { continue };
+        found += g.iter().filter(|h| better_or_equal(metric, h.score, kth.score)).count().min(t.len());
+    }
+    if wanted == 0 { 1.0 } else { found as f64 / wanted as f64 }
+}
+
+fn assert_sorted(metric: Metric, hits: &[Hit], what: &str) {
+    for w in hits.windows(2) {
+        assert!(better_or_equal(metric, w[0].score, w[1].score), "{what}: hits out of order: {w:?}");
+    }
+    let rows: HashSet<u32> = hits.iter().map(|h| h.row).collect();
+    assert_eq!(rows.len(), hits.len(), "{what}: duplicate rows");
+}
+
+fn allow_bitmap(fraction: f64, seed: u64) -> Vec<bool> {
+    let mut rng = Rng::new(seed);
+    (0..N).map(|_| (rng.unit() as f64) < fraction).collect()
+}
+
+fn build_all(data: &Data) -> Vec<(IndexKind, Metric, Box<dyn VectorIndex>)> {
+    combos()
+        .into_iter()
+        .map(|(kind, metric)| {
+            let index = build(&kind, metric, &data.base(metric), 2).unwrap();
+            (kind, metric, index)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Search quality
+
+#[test]
+fn brute_force_agrees_with_naive_scores() {
+    let data = Data::new();
+    for metric in FLOAT_METRICS.into_iter().chain(BINARY_METRICS) {
+        let hits = brute_force(metric, &data.base(metric), &data.queries(metric), &params(K), None).unwrap();
+        assert_eq!(hits.len(), NQ);
+        for (q, hits) in hits.iter().enumerate() {
+            assert_eq!(hits.len(), K);
+            let mut all: Vec<f32> = (0..N).map(|r| data.naive(metric, q, r)).collect();
+            all.sort_by(|a, b| if metric.higher_is_closer() { b.total_cmp(a) } else { a.total_cmp(b) });
+            for (i, h) in hits.iter().enumerate() {
+                let naive = data.naive(metric, q, h.row as usize);
+                assert!((h.score - naive).abs() < 1e-4, "{metric:?}: score {} vs naive {naive}", h.score);
+                assert!((h.score - all[i]).abs() < 1e-4, "{metric:?}: rank {i} is {} not {}", h.score, all[i]);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_kind_and_metric_reaches_its_recall_and_sorts_hits() {
+    let data = Data::new();
+    for (kind, metric, index) in build_all(&data) {
+        let what = format!("{kind:?}/{metric:?}");
+        assert_eq!((index.kind(), index.metric(), index.len()), (&kind, metric, N), "{what}");
+        let truth = brute_force(metric, &data.base(metric), &data.queries(metric), &params(K), None).unwrap();
+        let got = index.search(&data.queries(metric), &params(K), None).unwrap();
+        got.iter().for_each(|h| assert_sorted(metric, h, &what));
+        assert!(got.iter().all(|h| h.len() == K), "{what}: fewer than k hits");
+        let r = recall(metric, &got, &truth);
+        eprintln!("DEBUG {what} recall {r:.3}");
+        if kind == IndexKind::Flat {
+            assert_eq!(got, truth, "{what}: FLAT must equal brute force");
+        } else {
+            assert!(r >= 0.95, "{what}: recall@10 {r:.3} < 0.95");
+        }
+        // Scores are true scores, not a library's internal distances.
+        for (q, hits) in got.iter().enumerate() {
+            for h in hits {
+                let naive = data.naive(metric, q, h.row as usize);
+                assert!((h.score - naive).abs() < 1e-3 * (1.0 + naive.abs()), "{what}: score {} vs {naive}", h.score);
+            }
+        }
+    }
+}
+
+#[test]
+fn filtered_search_returns_only_allowed_rows_with_high_recall() {
+    let data = Data::new();
+    for (kind, metric, index) in build_all(&data) {
+        for (i, fraction) in [0.5, 0.1, 0.01].into_iter().enumerate() {
+            let what = format!("{kind:?}/{metric:?} at {fraction}");
+            let allow = allow_bitmap(fraction, 100 + i as u64);
+            let truth =
+                brute_force(metric, &data.base(metric), &data.queries(metric), &params(K), Some(&allow)).unwrap();
+            let got = index.search(&data.queries(metric), &params(K), Some(&allow)).unwrap();
+            for hits in &got {
+                assert!(hits.iter().all(|h| allow[h.row as usize]), "{what}: a disallowed row came back");
+                assert_sorted(metric, hits, &what);
+            }
+            let r = recall(metric, &got, &truth);
+            eprintln!("DEBUG {what} recall {r:.3}");
+            assert!(r >= 0.9, "{what}: filtered recall {r:.3} < 0.9");
+        }
+        let none = vec![false; N];
+        let got = index.search(&data.queries(metric), &params(K), Some(&none)).unwrap();
+        assert!(got.iter().all(|h| h.is_empty()), "{kind:?}/{metric:?}: nothing allowed, something returned");
+    }
+}
+
+/// Bounds for a range search that keeps roughly the 3rd..40th neighbours of a query.
+fn range_bounds(metric: Metric, data: &Data) -> (f32, f32) {
+    let truth = brute_force(metric, &data.base(metric), &data.queries(metric), &params(40), None).unwrap();
+    let median = |rank: usize| {
+        let mut v: Vec<f32> = truth.iter().map(|h| h[rank].score).collect();
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(39), median(2)) // (radius, range_filter)
+}
+
+fn in_range(metric: Metric, score: f32, radius: f32, range_filter: f32) -> bool {
+    if metric.higher_is_closer() {
+        score > radius && score <= range_filter
+    } else {
+        score < radius && score >= range_filter
+    }
+}
+
+#[test]
+fn range_search_returns_the_rows_within_range() {
+    let data = Data::new();
+    for (kind, metric, index) in build_all(&data) {
+        let (radius, range_filter) = range_bounds(metric, &data);
+        let what = format!("{kind:?}/{metric:?} range ({range_filter}, {radius})");
+        let p = SearchParams { radius: Some(radius), range_filter: Some(range_filter), ..params(N) };
+        let got = index.search(&data.queries(metric), &p, None).unwrap();
+        let (mut found, mut wanted) = (0usize, 0usize);
+        for (q, hits) in got.iter().enumerate() {
+            assert_sorted(metric, hits, &what);
+            for h in hits {
+                assert!(in_range(metric, h.score, radius, range_filter), "{what}: {h:?} out of range");
+            }
+            // Rows within range by the naive scorer, away from the boundaries (rounding).
+            let near = |a: f32, b: f32| (a - b).abs() <= 1e-4 * (1.0 + b.abs());
+            let expected: HashSet<u32> = (0..N)
+                .filter(|&r| {
+                    let s = data.naive(metric, q, r);
+                    in_range(metric, s, radius, range_filter) && !near(s, radius) && !near(s, range_filter)
+                })
+                .map(|r| r as u32)
+                .collect();
+            let rows: HashSet<u32> = hits.iter().map(|h| h.row).collect();
+            wanted += expected.len();
+            found += expected.intersection(&rows).count();
+            if kind == IndexKind::Flat {
+                assert!(expected.is_subset(&rows), "{what}: query {q} misses in-range rows");
+            }
+        }
+        assert!(wanted > NQ * 10, "{what}: range too narrow to test ({wanted})");
+        let r = found as f64 / wanted as f64;
+        eprintln!("DEBUG {what} range recall {r:.3} wanted {wanted}");
+        let min = match kind {
+            IndexKind::Flat => 1.0,
+            IndexKind::Hnsw { .. } => 0.95,
+            IndexKind::IvfFlat { .. } => 0.9,
+        };
+        assert!(r >= min, "{what}: range recall {r:.3} < {min}");
+
+        // At most k, and the best k of the in-range rows.
+        let p5 = SearchParams { k: 5, ..p.clone() };
+        let top5 = index.search(&data.queries(metric), &p5, None).unwrap();
+        for (q, hits) in top5.iter().enumerate() {
+            assert!(hits.len() <= 5);
+            if kind == IndexKind::Flat {
+                assert_eq!(hits[..], got[q][..hits.len()], "{what}: top-5 of the range");
+            }
+        }
+        // Range search with a filter.
+        let allow = allow_bitmap(0.3, 9);
+        let filtered = index.search(&data.queries(metric), &p, Some(&allow)).unwrap();
+        for hits in &filtered {
+            assert!(hits.iter().all(|h| allow[h.row as usize] && in_range(metric, h.score, radius, range_filter)));
+        }
+    }
+}
+
+#[test]
+fn flat_range_search_matches_brute_force_exactly_and_radius_alone_works() {
+    let data = Data::new();
+    for metric in FLOAT_METRICS.into_iter().chain(BINARY_METRICS) {
+        let index = build(&IndexKind::Flat, metric, &data.base(metric), 1).unwrap();
+        let (radius, _) = range_bounds(metric, &data);
+        let p = SearchParams { radius: Some(radius), ..params(N) };
+        let got = index.search(&data.queries(metric), &p, None).unwrap();
+        let truth = brute_force(metric, &data.base(metric), &data.queries(metric), &p, None).unwrap();
+        assert_eq!(got, truth, "{metric:?}");
+        for hits in &got {
+            let beyond = |s: f32| if metric.higher_is_closer() { s <= radius } else { s >= radius };
+            assert!(hits.iter().all(|h| !beyond(h.score)), "{metric:?}: radius is exclusive");
+        }
+    }
+}
+
+#[test]
+fn threads_do_not_change_results() {
+    let data = Data::new();
+    for (kind, metric, index) in build_all(&data) {
+        let one = index.search(&data.queries(metric), &params(K), None).unwrap();
+        let four = index.search(&data.queries(metric), &SearchParams { threads: 4, ..params(K) }, None).unwrap();
+        assert_eq!(one, four, "{kind:?}/{metric:?}");
+    }
+    // Brute force splits over rows: same answer.
+    let base = Vectors::Float { dim: DIM, data: &data.base_f };
+    let queries = Vectors::Float { dim: DIM, data: &data.queries_f };
+    let a = brute_force(Metric::L2, &base, &queries, &params(K), None).unwrap();
+    let b = brute_force(Metric::L2, &base, &queries, &SearchParams { threads: 3, ..params(K) }, None).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn concurrent_searches_on_one_index_agree() {
+    let data = Data::new();
+    let index = build(&IndexKind::Hnsw { m: 16, ef_construction: 100 }, Metric::L2, &data.base(Metric::L2), 2).unwrap();
+    let expected = index.search(&data.queries(Metric::L2), &params(K), None).unwrap();
+    // More threads than usearch reserved contexts for (64): the extra ones wait.
+    std::thread::scope(|s| {
+        for _ in 0..80 {
+            s.spawn(|| {
+                let got = index.search(&data.queries(Metric::L2), &params(K), None).unwrap();
+                assert_eq!(got, expected);
+            });
+        }
+    });
+}
+
+#[test]
+fn ivf_probing_more_lists_does_not_lose_recall() {
+    let data = Data::new();
+    let metric = Metric::L2;
+    let index = build(&IndexKind::IvfFlat { nlist: 32 }, metric, &data.base(metric), 1).unwrap();
+    let truth = brute_force(metric, &data.base(metric), &data.queries(metric), &params(K), None).unwrap();
+    let all = SearchParams { nprobe: Some(32), ..params(K) };
+    let got = index.search(&data.queries(metric), &all, None).unwrap();
+    assert_eq!(recall(metric, &got, &truth), 1.0, "probing every list is exhaustive");
+    let one = SearchParams { nprobe: Some(1), ..params(K) };
+    let r1 = recall(metric, &index.search(&data.queries(metric), &one, None).unwrap(), &truth);
+    assert!(r1 < 1.0 && r1 > 0.3, "nprobe=1 recall {r1}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Serialization
+
+#[test]
+fn round_trip_gives_identical_results() {
+    let data = Data::new();
+    let allow = allow_bitmap(0.5, 3);
+    for (kind, metric, index) in build_all(&data) {
+        let what = format!("{kind:?}/{metric:?}");
+        let bytes = index.to_bytes().unwrap();
+        let loaded = load(&bytes).unwrap();
+        assert_eq!(loaded.kind(), &kind, "{what}");
+        assert_eq!(
+            (loaded.metric(), loaded.len(), loaded.dim(), loaded.is_binary()),
+            (metric, N, index.dim(), metric.is_binary()),
+            "{what}"
+        );
+        for allow in [None, Some(&allow[..])] {
+            let a = index.search(&data.queries(metric), &params(K), allow).unwrap();
+            let b = loaded.search(&data.queries(metric), &params(K), allow).unwrap();
+            assert_eq!(a, b, "{what}");
+        }
+        assert_eq!(loaded.to_bytes().unwrap(), bytes, "{what}: re-serialization differs");
+    }
+}
+
+#[test]
+fn load_refuses_garbage_damage_and_future_versions() {
+    let data = Data::new();
+    for kind in kinds() {
+        let bytes = build(&kind, Metric::L2, &data.base(Metric::L2), 1).unwrap().to_bytes().unwrap();
+        assert_eq!(&bytes[..4], b"QVIX");
+        assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), FORMAT_VERSION);
+
+        let corrupt = |b: &[u8]| matches!(load(b), Err(IndexError::Corrupt { .. }));
+        assert!(corrupt(b""), "{kind:?}: empty");
+        assert!(corrupt(b"definitely not an index, just some bytes"), "{kind:?}: garbage");
+        assert!(corrupt(&bytes[..bytes.len() / 2]), "{kind:?}: truncated");
+        let mut flipped = bytes.clone();
+        let at = bytes.len() - 17;
+        flipped[at] ^= 0x40;
+        assert!(corrupt(&flipped), "{kind:?}: flipped bit");
+        let mut grown = bytes.clone();
+        grown.push(0);
+        assert!(corrupt(&grown), "{kind:?}: trailing byte");
+
+        let mut newer = bytes.clone();
+        newer[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+        match load(&newer) {
+            Err(e @ IndexError::NewerVersion { .. }) => assert!(e.to_string().contains("newer")),
+            other => panic!("{kind:?}: expected NewerVersion, got {:?}", other.err()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors and edge cases
+
+#[test]
+fn invalid_inputs_are_typed_errors() {
+    let data = Data::new();
+    let float = data.base(Metric::L2);
+    let binary = data.base(Metric::Hamming);
+    for kind in kinds() {
+        assert!(matches!(build(&kind, Metric::Hamming, &float, 1), Err(IndexError::UnsupportedMetric { .. })));
+        assert!(matches!(build(&kind, Metric::L2, &binary, 1), Err(IndexError::UnsupportedMetric { .. })));
+        let index = build(&kind, Metric::L2, &float, 1).unwrap();
+        let short = Vectors::Float { dim: DIM - 1, data: &data.queries_f[..(DIM - 1) * 2] };
+        assert!(matches!(
+            index.search(&short, &params(K), None),
+            Err(IndexError::DimensionMismatch { expected: DIM, got: 31 })
+        ));
+        let bin_q = Vectors::Binary { dim_bits: BITS, data: &data.queries_b };
+        assert!(matches!(index.search(&bin_q, &params(K), None), Err(IndexError::VectorTypeMismatch { .. })));
+        assert!(matches!(
+            index.search(&data.queries(Metric::L2), &params(K), Some(&[true; 3])),
+            Err(IndexError::AllowLength { expected: N, got: 3 })
+        ));
+        let bad_range = SearchParams { radius: Some(1.0), range_filter: Some(2.0), ..params(K) };
+        assert!(matches!(
+            index.search(&data.queries(Metric::L2), &bad_range, None),
+            Err(IndexError::InvalidParam { name: "range_filter", .. })
+        ));
+    }
+    let ragged = Vectors::Float { dim: DIM, data: &data.base_f[..DIM + 1] };
+    assert!(matches!(build(&IndexKind::Flat, Metric::L2, &ragged, 1), Err(IndexError::RaggedVectors { .. })));
+    let odd_bits = Vectors::Binary { dim_bits: 12, data: &data.base_b[..4] };
+    assert!(matches!(build(&IndexKind::Flat, Metric::Hamming, &odd_bits, 1), Err(IndexError::InvalidParam { .. })));
+    assert!(matches!(build(&IndexKind::IvfFlat { nlist: 0 }, Metric::L2, &float, 1), Err(IndexError::InvalidParam { .. })));
+    assert!(matches!(
+        build(&IndexKind::Hnsw { m: 0, ef_construction: 10 }, Metric::L2, &float, 1),
+        Err(IndexError::InvalidParam { .. })
+    ));
+    let ivf = build(&IndexKind::IvfFlat { nlist: 8 }, Metric::L2, &float, 1).unwrap();
+    let p = SearchParams { nprobe: Some(0), ..params(K) };
+    assert!(matches!(ivf.search(&data.queries(Metric::L2), &p, None), Err(IndexError::InvalidParam { .. })));
+    let hnsw = build(&IndexKind::Hnsw { m: 8, ef_construction: 40 }, Metric::L2, &float, 1).unwrap();
+    let p = SearchParams { ef: Some(5), ..params(K) };
+    assert!(matches!(hnsw.search(&data.queries(Metric::L2), &p, None), Err(IndexError::InvalidParam { name: "ef", .. })));
+    let default_ef = SearchParams { ef: None, ..params(K) };
+    assert_eq!(hnsw.search(&data.queries(Metric::L2), &default_ef, None).unwrap()[0].len(), K);
+}
+
+#[test]
+fn small_empty_and_degenerate_inputs() {
+    for kind in kinds() {
+        // Empty index.
+        let empty = Vectors::Float { dim: 4, data: &[] };
+        let index = build(&kind, Metric::L2, &empty, 2).unwrap();
+        assert!(index.is_empty());
+        let q = Vectors::Float { dim: 4, data: &[1.0, 0.0, 0.0, 0.0] };
+        assert_eq!(index.search(&q, &params(K), None).unwrap(), vec![Vec::<Hit>::new()]);
+        let reloaded = load(&index.to_bytes().unwrap()).unwrap();
+        assert!(reloaded.is_empty());
+
+        // Fewer rows than k and than nlist; a zero vector under COSINE scores 0.
+        let data = [1.0, 0.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let index = build(&kind, Metric::Cosine, &Vectors::Float { dim: 4, data: &data }, 1).unwrap();
+        let hits = index.search(&q, &params(K), None).unwrap().remove(0);
+        assert_eq!(hits.len(), 3, "{kind:?}");
+        assert_eq!(hits[0], Hit { row: 0, score: 1.0 });
+        assert!(hits[1..].iter().all(|h| h.score.abs() < 1e-6), "{kind:?}: {hits:?}");
+        assert!(index.search(&q, &params(0), None).unwrap()[0].is_empty());
+        // No queries.
+        assert!(index.search(&Vectors::Float { dim: 4, data: &[] }, &params(K), None).unwrap().is_empty());
+    }
+}
+
+#[test]
+fn ip_scores_unnormalised_vectors() {
+    let data = [1.0, 1.0, 3.0, 3.0, -1.0, 0.5];
+    for kind in kinds() {
+        let index = build(&kind, Metric::Ip, &Vectors::Float { dim: 2, data: &data }, 1).unwrap();
+        let q = Vectors::Float { dim: 2, data: &[2.0, 1.0] };
+        let hits = index.search(&q, &params(3), None).unwrap().remove(0);
+        assert_eq!(hits, vec![Hit { row: 1, score: 9.0 }, Hit { row: 0, score: 3.0 }, Hit { row: 2, score: -1.5 }]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Benchmark (release only):
+// cargo test --release -j2 -p quiver-index -- --ignored --nocapture  [--features simd]
+
+#[test]
+#[ignore = "benchmark: 100k x 128 HNSW, run in release with --nocapture"]
+fn benchmark_hnsw_100k() {
+    let (n, dim, nq) = (100_000, 128, 1_000);
+    let mut all = clustered(n + nq, dim, 100, 0.1, 2024);
+    let queries = all.split_off(n * dim);
+    let base = Vectors::Float { dim, data: &all };
+    let qv = Vectors::Float { dim, data: &queries };
+    let metric = Metric::L2;
+    let simd = if cfg!(feature = "simd") { "on" } else { "off" };
+    println!("\n100k x 128 clustered (100 centres, sigma 0.1), L2, top-10, usearch SIMD feature {simd}");
+
+    let t = Instant::now();
+    let truth = brute_force(metric, &base, &qv, &SearchParams { threads: 2, ..SearchParams::top_k(K) }, None).unwrap();
+    let bf = t.elapsed().as_secs_f64();
+    println!("brute force, 2 threads: {:.0} QPS", nq as f64 / bf);
+    let t = Instant::now();
+    for q in 0..100 {
+        let one = Vectors::Float { dim, data: &queries[q * dim..(q + 1) * dim] };
+        brute_force(metric, &base, &one, &SearchParams::top_k(K), None).unwrap();
+    }
+    println!("brute force, 1 thread: {:.0} QPS", 100.0 / t.elapsed().as_secs_f64());
+
+    let kind = IndexKind::Hnsw { m: 16, ef_construction: 200 };
+    let mut index = None;
+    for threads in [1, 2] {
+        let t = Instant::now();
+        index = Some(build(&kind, metric, &base, threads).unwrap());
+        println!("HNSW M=16 efConstruction=200 build, {threads} thread(s): {:.1} s", t.elapsed().as_secs_f64());
+    }
+    let index = index.unwrap();
+
+    let per_query = |index: &dyn VectorIndex, p: &SearchParams, allow: Option<&[bool]>| {
+        let t = Instant::now();
+        let got: Vec<Vec<Hit>> = (0..nq)
+            .map(|q| {
+                let one = Vectors::Float { dim, data: &queries[q * dim..(q + 1) * dim] };
+                index.search(&one, p, allow).unwrap().remove(0)
+            })
+            .collect();
+        (nq as f64 / t.elapsed().as_secs_f64(), got)
+    };
+    for ef in [16, 32, 64, 128] {
+        let p = SearchParams { ef: Some(ef), ..SearchParams::top_k(K) };
+        let (qps, got) = per_query(index.as_ref(), &p, None);
+        println!("HNSW ef={ef:>3}: {qps:>6.0} QPS (1 query thread), recall@10 {:.3}", recall(metric, &got, &truth));
+    }
+
+    let t = Instant::now();
+    let bytes = index.to_bytes().unwrap();
+    let ser = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let loaded = load(&bytes).unwrap();
+    println!(
+        "serialize {:.0} MB in {ser:.2} s, load in {:.2} s",
+        bytes.len() as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let p64 = SearchParams { ef: Some(64), ..SearchParams::top_k(K) };
+    let (qps, got) = per_query(loaded.as_ref(), &p64, None);
+    println!("loaded HNSW ef=64: {qps:.0} QPS, recall@10 {:.3}", recall(metric, &got, &truth));
+
+    // Filtered search across selectivities (the exact path below brute_force_limit).
+    println!("filtered HNSW ef=64 (exact below {} allowed rows):", quiver_index::brute_force_limit(n, 64, 16));
+    for fraction in [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5] {
+        let mut rng = Rng::new(77);
+        let allow: Vec<bool> = (0..n).map(|_| (rng.unit() as f64) < fraction).collect();
+        let truth = brute_force(metric, &base, &qv, &SearchParams { threads: 2, ..SearchParams::top_k(K) }, Some(&allow))
+            .unwrap();
+        let (qps, got) = per_query(index.as_ref(), &p64, Some(&allow));
+        println!("  {:>5.1}% allowed: {qps:>6.0} QPS, recall@10 {:.3}", fraction * 100.0, recall(metric, &got, &truth));
+    }
+
+    let t = Instant::now();
+    let ivf = build(&IndexKind::IvfFlat { nlist: 256 }, metric, &base, 2).unwrap();
+    println!("IVF_FLAT nlist=256 build, 2 threads: {:.1} s", t.elapsed().as_secs_f64());
+    for nprobe in [8, 16, 32] {
+        let p = SearchParams { nprobe: Some(nprobe), ..SearchParams::top_k(K) };
+        let (qps, got) = per_query(ivf.as_ref(), &p, None);
+        println!("IVF_FLAT nprobe={nprobe:>2}: {qps:>6.0} QPS, recall@10 {:.3}", recall(metric, &got, &truth));
+    }
+}

@@ -1,0 +1,215 @@
+//! The Search RPC: request parameters and query vectors from the wire, results back in
+//! the shape pymilvus decodes (`topks` cut the flat `ids`/`scores`/`fields_data`).
+
+use crate::convert::{field_data, templates};
+use prost::Message;
+use quiver_engine::{Engine, EngineError, QueryVectors, Result, SearchOutput, SearchRequest};
+use quiver_format::logs::PkColumn;
+use quiver_index::SearchParams;
+use quiver_proto::common::{KeyValuePair, PlaceholderGroup, PlaceholderType};
+use quiver_proto::milvus::{SearchRequest as WireSearch, SearchResults, search_request::SearchInput};
+use quiver_proto::schema::{IDs, LongArray, SearchResultData, StringArray, i_ds::IdField};
+use serde_json::Value;
+
+fn invalid(message: impl Into<String>) -> EngineError {
+    EngineError::InvalidParameter(message.into())
+}
+
+/// The search parameters pymilvus sends as string KVs, `params` JSON folded in.
+#[derive(Default)]
+struct Params {
+    limit: Option<usize>,
+    offset: usize,
+    metric: Option<String>,
+    anns_field: Option<String>,
+    round_decimal: i64,
+    group_by: Option<String>,
+    group_size: usize,
+    ef: Option<usize>,
+    nprobe: Option<usize>,
+    radius: Option<f32>,
+    range_filter: Option<f32>,
+}
+
+fn parse_usize(key: &str, value: &str) -> Result<usize> {
+    value.trim().parse::<usize>().map_err(|_| invalid(format!("{key} [{value}] is invalid, should be a non-negative integer")))
+}
+
+fn json_number(key: &str, value: &Value) -> Result<f64> {
+    match value {
+        Value::Number(n) => n.as_f64().ok_or_else(|| invalid(format!("search param {key} is not a number"))),
+        Value::String(s) => s.trim().parse().map_err(|_| invalid(format!("search param {key} [{s}] is not a number"))),
+        other => Err(invalid(format!("search param {key} [{other}] is not a number"))),
+    }
+}
+
+fn parse_params(pairs: &[KeyValuePair]) -> Result<Params> {
+    let mut p = Params { round_decimal: -1, ..Params::default() };
+    let mut apply = |key: &str, value: &Value| -> Result<()> {
+        match key {
+            "ef" => p.ef = Some(json_number(key, value)? as usize),
+            "nprobe" => p.nprobe = Some(json_number(key, value)? as usize),
+            "radius" => p.radius = Some(json_number(key, value)? as f32),
+            "range_filter" => p.range_filter = Some(json_number(key, value)? as f32),
+            "metric_type" => {
+                if let Some(m) = value.as_str().filter(|m| !m.is_empty()) {
+                    p.metric = Some(m.to_uppercase());
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    };
+    for kv in pairs {
+        match kv.key.as_str() {
+            "params" => {
+                let parsed: Value = serde_json::from_str(&kv.value).map_err(|e| invalid(format!("search params is not valid JSON: {e}")))?;
+                if let Value::Object(map) = parsed {
+                    for (key, value) in &map {
+                        apply(key, value)?;
+                    }
+                }
+            }
+            "metric_type" | "ef" | "nprobe" | "radius" | "range_filter" => apply(&kv.key, &Value::String(kv.value.clone()))?,
+            _ => {}
+        }
+    }
+    for kv in pairs {
+        match kv.key.as_str() {
+            "topk" | "limit" => p.limit = Some(parse_usize(&kv.key, &kv.value)?),
+            "offset" => p.offset = parse_usize("offset", &kv.value)?,
+            "anns_field" if !kv.value.is_empty() => p.anns_field = Some(kv.value.clone()),
+            "round_decimal" => p.round_decimal = kv.value.trim().parse().map_err(|_| invalid(format!("round_decimal [{}] is invalid", kv.value)))?,
+            "group_by_field" if !kv.value.is_empty() => p.group_by = Some(kv.value.clone()),
+            "group_size" => p.group_size = parse_usize("group_size", &kv.value)?,
+            _ => {}
+        }
+    }
+    Ok(p)
+}
+
+/// Decode the query vectors of a placeholder group.
+fn query_vectors(bytes: &[u8]) -> Result<(QueryVectors, usize)> {
+    let group = PlaceholderGroup::decode(bytes).map_err(|e| invalid(format!("placeholder group is not valid: {e}")))?;
+    let value = group.placeholders.first().ok_or_else(|| invalid("the search request holds no query vectors"))?;
+    let rows = &value.values;
+    if rows.is_empty() {
+        return Err(invalid("the search request holds no query vectors"));
+    }
+    let width = rows[0].len();
+    if rows.iter().any(|r| r.len() != width) {
+        return Err(invalid("query vectors of one search must have the same dimension"));
+    }
+    let kind = PlaceholderType::try_from(value.r#type).unwrap_or(PlaceholderType::None);
+    let vectors = match kind {
+        PlaceholderType::FloatVector => QueryVectors::Float {
+            dim: width / 4,
+            data: rows.iter().flat_map(|r| r.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect(),
+        },
+        PlaceholderType::BinaryVector => QueryVectors::Binary { dim_bits: width * 8, data: rows.concat() },
+        PlaceholderType::Float16Vector | PlaceholderType::BFloat16Vector => {
+            let bf16 = kind == PlaceholderType::BFloat16Vector;
+            QueryVectors::Float {
+                dim: width / 2,
+                data: rows
+                    .iter()
+                    .flat_map(|r| r.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])))
+                    .map(|bits| if bf16 { f32::from_bits((bits as u32) << 16) } else { half_to_f32(bits) })
+                    .collect(),
+            }
+        }
+        other => return Err(invalid(format!("search with {} query data is not supported", other.as_str_name()))),
+    };
+    Ok((vectors, rows.len()))
+}
+
+/// IEEE 754 binary16 to f32.
+fn half_to_f32(bits: u16) -> f32 {
+    let sign = ((bits >> 15) as u32) << 31;
+    let exponent = ((bits >> 10) & 0x1f) as u32;
+    let mantissa = (bits & 0x3ff) as u32;
+    let value = match (exponent, mantissa) {
+        (0, 0) => sign,
+        (0, m) => {
+            let shift = m.leading_zeros() - 21;
+            sign | ((113 - shift) << 23) | (((m << shift) & 0x3ff) << 13)
+        }
+        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
+        (e, m) => sign | ((e + 112) << 23) | (m << 13),
+    };
+    f32::from_bits(value)
+}
+
+pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<SearchResults> {
+    let params = parse_params(&request.search_params)?;
+    let bytes = match &request.search_input {
+        Some(SearchInput::PlaceholderGroup(bytes)) => bytes,
+        Some(SearchInput::Ids(_)) => return Err(invalid("search by primary keys is not supported by Quiver")),
+        None => return Err(invalid("the search request holds no query vectors")),
+    };
+    let (vectors, nq) = query_vectors(bytes)?;
+    let limit = params.limit.ok_or_else(|| invalid("topk (limit) is required for search"))?;
+    if limit == 0 || limit > 16_384 {
+        return Err(invalid(format!("topk [{limit}] is invalid, it should be in range [1, 16384]")));
+    }
+    let collection = engine.catalog.describe_collection(db, &request.collection_name)?.collection;
+    let templates = templates::from_wire(&request.expr_template_values).map_err(EngineError::InvalidParameter)?;
+    let search = SearchRequest {
+        anns_field: params.anns_field,
+        vectors,
+        nq,
+        limit,
+        offset: params.offset,
+        metric: params.metric,
+        params: SearchParams {
+            k: limit,
+            ef: params.ef,
+            nprobe: params.nprobe,
+            radius: params.radius,
+            range_filter: params.range_filter,
+            ..SearchParams::top_k(limit)
+        },
+        filter: request.dsl.clone(),
+        templates,
+        output_fields: request.output_fields.clone(),
+        partitions: None,
+        group_by: params.group_by,
+        group_size: params.group_size,
+    };
+    let output = engine.search(db, &request.collection_name, &request.partition_names, search).await?;
+    Ok(results(&collection.schema.primary_field().name, &collection.name, nq, limit, params.round_decimal, output))
+}
+
+fn results(pk_name: &str, collection: &str, nq: usize, limit: usize, round_decimal: i64, output: SearchOutput) -> SearchResults {
+    let scale = (round_decimal >= 0).then(|| 10f32.powi(round_decimal as i32));
+    let scores = output.scores.iter().map(|s| scale.map_or(*s, |k| (s * k).round() / k)).collect();
+    let ids = match quiver_engine::data::pk_values(&output.pks) {
+        PkColumn::Int(data) => IdField::IntId(LongArray { data }),
+        PkColumn::Str(data) => IdField::StrId(StringArray { data }),
+    };
+    let fields_data = output
+        .columns
+        .iter()
+        .map(|c| match &c.field {
+            Some(field) => field_data::from_arrow(field, &c.array),
+            None => field_data::dynamic_from_arrow(&c.array),
+        })
+        .collect();
+    let group_by_field_value = output.group_by.as_ref().and_then(|c| c.field.as_ref().map(|f| field_data::from_arrow(f, &c.array)));
+    SearchResults {
+        results: Some(SearchResultData {
+            num_queries: nq as i64,
+            top_k: limit as i64,
+            topks: output.topks.iter().map(|k| *k as i64).collect(),
+            scores,
+            ids: Some(IDs { id_field: Some(ids) }),
+            fields_data,
+            output_fields: output.output_fields,
+            primary_field_name: pk_name.to_string(),
+            group_by_field_value,
+            ..Default::default()
+        }),
+        collection_name: collection.to_string(),
+        ..Default::default()
+    }
+}
