@@ -66,7 +66,7 @@ def test_alloc_timestamp_through_pymilvus(client: MilvusClient):
 @pytest.mark.parametrize(
     "method",
     [
-        "Search",  # a real MilvusService method that Quiver does not serve (yet)
+        "HybridSearch",  # a real MilvusService method that Quiver does not serve (yet)
         "NoSuchMethodAtAll",  # not even in pymilvus's proto
     ],
 )
