@@ -234,6 +234,38 @@ impl Engine {
         Ok(())
     }
 
+    /// Load a collection: its data and indexes into memory, then the catalog flag.
+    pub async fn load_collection(&self, db: &str, name: &str) -> Result<()> {
+        let mut collection = self.collection(db, name)?;
+        collection.loaded = true;
+        self.data.load(&collection).await?;
+        self.catalog.load_collection(db, name).await
+    }
+
+    pub async fn load_partitions(&self, db: &str, name: &str, partitions: &[String]) -> Result<()> {
+        let mut collection = self.collection(db, name)?;
+        Self::read_partitions(&collection, partitions)?;
+        collection.loaded = true;
+        self.data.load(&collection).await?;
+        self.catalog.load_partitions(db, name, partitions).await
+    }
+
+    /// Release a collection: the catalog flag first (reads stop), then the memory.
+    pub async fn release_collection(&self, db: &str, name: &str) -> Result<()> {
+        self.catalog.release_collection(db, name).await?;
+        self.data.release(&self.collection(db, name)?);
+        Ok(())
+    }
+
+    pub async fn release_partitions(&self, db: &str, name: &str, partitions: &[String]) -> Result<()> {
+        self.catalog.release_partitions(db, name, partitions).await?;
+        let collection = self.collection(db, name)?;
+        if !collection.loaded {
+            self.data.release(&collection);
+        }
+        Ok(())
+    }
+
     /// Seal collections whose growing data is due (size or idle time).
     pub async fn seal_due(&self) -> Result<()> {
         for collection in self.catalog.all_collections() {

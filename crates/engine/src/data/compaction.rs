@@ -65,7 +65,8 @@ impl DataPath {
         {
             let state = data.state.read().expect("data state poisoned");
             let mut groups: BTreeMap<(PartitionId, u32), Vec<&Segment>> = BTreeMap::new();
-            for segment in state.segments.values().filter(|s| s.is_sealed()) {
+            // Released segments hold only keys; they are compacted once loaded again.
+            for segment in state.segments.values().filter(|s| s.is_sealed() && s.loaded) {
                 groups.entry((segment.partition, segment.shard)).or_default().push(segment);
             }
             for ((partition, shard), segments) in groups {

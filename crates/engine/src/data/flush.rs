@@ -132,9 +132,13 @@ impl DataPath {
 
         {
             let mut state = data.state.write().expect("data state poisoned");
+            let pk_name = collection.schema.primary_field().name.clone();
             for meta in new_metas.into_values().chain(updated) {
                 if let Some(segment) = state.segments.get_mut(&meta.id) {
                     segment.meta = Some(meta);
+                    if !collection.loaded {
+                        segment.release(&pk_name);
+                    }
                 }
             }
             let flushed = pending.len();

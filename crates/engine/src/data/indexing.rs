@@ -79,18 +79,23 @@ impl DataPath {
                 state
                     .segments
                     .values()
-                    .filter(|s| s.is_sealed() && s.rows > 0)
-                    .filter(|s| s.indexes.get(&field.id).is_none_or(|i| i.build.index_id != definition.id))
+                    .filter(|s| s.is_sealed() && s.rows > 0 && !s.built.contains(&definition.id))
                     .map(|s| (s.id, s.partition))
                     .collect()
             };
             for (segment_id, partition) in todo {
-                let vectors = {
+                let (loaded, meta) = {
                     let state = data.state.read().expect("data state poisoned");
                     match state.segments.get(&segment_id) {
-                        Some(segment) => segment_vectors(segment, field)?,
+                        Some(segment) => (segment.loaded.then(|| segment_vectors(segment, field)).transpose()?, segment.meta.clone()),
                         None => continue,
                     }
+                };
+                // A released segment's vectors are read back from its insert log.
+                let vectors = match (loaded, meta) {
+                    (Some(vectors), _) => vectors,
+                    (None, Some(meta)) => self.stored_vectors(&meta, field).await?,
+                    (None, None) => continue,
                 };
                 let metric = Metric::parse(&definition.metric_type).map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
                 let kind = kind_of(definition);
@@ -115,7 +120,10 @@ impl DataPath {
                 self.meta.put(&keys::index_build(collection.id, segment_id, definition.id), encode(&build)).await?;
                 let mut state = data.state.write().expect("data state poisoned");
                 if let Some(segment) = state.segments.get_mut(&segment_id) {
-                    segment.indexes.insert(field.id, SegmentIndex { build, index: Arc::from(index) });
+                    segment.built.insert(definition.id);
+                    if segment.loaded {
+                        segment.indexes.insert(field.id, SegmentIndex { build, index: Arc::from(index) });
+                    }
                     built += 1;
                 }
                 tracing::info!(
@@ -127,8 +135,19 @@ impl DataPath {
         Ok(built)
     }
 
-    /// Attach the recorded builds of a collection's loaded segments (startup).
-    pub(crate) async fn load_index_builds(&self, collection: &Collection, state: &mut super::DataState) -> Result<()> {
+    /// The vectors of `field` from a sealed segment's insert logs.
+    async fn stored_vectors(&self, meta: &super::SegmentMeta, field: &FieldSchema) -> Result<(Vec<u8>, Vec<f32>)> {
+        let mut segment = super::segment::Segment::growing(meta.id, meta.partition, meta.shard);
+        for file in &meta.insert_logs {
+            let bytes = self.read_verified(file).await?;
+            segment.batches.extend(quiver_format::logs::read_parquet(bytes, Some(&[field.name.as_str()]))?);
+        }
+        segment_vectors(&segment, field)
+    }
+
+    /// Note the recorded builds of a collection's segments, and attach their indexes
+    /// (read from their files) when `attach` (the collection is loaded).
+    pub(crate) async fn load_index_builds(&self, collection: &Collection, state: &mut super::DataState, attach: bool) -> Result<()> {
         let prefix = format!("{}{:020}/", keys::INDEX_BUILD_PREFIX, collection.id.0);
         for (key, value) in self.meta.scan_prefix(&prefix).await? {
             let build: IndexBuild = serde_json::from_slice(&value)
@@ -136,6 +155,10 @@ impl DataPath {
             let current = collection.indexes.iter().any(|d| d.id == build.index_id && d.field_id == build.field_id);
             let Some(segment) = state.segments.get_mut(&build.segment) else { continue };
             if !current {
+                continue;
+            }
+            segment.built.insert(build.index_id);
+            if !attach {
                 continue;
             }
             let bytes = self.read_verified(&build.file).await?;
@@ -152,6 +175,7 @@ impl DataPath {
         let mut state = data.state.write().expect("data state poisoned");
         for segment in state.segments.values_mut() {
             segment.indexes.retain(|_, built| built.build.index_id != index);
+            segment.built.remove(&index);
         }
     }
 
@@ -162,7 +186,7 @@ impl DataPath {
         for segment in state.segments.values().filter(|s| s.rows > 0) {
             let rows = segment.rows as u64;
             progress.total_rows += rows;
-            let indexed = segment.indexes.get(&definition.field_id).is_some_and(|i| i.build.index_id == definition.id);
+            let indexed = segment.built.contains(&definition.id);
             let scalar = collection.schema.fields.iter().any(|f| f.id == definition.field_id && !f.data_type.is_vector());
             if indexed || scalar {
                 progress.indexed_rows += rows;

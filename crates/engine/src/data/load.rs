@@ -12,7 +12,8 @@ use quiver_format::FileRef;
 use quiver_format::logs::{read_delete_log, read_parquet};
 
 impl DataPath {
-    /// Every live segment of `collection`, read from object storage and verified.
+    /// Every live segment of `collection`, read from object storage and verified: every
+    /// column when the collection is loaded, else only the primary key and `$ts`.
     pub(crate) async fn load_sealed(&self, collection: &Collection) -> Result<DataState> {
         let prefix = format!("{}{:020}/", keys::SEGMENT_PREFIX, collection.id.0);
         let pk_name = collection.schema.primary_field().name.clone();
@@ -23,12 +24,7 @@ impl DataPath {
             if !meta.is_live() {
                 continue;
             }
-            let mut segment = Segment::growing(meta.id, meta.partition, meta.shard);
-            for file in &meta.insert_logs {
-                for batch in read_parquet(self.read_verified(file).await?, None)? {
-                    segment.append(batch, &pk_name, meta.max_ts.0);
-                }
-            }
+            let mut segment = self.read_segment(&meta, &pk_name, collection.loaded).await?;
             for file in &meta.delta_logs {
                 let (pks, timestamps) = read_delete_log(self.read_verified(file).await?)?;
                 state.deletes.add_timestamped(&pks, &timestamps, Some(meta.partition));
@@ -36,8 +32,75 @@ impl DataPath {
             segment.meta = Some(meta);
             state.segments.insert(segment.id, segment);
         }
-        self.load_index_builds(collection, &mut state).await?;
+        self.load_index_builds(collection, &mut state, collection.loaded).await?;
         Ok(state)
+    }
+
+    /// A sealed segment's rows: all columns, or only the primary key and `$ts`.
+    async fn read_segment(&self, meta: &SegmentMeta, pk_name: &str, all_columns: bool) -> Result<Segment> {
+        let mut segment = Segment::growing(meta.id, meta.partition, meta.shard);
+        let keys = [pk_name, quiver_format::columns::TS_COLUMN];
+        for file in &meta.insert_logs {
+            let columns = if all_columns { None } else { Some(&keys[..]) };
+            for batch in read_parquet(self.read_verified(file).await?, columns)? {
+                segment.append(batch, pk_name, meta.max_ts.0);
+            }
+        }
+        segment.loaded = all_columns;
+        segment.meta = Some(meta.clone());
+        Ok(segment)
+    }
+
+    /// Load every column and index of a collection's released segments.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: nothing durable changes; a cancelled load leaves segments released.
+    pub async fn load(&self, collection: &Collection) -> Result<()> {
+        let data = self.collection_data(collection.id);
+        let pk_name = collection.schema.primary_field().name.clone();
+        let released: Vec<SegmentMeta> = {
+            let state = data.state.read().expect("data state poisoned");
+            state.segments.values().filter(|s| !s.loaded).filter_map(|s| s.meta.clone()).collect()
+        };
+        for meta in released {
+            let segment = self.read_segment(&meta, &pk_name, true).await?;
+            let mut state = data.state.write().expect("data state poisoned");
+            if let Some(slot) = state.segments.get_mut(&meta.id)
+                && !slot.loaded
+            {
+                slot.batches = segment.batches;
+                slot.bytes = segment.bytes;
+                slot.loaded = true;
+            }
+        }
+        let mut builds = DataState::default();
+        {
+            let state = data.state.read().expect("data state poisoned");
+            for segment in state.segments.values().filter(|s| s.is_sealed() && s.indexes.is_empty()) {
+                builds.segments.insert(segment.id, Segment::growing(segment.id, segment.partition, segment.shard));
+            }
+        }
+        self.load_index_builds(collection, &mut builds, true).await?;
+        let mut state = data.state.write().expect("data state poisoned");
+        for (id, loaded) in builds.segments {
+            if let Some(segment) = state.segments.get_mut(&id)
+                && segment.loaded
+            {
+                segment.indexes.extend(loaded.indexes);
+                segment.built.extend(loaded.built);
+            }
+        }
+        Ok(())
+    }
+
+    /// Free the columns and indexes of a collection's sealed segments.
+    pub fn release(&self, collection: &Collection) {
+        let data = self.collection_data(collection.id);
+        let pk_name = collection.schema.primary_field().name.clone();
+        let mut state = data.state.write().expect("data state poisoned");
+        for segment in state.segments.values_mut() {
+            segment.release(&pk_name);
+        }
     }
 
     /// Read an object and check it is exactly the file that was recorded.

@@ -13,7 +13,7 @@ use quiver_index::VectorIndex;
 use quiver_format::FileRef;
 use quiver_format::logs::PkColumn;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -52,6 +52,13 @@ impl SegmentMeta {
     pub fn files(&self) -> impl Iterator<Item = &FileRef> {
         self.insert_logs.iter().chain(&self.delta_logs)
     }
+}
+
+/// The primary key and `$ts` columns of a stored batch.
+pub fn key_columns(batch: &RecordBatch, pk_name: &str) -> RecordBatch {
+    let schema = batch.schema();
+    let keep: Vec<usize> = [pk_name, quiver_format::columns::TS_COLUMN].iter().filter_map(|n| schema.index_of(n).ok()).collect();
+    batch.project(&keep).expect("pk and $ts exist in stored batches")
 }
 
 /// Primary keys present in a segment, for routing deletes to the segments they hit.
@@ -115,8 +122,13 @@ pub struct Segment {
     pub max_ts: u64,
     /// `Some` once sealed.
     pub meta: Option<SegmentMeta>,
-    /// Vector indexes by field (sealed segments only).
+    /// Vector indexes by field (sealed segments only, while loaded).
     pub indexes: BTreeMap<FieldId, SegmentIndex>,
+    /// Indexes with a recorded build (loaded or not).
+    pub built: BTreeSet<IndexId>,
+    /// Whether `batches` hold every column. A released sealed segment keeps only the
+    /// primary key and `$ts` (enough for deletes, counts and flush-time routing).
+    pub loaded: bool,
 }
 
 impl Segment {
@@ -132,6 +144,8 @@ impl Segment {
             max_ts: 0,
             meta: None,
             indexes: BTreeMap::new(),
+            built: BTreeSet::new(),
+            loaded: true,
         }
     }
 
@@ -141,6 +155,17 @@ impl Segment {
         self.pks.extend(&pk_column(batch.column_by_name(pk_name).expect("pk column")));
         self.max_ts = self.max_ts.max(ts);
         self.batches.push(batch);
+    }
+
+    /// Drop every column but the primary key and `$ts`, and the indexes (release).
+    pub fn release(&mut self, pk_name: &str) {
+        if !self.is_sealed() || !self.loaded {
+            return;
+        }
+        self.batches = self.batches.iter().map(|b| key_columns(b, pk_name)).collect();
+        self.bytes = self.batches.iter().map(|b| b.get_array_memory_size()).sum();
+        self.indexes.clear();
+        self.loaded = false;
     }
 
     pub fn is_sealed(&self) -> bool {

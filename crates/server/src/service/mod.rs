@@ -262,28 +262,28 @@ impl MilvusService for MilvusApi {
         let db = database_of(&request, &request.get_ref().db_name);
         let name = request.into_inner().collection_name;
         let engine = self.engine.clone();
-        reply_status(detached(async move { engine.catalog.load_collection(&db, &name).await }).await)
+        reply_status(detached(async move { engine.load_collection(&db, &name).await }).await)
     }
 
     async fn release_collection(&self, request: Request<ReleaseCollectionRequest>) -> RpcResult<Status> {
         let db = database_of(&request, &request.get_ref().db_name);
         let name = request.into_inner().collection_name;
         let engine = self.engine.clone();
-        reply_status(detached(async move { engine.catalog.release_collection(&db, &name).await }).await)
+        reply_status(detached(async move { engine.release_collection(&db, &name).await }).await)
     }
 
     async fn load_partitions(&self, request: Request<LoadPartitionsRequest>) -> RpcResult<Status> {
         let db = database_of(&request, &request.get_ref().db_name);
         let LoadPartitionsRequest { collection_name, partition_names, .. } = request.into_inner();
         let engine = self.engine.clone();
-        reply_status(detached(async move { engine.catalog.load_partitions(&db, &collection_name, &partition_names).await }).await)
+        reply_status(detached(async move { engine.load_partitions(&db, &collection_name, &partition_names).await }).await)
     }
 
     async fn release_partitions(&self, request: Request<ReleasePartitionsRequest>) -> RpcResult<Status> {
         let db = database_of(&request, &request.get_ref().db_name);
         let ReleasePartitionsRequest { collection_name, partition_names, .. } = request.into_inner();
         let engine = self.engine.clone();
-        reply_status(detached(async move { engine.catalog.release_partitions(&db, &collection_name, &partition_names).await }).await)
+        reply_status(detached(async move { engine.release_partitions(&db, &collection_name, &partition_names).await }).await)
     }
 
     async fn get_load_state(&self, request: Request<GetLoadStateRequest>) -> RpcResult<GetLoadStateResponse> {
