@@ -12,6 +12,11 @@ Fixtures:
   * `unique_name`  `unique_name("c")` -> "c_3f9a..." (valid in every Milvus name rule).
   * `raw_stub`     a raw gRPC `MilvusServiceStub` on `server`, for requests the pymilvus
                    client would refuse to send (client-side checks) and status checks.
+  * `make_server`  a factory for Quivers of the test's own, optionally with a TOML config
+                   (`make_server(config=data_config(gc_interval_seconds=1))`); all are
+                   stopped at teardown.
+  * `s3_server`    (session) a real S3-protocol server (moto_server from the venv) with an
+                   empty bucket `quiver`; see `S3Endpoint`.
 """
 
 from __future__ import annotations
@@ -23,10 +28,15 @@ import re
 import signal
 import socket
 import subprocess
+import shutil
+import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 import warnings
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
 import grpc
@@ -98,14 +108,27 @@ def _port_accepts(port: int) -> bool:
 class QuiverServer:
     """A `quiver serve` child process on 127.0.0.1 with its own data dir and log file.
 
-    The port is chosen once and kept across restarts, so `uri` stays valid.
+    The port is chosen once and kept across restarts, so `uri` stays valid. With `config`
+    (TOML text) the server runs with `--config <file>`; the file is written next to the log
+    and `--data-dir/--host/--port` still override what it says.
     """
 
-    def __init__(self, binary: Path, data_dir: Path, log_path: Path, port: Optional[int] = None):
+    def __init__(
+        self,
+        binary: Path,
+        data_dir: Path,
+        log_path: Path,
+        port: Optional[int] = None,
+        config: Optional[str] = None,
+    ):
         self.binary = Path(binary)
         self.data_dir = Path(data_dir)
         self.log_path = Path(log_path)
         self.port = port or free_port()
+        self.config = config
+        self.config_path: Optional[Path] = None
+        if config is not None:
+            self.config_path = self.log_path.parent / f"quiver-{self.port}.toml"
         self.proc: Optional[subprocess.Popen] = None
         self.starts = 0
         self._log_start_offset = 0
@@ -121,9 +144,20 @@ class QuiverServer:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def objects_dir(self) -> Path:
+        """Where the local object store keeps data files (the default storage)."""
+        return self.data_dir / "objects"
+
     def start(self, timeout: float = START_TIMEOUT_S) -> "QuiverServer":
         assert not self.running, "server already running"
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [str(self.binary), "serve"]
+        if self.config_path is not None:
+            self.config_path.parent.mkdir(parents=True, exist_ok=True)
+            self.config_path.write_text(self.config or "")
+            args += ["--config", str(self.config_path)]
+        args += ["--data-dir", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port)]
         self.starts += 1
         with open(self.log_path, "ab") as log:
             self._log_start_offset = log.tell()
@@ -134,16 +168,7 @@ class QuiverServer:
             env.setdefault("RUST_BACKTRACE", "1")
             env.setdefault("NO_COLOR", "1")
             self.proc = subprocess.Popen(
-                [
-                    str(self.binary),
-                    "serve",
-                    "--data-dir",
-                    str(self.data_dir),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                ],
+                args,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -370,3 +395,143 @@ def raw_channel(server: QuiverServer) -> Iterator[grpc.Channel]:
 @pytest.fixture
 def raw_stub(raw_channel) -> milvus_pb2_grpc.MilvusServiceStub:
     return milvus_pb2_grpc.MilvusServiceStub(raw_channel)
+
+
+# ---- configured servers ------------------------------------------------------------------
+
+
+def data_config(**data) -> str:
+    """TOML with a `[data]` section, e.g. `data_config(gc_interval_seconds=1)`."""
+    lines = ["[data]"] + [f"{k} = {int(v)}" for k, v in data.items()]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def make_server(quiver_bin, tmp_path) -> Iterator[Callable[..., QuiverServer]]:
+    """`make_server(config=None)` -> a started Quiver with its own data dir under tmp_path
+    (optionally configured by TOML text). Stopped (cleanly, asserted) at teardown."""
+    servers: list[QuiverServer] = []
+
+    def make(config: Optional[str] = None) -> QuiverServer:
+        base = tmp_path / f"server{len(servers)}"
+        srv = QuiverServer(quiver_bin, base / "data", base / "quiver.log", config=config)
+        servers.append(srv)
+        return srv.start()
+
+    yield make
+    for srv in servers:
+        srv._close_clients()
+        if srv.running:
+            srv.stop()
+
+
+# ---- S3 (moto_server) ----------------------------------------------------------------------
+
+
+@dataclass
+class S3Endpoint:
+    """A running S3-protocol server. Any access key is accepted."""
+
+    url: str
+    bucket: str = "quiver"
+    access_key_id: str = "testing"
+    secret_access_key: str = "testing"
+    region: str = "us-east-1"
+
+    def storage_config(self, root_path: str = "") -> str:
+        """The `[storage]` TOML section pointing Quiver at this bucket."""
+        text = (
+            "[storage]\n"
+            'kind = "s3"\n'
+            f'bucket = "{self.bucket}"\n'
+            f'endpoint = "{self.url}"\n'
+            f'region = "{self.region}"\n'
+            f'access_key_id = "{self.access_key_id}"\n'
+            f'secret_access_key = "{self.secret_access_key}"\n'
+        )
+        if root_path:
+            text += f'root_path = "{root_path}"\n'
+        return text
+
+    def with_bucket(self, bucket: str) -> "S3Endpoint":
+        """The same server with another bucket, created (unsigned PUT) if missing."""
+        create_bucket(self.url, bucket)
+        return S3Endpoint(self.url, bucket, self.access_key_id, self.secret_access_key, self.region)
+
+    def boto(self):
+        import boto3  # installed with moto[server]
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+            region_name=self.region,
+        )
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """Every object key in the bucket under `prefix`."""
+        s3 = self.boto()
+        keys: list[str] = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            keys.extend(obj["Key"] for obj in page.get("Contents", []))
+        return keys
+
+
+def create_bucket(url: str, bucket: str) -> None:
+    """Unsigned `PUT /bucket` (moto accepts it); an existing bucket is fine."""
+    req = urllib.request.Request(f"{url}/{bucket}", method="PUT", data=b"")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 200, f"bucket creation answered {resp.status}"
+    except urllib.error.HTTPError as e:
+        if e.code != 409:  # BucketAlreadyOwnedByYou / Exists
+            raise
+
+
+def _moto_executable() -> Optional[str]:
+    beside = Path(sys.executable).parent / "moto_server"
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("moto_server")
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory) -> Iterator[S3Endpoint]:
+    exe = _moto_executable()
+    if exe is None:
+        pytest.fail(
+            "moto_server not found; install tests/e2e/requirements.txt (moto[server])",
+            pytrace=False,
+        )
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [exe, "-H", "127.0.0.1", "-p", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _LIVE_PROCS.add(proc)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _port_accepts(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"moto_server did not listen on {port}:\n{log_path.read_text(errors='replace')}"
+                )
+            time.sleep(0.1)
+        endpoint = S3Endpoint(url=f"http://127.0.0.1:{port}")
+        create_bucket(endpoint.url, endpoint.bucket)
+        yield endpoint
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                proc.wait(timeout=STOP_TIMEOUT_S)
+        _LIVE_PROCS.discard(proc)

@@ -147,3 +147,122 @@ def raw_has_collection(stub, name: str) -> bool:
         milvus_pb2.DescribeCollectionRequest(collection_name=name), timeout=RPC_TIMEOUT_S
     )
     return resp.status.code == 0 and resp.status.error_code == 0
+
+
+# ---- data path helpers ----------------------------------------------------------------
+
+COLLECTION_NOT_LOADED = 101
+MAX_QUERY_LIMIT = 16384
+
+
+def count_rows(client: MilvusClient, collection: str, filter: str = "", **kwargs) -> int:
+    """`count(*)` through Query (kwargs: partition_names, filter_params, ...)."""
+    res = client.query(collection, filter=filter, output_fields=["count(*)"], **kwargs)
+    assert len(res) == 1, f"count(*) should give one row, got {res!r}"
+    return res[0]["count(*)"]
+
+
+def rows_by_pk(
+    client: MilvusClient,
+    collection: str,
+    pk: str = "id",
+    filter: str = "",
+    output_fields: Optional[list] = None,
+    **kwargs,
+) -> dict:
+    """Every matching row as {pk: row}; fails on a duplicate primary key."""
+    res = client.query(
+        collection,
+        filter=filter,
+        output_fields=output_fields if output_fields is not None else ["*"],
+        limit=MAX_QUERY_LIMIT,
+        **kwargs,
+    )
+    out: dict = {}
+    for row in res:
+        assert row[pk] not in out, f"primary key {row[pk]!r} returned twice"
+        out[row[pk]] = dict(row)
+    return out
+
+
+def pks(client: MilvusClient, collection: str, filter: str = "", pk: str = "id", **kwargs) -> list:
+    """Sorted primary keys of the matching rows (duplicates kept, so they show)."""
+    res = client.query(collection, filter=filter, output_fields=[pk], limit=MAX_QUERY_LIMIT, **kwargs)
+    return sorted(r[pk] for r in res)
+
+
+# FieldData builders for raw Insert/Upsert requests.
+
+def fd_long(name: str, values: list) -> schema_pb2.FieldData:
+    return schema_pb2.FieldData(
+        type=schema_pb2.DataType.Int64,
+        field_name=name,
+        scalars=schema_pb2.ScalarField(long_data=schema_pb2.LongArray(data=values)),
+    )
+
+
+def fd_int(name: str, values: list, data_type: int = schema_pb2.DataType.Int32,
+           valid: Optional[list] = None) -> schema_pb2.FieldData:
+    fd = schema_pb2.FieldData(
+        type=data_type,
+        field_name=name,
+        scalars=schema_pb2.ScalarField(int_data=schema_pb2.IntArray(data=values)),
+    )
+    if valid is not None:
+        fd.valid_data.extend(valid)
+    return fd
+
+
+def fd_varchar(name: str, values: list) -> schema_pb2.FieldData:
+    return schema_pb2.FieldData(
+        type=schema_pb2.DataType.VarChar,
+        field_name=name,
+        scalars=schema_pb2.ScalarField(string_data=schema_pb2.StringArray(data=values)),
+    )
+
+
+def fd_float_vector(name: str, rows: list, dim: Optional[int] = None) -> schema_pb2.FieldData:
+    flat = [float(x) for row in rows for x in row]
+    return schema_pb2.FieldData(
+        type=schema_pb2.DataType.FloatVector,
+        field_name=name,
+        vectors=schema_pb2.VectorField(
+            dim=dim if dim is not None else len(rows[0]),
+            float_vector=schema_pb2.FloatArray(data=flat),
+        ),
+    )
+
+
+def fd_json(name: str, docs: list, dynamic: bool = False) -> schema_pb2.FieldData:
+    import json
+
+    return schema_pb2.FieldData(
+        type=schema_pb2.DataType.JSON,
+        field_name=name,
+        is_dynamic=dynamic,
+        scalars=schema_pb2.ScalarField(
+            json_data=schema_pb2.JSONArray(data=[json.dumps(d).encode() for d in docs])
+        ),
+    )
+
+
+def raw_write(
+    stub,
+    collection: str,
+    fields: Iterable[schema_pb2.FieldData],
+    num_rows: int,
+    *,
+    partition: str = "",
+    upsert: bool = False,
+) -> milvus_pb2.MutationResult:
+    fields = list(fields)
+    if upsert:
+        req = milvus_pb2.UpsertRequest(
+            collection_name=collection, partition_name=partition, fields_data=fields,
+            num_rows=num_rows,
+        )
+        return stub.Upsert(req, timeout=RPC_TIMEOUT_S)
+    req = milvus_pb2.InsertRequest(
+        collection_name=collection, partition_name=partition, fields_data=fields, num_rows=num_rows
+    )
+    return stub.Insert(req, timeout=RPC_TIMEOUT_S)

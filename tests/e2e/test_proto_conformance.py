@@ -272,10 +272,11 @@ def test_service_methods_match_pymilvus(ours):
 
 
 def _listed_rpcs() -> List[str]:
+    """RPC names from rpcs.txt (`message <full name>` lines list messages, not RPCs)."""
     names = []
     for line in RPCS_TXT.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
-        if line:
+        if line and not line.startswith("message "):
             names.append(line)
     return names
 

@@ -100,6 +100,21 @@ pub enum EngineError {
     #[error("data file: {0}")]
     Log(#[from] quiver_format::logs::LogError),
 
+    #[error("collection {collection_id}: snapshot not found[snapshot={name}]")]
+    SnapshotNotFound { collection_id: i64, name: String },
+
+    #[error("snapshot name {name} already exists in collection {collection_id}: invalid parameter")]
+    SnapshotExists { collection_id: i64, name: String },
+
+    #[error("active pins exist, unpin before dropping: snapshot is pinned[snapshot={name}]")]
+    SnapshotPinned { name: String },
+
+    #[error("restore job not found: jobID={id}: importing data failed")]
+    RestoreJobNotFound { id: i64 },
+
+    #[error("snapshot file: {0}")]
+    SnapshotFormat(String),
+
     #[error("metadata store: {0}")]
     Meta(#[from] MetaError),
 

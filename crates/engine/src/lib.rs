@@ -12,6 +12,7 @@ pub mod error;
 pub mod ids;
 pub mod index_spec;
 mod ops;
+pub mod snapshot;
 pub mod tso;
 
 pub use quiver_format::{names, schema};
@@ -38,6 +39,12 @@ pub struct Engine {
     data: DataPath,
     tso: Arc<TimestampOracle>,
     ids: Arc<IdAllocator>,
+    meta: Arc<dyn MetaStore>,
+    objects: Arc<dyn ObjectStore>,
+    /// Snapshot records and restore jobs (mirrors of the metadata store).
+    snapshots: Mutex<snapshot::SnapshotBook>,
+    /// Serialises snapshot DDL (create, drop, pin, cascade, sweep).
+    snapshot_ddl: tokio::sync::Mutex<()>,
     /// Finished manual compactions by id, for GetCompactionState (not persisted).
     compactions: Mutex<HashMap<i64, (CollectionId, Vec<CompactionPlan>)>>,
 }
@@ -56,8 +63,22 @@ impl Engine {
         let ids = Arc::new(IdAllocator::open(Arc::clone(&store)).await?);
         let catalog = Catalog::open(Arc::clone(&store), Arc::clone(&tso), Arc::clone(&ids)).await?;
         let collections = catalog.all_collections();
-        let data = DataPath::open(store, objects, wal_dir, Arc::clone(&tso), Arc::clone(&ids), config, &collections).await?;
-        Ok(Engine { catalog, data, tso, ids, compactions: Mutex::new(HashMap::new()) })
+        let data =
+            DataPath::open(Arc::clone(&store), Arc::clone(&objects), wal_dir, Arc::clone(&tso), Arc::clone(&ids), config, &collections).await?;
+        // Snapshot records carry their references, so GC protection is complete before any
+        // background loop starts.
+        let book = snapshot::load_book(&*store).await?;
+        Ok(Engine {
+            catalog,
+            data,
+            tso,
+            ids,
+            meta: store,
+            objects,
+            snapshots: Mutex::new(book),
+            snapshot_ddl: tokio::sync::Mutex::new(()),
+            compactions: Mutex::new(HashMap::new()),
+        })
     }
 
     async fn allocate_id(&self) -> Result<i64> {

@@ -136,6 +136,10 @@ impl Engine {
         self.catalog.drop_collection(db, name).await?;
         if collection.name == name {
             self.data.drop_collection(&collection).await?;
+            // Best effort, as in Milvus: the sweeper drops what is left.
+            if let Err(error) = self.drop_collection_snapshots(collection.id).await {
+                tracing::warn!(collection = %name, %error, "dropping the collection's snapshots is left to the sweeper");
+            }
         }
         Ok(())
     }
@@ -152,7 +156,7 @@ impl Engine {
     /// Compact a collection now; the plans are kept for GetCompactionState.
     pub async fn compact(&self, db: &str, name: &str) -> Result<(i64, Vec<CompactionPlan>)> {
         let collection = self.collection(db, name)?;
-        let plans = self.data.compact(&collection, CompactionTrigger::Manual).await?;
+        let plans = self.data.compact(&collection, CompactionTrigger::Manual, &self.compaction_protected(collection.id)).await?;
         let id = self.allocate_id().await?;
         self.compactions.lock().expect("compactions poisoned").insert(id, (collection.id, plans.clone()));
         Ok((id, plans))
@@ -178,7 +182,7 @@ impl Engine {
     /// Background compaction of every collection.
     pub async fn compact_due(&self) -> Result<()> {
         for collection in self.catalog.all_collections() {
-            self.data.compact(&collection, CompactionTrigger::Automatic).await?;
+            self.data.compact(&collection, CompactionTrigger::Automatic, &self.compaction_protected(collection.id)).await?;
         }
         Ok(())
     }
@@ -188,7 +192,8 @@ impl Engine {
         let collections = self.catalog.all_collections();
         let live: HashSet<CollectionId> = collections.iter().map(|c| c.id).collect();
         let indexes: HashSet<IndexId> = collections.iter().flat_map(|c| c.indexes.iter().map(|d| d.id)).collect();
-        self.data.collect_garbage(&live, &indexes, grace_ms, now_ms).await
+        let snapshot_refs = self.snapshot_references();
+        self.data.collect_garbage(&live, &indexes, &snapshot_refs, grace_ms, now_ms).await
     }
 
     /// Vector search over a loaded collection.

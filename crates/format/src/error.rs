@@ -9,6 +9,7 @@ pub enum NameKind {
     Alias,
     Field,
     Index,
+    Snapshot,
 }
 
 impl NameKind {
@@ -20,6 +21,7 @@ impl NameKind {
             NameKind::Alias => "alias",
             NameKind::Field => "field",
             NameKind::Index => "index",
+            NameKind::Snapshot => "snapshot",
         }
     }
 }

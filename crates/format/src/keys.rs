@@ -26,6 +26,11 @@ pub fn snapshot_metadata(collection: CollectionId, snapshot: SnapshotId) -> Stri
     format!("snapshots/{collection}/metadata/{snapshot}.json")
 }
 
+/// The directory holding one snapshot's manifests (with a trailing slash).
+pub fn snapshot_manifest_dir(collection: CollectionId, snapshot: SnapshotId) -> String {
+    format!("snapshots/{collection}/manifests/{snapshot}/")
+}
+
 pub fn snapshot_manifest(collection: CollectionId, snapshot: SnapshotId, segment: SegmentId) -> String {
     format!("snapshots/{collection}/manifests/{snapshot}/{segment}.avro")
 }

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod logs;
 pub mod names;
 pub mod schema;
+pub mod snapshot;
 
 pub use error::{NameKind, SchemaError};
 pub use file_ref::FileRef;

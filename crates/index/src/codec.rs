@@ -131,7 +131,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Header, &[u8]), IndexError> {
         t => return Err(IndexError::corrupt(format!("unknown vector type tag {t}"))),
     };
     let metric = metric_from_tag(metric)?;
-    if metric.is_binary() != binary || dim == 0 || (binary && dim % 8 != 0) || rows > u32::MAX as usize {
+    if metric.is_binary() != binary || dim == 0 || (binary && !dim.is_multiple_of(8)) || rows > u32::MAX as usize {
         return Err(IndexError::corrupt("inconsistent header"));
     }
     Ok((Header { kind, metric, binary, dim, rows }, body))

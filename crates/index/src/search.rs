@@ -86,15 +86,14 @@ impl Bounds {
             }
             bounds.lower = to_key(metric, filter);
         }
-        if let (Some(radius), Some(filter)) = (params.radius, params.range_filter) {
-            if bounds.lower >= bounds.upper {
+        if let (Some(radius), Some(filter)) = (params.radius, params.range_filter)
+            && bounds.lower >= bounds.upper {
                 let want = if metric.higher_is_closer() { "greater" } else { "less" };
                 return Err(IndexError::param(
                     "range_filter",
                     format!("range_filter ({filter}) must be {want} than radius ({radius}) for {metric:?}"),
                 ));
             }
-        }
         Ok(bounds)
     }
 
@@ -235,11 +234,10 @@ fn scan_rows<T>(
 ) {
     for (i, r) in data.chunks_exact(width).enumerate() {
         let row = row_of(i);
-        if let Some(allow) = allow {
-            if !allow[row as usize] {
+        if let Some(allow) = allow
+            && !allow[row as usize] {
                 continue;
             }
-        }
         let key = key_of(r);
         if bounds.accepts(key) {
             top.push(row, key);
@@ -250,6 +248,8 @@ fn scan_rows<T>(
 /// Below this many scalar operations (rows × queries × width) brute force stays on the
 /// calling thread: spawning costs more than it saves.
 const PARALLEL_MIN_WORK: usize = 1 << 20;
+/// Base rows scanned per tile by [`exact`]: about half of a typical L2 cache.
+const TILE_BYTES: usize = 128 << 10;
 
 /// Exact search of every query over `base` (rows numbered by `ids` or from 0), split over
 /// up to `threads` threads by base rows.
@@ -265,16 +265,22 @@ pub(crate) fn exact(
     threads: usize,
 ) -> Vec<Vec<Hit>> {
     let (n, nq) = (base.len(), queries.len());
+    // Rows are visited in cache-sized tiles, every query per tile, so a batch of queries
+    // streams the base from memory once instead of once per query.
+    let tile_rows = (TILE_BYTES / (base.width() * 4).max(1)).max(1);
     let scan_part = |range: std::ops::Range<usize>| -> Vec<TopK> {
-        let block = base.slice(range.clone());
-        let part_ids = ids.map(|ids| &ids[range.clone()]);
-        (0..nq)
-            .map(|q| {
-                let mut top = TopK::new(k);
-                scan(metric, queries.row(q), &block, part_ids, range.start, allow, bounds, &mut top);
-                top
-            })
-            .collect()
+        let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
+        let mut start = range.start;
+        while start < range.end {
+            let tile = start..(start + tile_rows).min(range.end);
+            let block = base.slice(tile.clone());
+            let tile_ids = ids.map(|ids| &ids[tile.clone()]);
+            for (q, top) in tops.iter_mut().enumerate() {
+                scan(metric, queries.row(q), &block, tile_ids, tile.start, allow, bounds, top);
+            }
+            start = tile.end;
+        }
+        tops
     };
     let threads = threads.max(1).min(n.max(1));
     let tops = if threads > 1 && n.saturating_mul(nq).saturating_mul(base.width()) >= PARALLEL_MIN_WORK {

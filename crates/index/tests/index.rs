@@ -220,7 +220,6 @@ fn every_kind_and_metric_reaches_its_recall_and_sorts_hits() {
         got.iter().for_each(|h| assert_sorted(metric, h, &what));
         assert!(got.iter().all(|h| h.len() == K), "{what}: fewer than k hits");
         let r = recall(metric, &got, &truth);
-        eprintln!("DEBUG {what} recall {r:.3}");
         if kind == IndexKind::Flat {
             assert_eq!(got, truth, "{what}: FLAT must equal brute force");
         } else {
@@ -251,7 +250,6 @@ fn filtered_search_returns_only_allowed_rows_with_high_recall() {
                 assert_sorted(metric, hits, &what);
             }
             let r = recall(metric, &got, &truth);
-            eprintln!("DEBUG {what} recall {r:.3}");
             assert!(r >= 0.9, "{what}: filtered recall {r:.3} < 0.9");
         }
         let none = vec![false; N];
@@ -311,7 +309,6 @@ fn range_search_returns_the_rows_within_range() {
         }
         assert!(wanted > NQ * 10, "{what}: range too narrow to test ({wanted})");
         let r = found as f64 / wanted as f64;
-        eprintln!("DEBUG {what} range recall {r:.3} wanted {wanted}");
         let min = match kind {
             IndexKind::Flat => 1.0,
             IndexKind::Hnsw { .. } => 0.95,
@@ -604,6 +601,10 @@ fn benchmark_hnsw_100k() {
     let p64 = SearchParams { ef: Some(64), ..SearchParams::top_k(K) };
     let (qps, got) = per_query(loaded.as_ref(), &p64, None);
     println!("loaded HNSW ef=64: {qps:.0} QPS, recall@10 {:.3}", recall(metric, &got, &truth));
+    let (qps, _) = per_query(index.as_ref(), &p64, None);
+    println!("built HNSW ef=64 again: {qps:.0} QPS");
+    let (qps, _) = per_query(loaded.as_ref(), &p64, None);
+    println!("loaded HNSW ef=64 again: {qps:.0} QPS");
 
     // Filtered search across selectivities (the exact path below brute_force_limit).
     println!("filtered HNSW ef=64 (exact below {} allowed rows):", quiver_index::brute_force_limit(n, 64, 16));

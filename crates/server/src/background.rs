@@ -10,12 +10,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How often the sealer looks for due collections.
 const SEAL_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// How often interrupted snapshot creates/drops, expired pins and old jobs are swept.
+const SNAPSHOT_SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// How often the index builder looks for sealed segments without their index files.
 const INDEX_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Start every loop; the returned handles stop them when aborted.
 pub fn start(engine: Arc<Engine>, settings: &DataSettings) -> Vec<tokio::task::JoinHandle<()>> {
     let grace_ms = settings.gc_grace_seconds * 1000;
+    let job_retention_ms = settings.restore_job_retention_seconds * 1000;
     vec![
         tokio::spawn(every(SEAL_CHECK_INTERVAL, "sealing growing data", Arc::clone(&engine), |e| async move { e.seal_due().await })),
         tokio::spawn(every(INDEX_CHECK_INTERVAL, "building indexes", Arc::clone(&engine), |e| async move {
@@ -28,6 +31,10 @@ pub fn start(engine: Arc<Engine>, settings: &DataSettings) -> Vec<tokio::task::J
             Arc::clone(&engine),
             |e| async move { e.compact_due().await },
         )),
+        tokio::spawn(every(SNAPSHOT_SWEEP_INTERVAL, "sweeping snapshots and restore jobs", Arc::clone(&engine), move |e| async move {
+            e.sweep_snapshots(&e.catalog.all_collections()).await?;
+            e.sweep_jobs(job_retention_ms).await
+        })),
         tokio::spawn(every(Duration::from_secs(settings.gc_interval_seconds.max(1)), "garbage collection", engine, move |e| async move {
             let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
             let report = e.collect_garbage(grace_ms, now_ms).await?;

@@ -13,6 +13,7 @@
 //! | `[data] compaction_interval_seconds` | – | – | `60` |
 //! | `[data] gc_interval_seconds` | – | – | `60` |
 //! | `[data] gc_grace_seconds` | – | – | `3600` |
+//! | `[data] restore_job_retention_seconds` | – | – | `10800` |
 
 use quiver_storage::ObjectStoreConfig;
 use serde::Deserialize;
@@ -45,6 +46,8 @@ pub struct DataSettings {
     pub gc_interval_seconds: u64,
     /// Unreferenced files younger than this are kept.
     pub gc_grace_seconds: u64,
+    /// Finished restore jobs stay listed this long.
+    pub restore_job_retention_seconds: u64,
 }
 
 impl Default for DataSettings {
@@ -55,6 +58,7 @@ impl Default for DataSettings {
             compaction_interval_seconds: 60,
             gc_interval_seconds: 60,
             gc_grace_seconds: 3600,
+            restore_job_retention_seconds: 3 * 3600,
         }
     }
 }

@@ -60,6 +60,7 @@ async fn serve(config: Config) -> Result<(), String> {
     let engine = Arc::new(
         Engine::open(store, objects, &wal_dir, clock, data_config).await.map_err(|e| format!("cannot open the engine: {e}"))?,
     );
+    engine.resume_jobs();
     let loops = background::start(Arc::clone(&engine), &config.data);
 
     let addr: SocketAddr = format!("{}:{}", config.host, config.port)

@@ -17,6 +17,9 @@ pub mod code {
     pub const ALIAS_COLLECTION_NAME_CONFLICT: i32 = 1601;
     pub const ALIAS_ALREADY_EXISTS: i32 = 1602;
     pub const FIELD_NOT_FOUND: i32 = 1700;
+    pub const IMPORT_FAILED: i32 = 2100;
+    pub const SNAPSHOT_NOT_FOUND: i32 = 2600;
+    pub const SNAPSHOT_PINNED: i32 = 2601;
     /// A plain error with no specific code (Milvus's default).
     pub const UNEXPECTED: i32 = 65535;
 }
@@ -41,7 +44,10 @@ pub fn status_of(error: &EngineError) -> Status {
         AliasNotFound { .. } => (code::ALIAS_NOT_FOUND, ErrorCode::UnexpectedError),
         AliasNameConflictsWithCollection { .. } => (code::ALIAS_COLLECTION_NAME_CONFLICT, ErrorCode::UnexpectedError),
         AliasAlreadyExists { .. } => (code::ALIAS_ALREADY_EXISTS, ErrorCode::UnexpectedError),
-        TooManyPartitions { .. } => (code::PARAMETER_INVALID, ErrorCode::IllegalArgument),
+        TooManyPartitions { .. } | SnapshotExists { .. } => (code::PARAMETER_INVALID, ErrorCode::IllegalArgument),
+        SnapshotNotFound { .. } => (code::SNAPSHOT_NOT_FOUND, ErrorCode::UnexpectedError),
+        SnapshotPinned { .. } => (code::SNAPSHOT_PINNED, ErrorCode::UnexpectedError),
+        RestoreJobNotFound { .. } => (code::IMPORT_FAILED, ErrorCode::UnexpectedError),
         DatabaseAlreadyExists { .. }
         | DefaultDatabaseUndroppable
         | DatabaseNotEmpty { .. }
@@ -54,6 +60,7 @@ pub fn status_of(error: &EngineError) -> Status {
         | Meta(_)
         | Storage(_)
         | IndexBuild(_)
+        | SnapshotFormat(_)
         | Wal(_)
         | Arrow(_)
         | Log(_)

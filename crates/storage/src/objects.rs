@@ -72,7 +72,9 @@ pub fn build(config: &ObjectStoreConfig) -> Result<Arc<dyn ObjectStore>, ObjectC
     match config {
         ObjectStoreConfig::Local { root } => {
             std::fs::create_dir_all(root).map_err(|source| ObjectConfigError::CreateDir { path: root.clone(), source })?;
-            Ok(Arc::new(LocalFileSystem::new_with_prefix(root)?.with_automatic_cleanup(true)))
+            // fsync every written file (and its directory) so a sealed segment survives power loss,
+            // not only a process crash, before its metadata is committed.
+            Ok(Arc::new(LocalFileSystem::new_with_prefix(root)?.with_automatic_cleanup(true).with_fsync(true)))
         }
         ObjectStoreConfig::S3(s3) => {
             install_crypto_provider();

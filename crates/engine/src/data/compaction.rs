@@ -19,7 +19,7 @@ use quiver_format::columns::arrow_schema;
 use quiver_format::keys as object_keys;
 use quiver_format::logs::write_parquet;
 use quiver_storage::Txn;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Which segments a compaction considers.
@@ -53,7 +53,13 @@ impl DataPath {
     /// # Cancel safety
     /// Not cancel safe between the metadata commit and the in-memory update; run it in a
     /// spawned task.
-    pub async fn compact(&self, collection: &Collection, trigger: CompactionTrigger) -> Result<Vec<CompactionPlan>> {
+    /// `protected` segments (held by a snapshot's compaction protection) are left alone.
+    pub async fn compact(
+        &self,
+        collection: &Collection,
+        trigger: CompactionTrigger,
+        protected: &HashSet<SegmentId>,
+    ) -> Result<Vec<CompactionPlan>> {
         let data = self.collection_data(collection.id);
         let _writer = data.writer.lock().await;
         let ts = self.tso.next().await?;
@@ -66,7 +72,7 @@ impl DataPath {
             let state = data.state.read().expect("data state poisoned");
             let mut groups: BTreeMap<(PartitionId, u32), Vec<&Segment>> = BTreeMap::new();
             // Released segments hold only keys; they are compacted once loaded again.
-            for segment in state.segments.values().filter(|s| s.is_sealed() && s.loaded) {
+            for segment in state.segments.values().filter(|s| s.is_sealed() && s.loaded && !protected.contains(&s.id)) {
                 groups.entry((segment.partition, segment.shard)).or_default().push(segment);
             }
             for ((partition, shard), segments) in groups {

@@ -57,6 +57,16 @@ impl DeleteIndex {
         }
     }
 
+    /// Add every delete of `other`.
+    pub fn merge(&mut self, other: DeleteIndex) {
+        for (pk, deletes) in other.ints {
+            self.ints.entry(pk).or_default().extend(deletes);
+        }
+        for (pk, deletes) in other.strs {
+            self.strs.entry(pk).or_default().extend(deletes);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.ints.is_empty() && self.strs.is_empty()
     }

@@ -3,7 +3,8 @@
 //! The rule (ARCHITECTURE.md §5): a file is deleted only if nothing references it and it
 //! is older than the grace period. [`ReferenceSet`] is the one place that answers "is this
 //! file referenced?": today live segments of existing collections and their index builds
-//! for indexes that still exist; snapshots, pins and running restores join it later. The sweeper only lists, decides, deletes and logs.
+//! for indexes that still exist, and everything a snapshot (pending, committed or being
+//! deleted, pinned or not) or a running restore references. The sweeper only lists, decides, deletes and logs.
 //!
 //! Fail-closed: if the reference set cannot be built completely, nothing is deleted.
 //! The grace period also covers files written by a flush or compaction that has not yet
@@ -69,11 +70,13 @@ impl DataPath {
         &self,
         live_collections: &HashSet<CollectionId>,
         live_indexes: &HashSet<IndexId>,
+        snapshot_refs: &HashSet<String>,
         grace_ms: u64,
         now_ms: u64,
     ) -> Result<GcReport> {
         // 1. References. Any failure aborts the pass before anything is deleted.
         let mut refs = ReferenceSet::default();
+        snapshot_refs.iter().for_each(|key| refs.insert(key));
         let mut dropped: Vec<(String, SegmentMeta)> = Vec::new();
         let mut live_segments: HashSet<SegmentId> = HashSet::new();
         for (key, value) in self.meta.scan_prefix(keys::SEGMENT_PREFIX).await? {

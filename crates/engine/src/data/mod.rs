@@ -15,6 +15,7 @@
 //!   the same lock, so no write slips between "what was sealed" and the checkpoint.
 //! - Readers take the state lock only to read in-memory batches; never across I/O.
 
+mod capture;
 mod compaction;
 mod deletes;
 mod drop;
@@ -29,6 +30,7 @@ mod search;
 mod segment;
 mod wal_entry;
 
+pub use capture::SegmentCapture;
 pub use compaction::{CompactionPlan, CompactionTrigger};
 pub use deletes::pk_column as pk_values;
 pub use flush::FlushOutcome;
@@ -37,7 +39,7 @@ pub use search::{QueryVectors, SearchOutput, SearchRequest};
 pub use gc::{Decision, GcReport, ReferenceSet, decide};
 pub use query::{QueryOutput, QueryRequest};
 pub use rows::{InsertColumns, PkSource};
-pub use segment::{SegmentMeta, SegmentState};
+pub use segment::{IndexBuild, SegmentMeta, SegmentState};
 
 use crate::catalog::model::Collection;
 use crate::error::{EngineError, Result};

@@ -15,6 +15,7 @@ mod load;
 mod partition;
 mod search;
 mod session;
+mod snapshot;
 
 use crate::status::{status_of, success};
 use quiver_engine::{Engine, EngineError};
@@ -95,6 +96,12 @@ with_status!(
     GetCompactionStateResponse,
     GetCompactionPlansResponse,
     SearchResults,
+    ListSnapshotsResponse,
+    DescribeSnapshotResponse,
+    RestoreSnapshotResponse,
+    GetRestoreSnapshotStateResponse,
+    ListRestoreSnapshotJobsResponse,
+    PinSnapshotDataResponse,
 );
 
 type RpcResult<T> = Result<Response<T>, tonic::Status>;
@@ -390,5 +397,50 @@ impl MilvusService for MilvusApi {
     async fn search(&self, request: Request<SearchRequest>) -> RpcResult<SearchResults> {
         let db = database_of(&request, &request.get_ref().db_name);
         reply(search::search(&self.engine, &db, request.get_ref()).await)
+    }
+
+    async fn create_snapshot(&self, request: Request<CreateSnapshotRequest>) -> RpcResult<Status> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply_status(snapshot::create(self.engine.clone(), db, request.into_inner()).await)
+    }
+
+    async fn drop_snapshot(&self, request: Request<DropSnapshotRequest>) -> RpcResult<Status> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        let r = request.into_inner();
+        reply_status(snapshot::drop(self.engine.clone(), db, r.collection_name, r.name).await)
+    }
+
+    async fn list_snapshots(&self, request: Request<ListSnapshotsRequest>) -> RpcResult<ListSnapshotsResponse> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply(snapshot::list(&self.engine, &db, &request.get_ref().collection_name))
+    }
+
+    async fn describe_snapshot(&self, request: Request<DescribeSnapshotRequest>) -> RpcResult<DescribeSnapshotResponse> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        let r = request.get_ref();
+        reply(snapshot::describe(&self.engine, &db, &r.collection_name, &r.name))
+    }
+
+    async fn restore_snapshot(&self, request: Request<RestoreSnapshotRequest>) -> RpcResult<RestoreSnapshotResponse> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply(snapshot::restore(self.engine.clone(), db, request.into_inner()).await)
+    }
+
+    async fn get_restore_snapshot_state(&self, request: Request<GetRestoreSnapshotStateRequest>) -> RpcResult<GetRestoreSnapshotStateResponse> {
+        reply(snapshot::restore_state(&self.engine, request.get_ref().job_id))
+    }
+
+    async fn list_restore_snapshot_jobs(&self, request: Request<ListRestoreSnapshotJobsRequest>) -> RpcResult<ListRestoreSnapshotJobsResponse> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply(snapshot::list_jobs(&self.engine, &db, &request.get_ref().collection_name))
+    }
+
+    async fn pin_snapshot_data(&self, request: Request<PinSnapshotDataRequest>) -> RpcResult<PinSnapshotDataResponse> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply(snapshot::pin(self.engine.clone(), db, request.into_inner()).await)
+    }
+
+    async fn unpin_snapshot_data(&self, request: Request<UnpinSnapshotDataRequest>) -> RpcResult<Status> {
+        reply_status(snapshot::unpin(self.engine.clone(), request.get_ref().pin_id).await)
     }
 }

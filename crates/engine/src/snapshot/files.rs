@@ -1,0 +1,191 @@
+//! A snapshot's own files in object storage: one Avro manifest per captured segment and
+//! the metadata JSON (`docs/FORMAT.md`, `quiver_format::snapshot`). Written by create,
+//! read by restore (and by `quiver inspect`, Spark, DuckDB…).
+
+use super::model::{CapturedSegment, SnapshotRecord};
+use crate::Engine;
+use crate::catalog::model::{Collection, ConsistencyLevel};
+use crate::error::{EngineError, Result};
+use object_store::ObjectStoreExt;
+use object_store::path::Path as ObjectPath;
+use quiver_base::{FieldId, IndexId, Timestamp};
+use quiver_format::FileRef;
+use quiver_format::keys as object_keys;
+use quiver_format::snapshot::manifest::{ALL_FIELDS, SEGMENT_LEVEL_L1, STORAGE_VERSION_PARQUET};
+use quiver_format::snapshot::{
+    Binlog, CollectionDescription, FieldBinlog, IndexFiles, IndexInfo, KeyValuePair, MANIFEST_FORMAT_VERSION, ManifestEntry, SnapshotInfo,
+    SnapshotMetadata, decode_manifest, encode_manifest,
+};
+
+/// A snapshot as read back from object storage.
+pub struct ReadSnapshot {
+    pub metadata: SnapshotMetadata,
+    pub manifests: Vec<ManifestEntry>,
+}
+
+fn format_error(e: quiver_format::snapshot::SnapshotFormatError) -> EngineError {
+    EngineError::SnapshotFormat(e.to_string())
+}
+
+pub fn consistency_name(level: ConsistencyLevel) -> &'static str {
+    match level {
+        ConsistencyLevel::Strong => "Strong",
+        ConsistencyLevel::Session => "Session",
+        ConsistencyLevel::Bounded => "Bounded",
+        ConsistencyLevel::Eventually => "Eventually",
+        ConsistencyLevel::Customized => "Customized",
+    }
+}
+
+pub fn consistency(name: &str) -> ConsistencyLevel {
+    match name {
+        "Strong" => ConsistencyLevel::Strong,
+        "Session" => ConsistencyLevel::Session,
+        "Eventually" => ConsistencyLevel::Eventually,
+        "Customized" => ConsistencyLevel::Customized,
+        _ => ConsistencyLevel::Bounded,
+    }
+}
+
+fn manifest(collection: &Collection, segment: &CapturedSegment) -> ManifestEntry {
+    let binlogs = |files: &[FileRef]| {
+        vec![FieldBinlog {
+            field_id: ALL_FIELDS,
+            binlogs: files.iter().enumerate().map(|(i, f)| Binlog::of(f, i as i64, Timestamp(0), segment.max_ts, f.size)).collect(),
+        }]
+    };
+    let index_files = segment
+        .indexes
+        .iter()
+        .map(|captured| {
+            let definition = collection.indexes.iter().find(|d| d.name == captured.index_name);
+            let mut params: Vec<KeyValuePair> = definition
+                .map(|d| d.params.iter().map(|(k, v)| KeyValuePair { key: k.clone(), value: v.clone() }).collect())
+                .unwrap_or_default();
+            if let Some(d) = definition {
+                params.push(KeyValuePair { key: "index_type".into(), value: d.index_type.clone() });
+                params.push(KeyValuePair { key: "metric_type".into(), value: d.metric_type.clone() });
+            }
+            let mut files = IndexFiles {
+                segment_id: segment.segment,
+                field_id: FieldId(captured.field_id),
+                index_id: definition.map_or(IndexId(0), |d| d.id),
+                build_id: captured.build_id,
+                index_name: captured.index_name.clone(),
+                index_params: params,
+                index_file_paths: Vec::new(),
+                serialized_size: 0,
+                index_version: 1,
+                num_rows: captured.rows,
+                file_sizes: Vec::new(),
+                file_crc32c: Vec::new(),
+            };
+            files.push_file(&captured.file);
+            files
+        })
+        .collect();
+    ManifestEntry {
+        format_version: MANIFEST_FORMAT_VERSION,
+        segment_id: segment.segment,
+        partition_id: segment.partition,
+        segment_level: SEGMENT_LEVEL_L1,
+        channel_name: format!("quiver-dml_0_{}v0", collection.id),
+        num_of_rows: segment.rows,
+        storage_version: STORAGE_VERSION_PARQUET,
+        is_sorted: false,
+        binlog_files: if segment.insert_logs.is_empty() { Vec::new() } else { binlogs(&segment.insert_logs) },
+        deltalog_files: if segment.delta_logs.is_empty() { Vec::new() } else { binlogs(&segment.delta_logs) },
+        index_files,
+    }
+}
+
+/// Write every manifest, then the metadata JSON; returns their keys.
+pub async fn write(engine: &Engine, collection: &Collection, record: &SnapshotRecord) -> Result<(Vec<String>, String)> {
+    let mut manifests = Vec::with_capacity(record.segments.len());
+    for segment in &record.segments {
+        let key = object_keys::snapshot_manifest(collection.id, record.id, segment.segment);
+        let bytes = encode_manifest(&manifest(collection, segment)).map_err(format_error)?;
+        put(engine, &key, bytes).await?;
+        manifests.push(key);
+    }
+    let db_name = engine.catalog.database_name(collection.db_id).unwrap_or_default();
+    let aliases = engine.catalog.list_aliases(&db_name, Some(&collection.name)).unwrap_or_default();
+    let metadata = SnapshotMetadata {
+        format_version: 1,
+        snapshot_info: SnapshotInfo {
+            name: record.name.clone(),
+            id: record.id,
+            description: record.description.clone(),
+            collection_id: collection.id,
+            partition_ids: record.partition_ids.clone(),
+            create_ts: record.create_ts,
+            state: record.state,
+            pending_start_ms: record.pending_start_ms,
+            compaction_expire_s: record.compaction_expire_s,
+        },
+        collection: CollectionDescription {
+            schema: collection.schema.clone(),
+            db_name,
+            collection_name: collection.name.clone(),
+            num_partitions: collection.num_partitions,
+            num_shards: collection.shards_num,
+            consistency_level: consistency_name(collection.consistency_level).to_string(),
+            properties: collection.properties.clone(),
+            description: collection.schema.description.clone(),
+            partitions: collection.partitions.iter().map(|p| (p.name.clone(), p.id)).collect(),
+            aliases,
+        },
+        indexes: collection
+            .indexes
+            .iter()
+            .map(|d| IndexInfo {
+                index_id: d.id,
+                index_name: d.name.clone(),
+                field_id: d.field_id,
+                index_type: d.index_type.clone(),
+                metric_type: d.metric_type.clone(),
+                params: d.params.clone(),
+            })
+            .collect(),
+        manifest_list: manifests.clone(),
+        segment_ids: record.segments.iter().map(|s| s.segment).collect(),
+        build_ids: record.segments.iter().flat_map(|s| s.indexes.iter().map(|i| i.build_id)).collect(),
+    };
+    let key = object_keys::snapshot_metadata(collection.id, record.id);
+    put(engine, &key, metadata.encode()).await?;
+    Ok((manifests, key))
+}
+
+async fn put(engine: &Engine, key: &str, bytes: Vec<u8>) -> Result<()> {
+    engine
+        .objects
+        .put(&ObjectPath::from(key), bytes.into())
+        .await
+        .map_err(|e| EngineError::Storage(format!("cannot write {key}: {e}")))?;
+    Ok(())
+}
+
+/// Read a snapshot's metadata JSON and every manifest it lists.
+pub async fn read(engine: &Engine, record: &SnapshotRecord) -> Result<ReadSnapshot> {
+    let metadata = SnapshotMetadata::decode(&engine.read_object(&record.s3_location).await?).map_err(format_error)?;
+    let mut manifests = Vec::with_capacity(metadata.manifest_list.len());
+    for key in &metadata.manifest_list {
+        manifests.push(decode_manifest(&engine.read_object(key).await?).map_err(|e| EngineError::SnapshotFormat(format!("{key}: {e}")))?);
+    }
+    Ok(ReadSnapshot { metadata, manifests })
+}
+
+/// Every log file of a manifest's insert or delete log groups.
+pub fn logs(groups: &[FieldBinlog]) -> Vec<FileRef> {
+    groups.iter().flat_map(|g| g.binlogs.iter().map(Binlog::file)).collect()
+}
+
+/// Largest row timestamp of a manifest's segment.
+pub fn max_ts(entry: &ManifestEntry) -> Timestamp {
+    entry.binlog_files.iter().flat_map(|g| &g.binlogs).map(|b| b.timestamp_to).max().unwrap_or_default()
+}
+
+/// (index name, field id, file) of every index file of a manifest.
+pub fn index_files(entry: &ManifestEntry) -> Vec<(String, i64, FileRef)> {
+    entry.index_files.iter().flat_map(|i| i.files().map(move |f| (i.index_name.clone(), i.field_id.0, f))).collect()
+}
