@@ -73,6 +73,9 @@ pub enum EngineError {
     #[error("index not found[collection={collection}]")]
     IndexNotFound { collection: String },
 
+    #[error("partition not loaded[partition={name}]")]
+    PartitionNotLoaded { name: String },
+
     #[error("collection not loaded[collection={name}]")]
     CollectionNotLoaded { name: String },
 

@@ -14,6 +14,9 @@ use quiver_base::{CollectionId, IndexId, PartitionId, SegmentId};
 use quiver_expr::TemplateValue;
 use std::collections::{HashMap, HashSet};
 
+/// Largest `offset + limit` of a query, as in Milvus.
+const MAX_QUERY_WINDOW: usize = 16_384;
+
 /// A segment as GetPersistentSegmentInfo / GetQuerySegmentInfo report it.
 #[derive(Clone, Debug)]
 pub struct SegmentInfo {
@@ -94,13 +97,36 @@ impl Engine {
         self.data.flush(&collection).await
     }
 
+    /// The partitions a read covers: the named ones (each must be loaded), else every
+    /// loaded partition. Errors when the collection is not loaded.
+    fn loaded_partitions(collection: &Collection, names: &[String]) -> Result<Option<Vec<PartitionId>>> {
+        if !collection.loaded {
+            return Err(EngineError::CollectionNotLoaded { name: collection.name.clone() });
+        }
+        if let Some(ids) = Self::read_partitions(collection, names)? {
+            if let Some(p) = collection.partitions.iter().find(|p| ids.contains(&p.id) && !p.loaded) {
+                return Err(EngineError::PartitionNotLoaded { name: p.name.clone() });
+            }
+            return Ok(Some(ids));
+        }
+        if collection.partitions.iter().all(|p| p.loaded) {
+            return Ok(None);
+        }
+        Ok(Some(collection.partitions.iter().filter(|p| p.loaded).map(|p| p.id).collect()))
+    }
+
     /// Query a loaded collection.
     pub async fn query(&self, db: &str, name: &str, partitions: &[String], mut request: QueryRequest) -> Result<QueryOutput> {
         let collection = self.collection(db, name)?;
-        if !collection.loaded {
-            return Err(EngineError::CollectionNotLoaded { name: name.to_string() });
+        if let Some(limit) = request.limit
+            && (limit + request.offset > MAX_QUERY_WINDOW || limit == 0)
+        {
+            return Err(EngineError::InvalidParameter(format!(
+                "invalid max query result window, (offset+limit) should be in range [1, {MAX_QUERY_WINDOW}], but got {}",
+                limit + request.offset
+            )));
         }
-        request.partitions = Self::read_partitions(&collection, partitions)?;
+        request.partitions = Self::loaded_partitions(&collection, partitions)?;
         self.data.query(&collection, &request).await
     }
 
@@ -199,10 +225,7 @@ impl Engine {
     /// Vector search over a loaded collection.
     pub async fn search(&self, db: &str, name: &str, partitions: &[String], mut request: SearchRequest) -> Result<SearchOutput> {
         let collection = self.collection(db, name)?;
-        if !collection.loaded {
-            return Err(EngineError::CollectionNotLoaded { name: name.to_string() });
-        }
-        request.partitions = Self::read_partitions(&collection, partitions)?;
+        request.partitions = Self::loaded_partitions(&collection, partitions)?;
         self.data.search(&collection, &request).await
     }
 

@@ -10,6 +10,7 @@ pub mod code {
     pub const COLLECTION_NOT_FOUND: i32 = 100;
     pub const COLLECTION_NOT_LOADED: i32 = 101;
     pub const PARTITION_NOT_FOUND: i32 = 200;
+    pub const PARTITION_NOT_LOADED: i32 = 201;
     pub const INDEX_NOT_FOUND: i32 = 700;
     pub const DATABASE_NOT_FOUND: i32 = 800;
     pub const PARAMETER_INVALID: i32 = 1100;
@@ -39,6 +40,7 @@ pub fn status_of(error: &EngineError) -> Status {
         CollectionNotFound { .. } => (code::COLLECTION_NOT_FOUND, ErrorCode::CollectionNotExists),
         CollectionNotLoaded { .. } => (code::COLLECTION_NOT_LOADED, ErrorCode::UnexpectedError),
         PartitionNotFound { .. } => (code::PARTITION_NOT_FOUND, ErrorCode::UnexpectedError),
+        PartitionNotLoaded { .. } => (code::PARTITION_NOT_LOADED, ErrorCode::UnexpectedError),
         FieldNotFound { .. } => (code::FIELD_NOT_FOUND, ErrorCode::UnexpectedError),
         IndexNotFound { .. } => (code::INDEX_NOT_FOUND, ErrorCode::IndexNotExist),
         AliasNotFound { .. } => (code::ALIAS_NOT_FOUND, ErrorCode::UnexpectedError),

@@ -3,7 +3,8 @@
 //! timestamp. The old segments are marked `Dropped` in the same metadata transaction
 //! that records the new one; their files are left for GC.
 //!
-//! Runs under the collection's writer lock, so no write or flush interleaves: the
+//! Works on loaded and released collections alike (released segments' rows are read
+//! back from their insert logs). Runs under the collection's writer lock, so no write or flush interleaves: the
 //! compaction timestamp is the newest, and every delete older than it is either in a
 //! delete log of a source segment or pending in memory (and so applied to what is read).
 
@@ -66,39 +67,32 @@ impl DataPath {
         let pk_name = collection.schema.primary_field().name.clone();
         let small = self.config.seal_bytes / SMALL_FRACTION;
 
-        // Choose sources and read their visible rows (memory only, under the read lock).
-        let mut work: Vec<(PartitionId, u32, Vec<SegmentMeta>, Vec<RecordBatch>, usize)> = Vec::new();
+        // Choose sources and decide which of their rows survive (under the read lock;
+        // pk and `$ts` are enough, so released segments qualify too).
+        type Source = (SegmentMeta, Vec<bool>, Option<Vec<RecordBatch>>);
+        let mut work: Vec<(PartitionId, u32, Vec<Source>, usize)> = Vec::new();
         {
             let state = data.state.read().expect("data state poisoned");
             let mut groups: BTreeMap<(PartitionId, u32), Vec<&Segment>> = BTreeMap::new();
-            // Released segments hold only keys; they are compacted once loaded again.
-            for segment in state.segments.values().filter(|s| s.is_sealed() && s.loaded && !protected.contains(&s.id)) {
+            for segment in state.segments.values().filter(|s| s.is_sealed() && !protected.contains(&s.id)) {
                 groups.entry((segment.partition, segment.shard)).or_default().push(segment);
             }
             for ((partition, shard), segments) in groups {
-                let visible: Vec<(usize, Vec<RecordBatch>)> = segments
+                let keep: Vec<Vec<bool>> = segments
                     .iter()
-                    .map(|s| {
-                        let masks = s.visibility(&state.deletes, &pk_name, ts.0);
-                        let rows = masks.iter().map(|m| m.true_count()).sum();
-                        let batches = s
-                            .batches
-                            .iter()
-                            .zip(&masks)
-                            .map(|(b, m)| filter_record_batch(b, m))
-                            .collect::<std::result::Result<Vec<_>, _>>();
-                        batches.map(|b| (rows, b))
-                    })
-                    .collect::<std::result::Result<_, _>>()?;
-                let has_deletes = |i: usize| visible[i].0 < segments[i].rows;
+                    .map(|s| s.visibility(&state.deletes, &pk_name, ts.0).iter().flat_map(|m| m.values().iter().collect::<Vec<_>>()).collect())
+                    .collect();
+                let visible = |i: usize| keep[i].iter().filter(|&&b| b).count();
+                let has_deletes = |i: usize| visible(i) < segments[i].rows;
                 let chosen: Vec<usize> = match trigger {
                     CompactionTrigger::Manual => {
                         if segments.len() > 1 || has_deletes(0) { (0..segments.len()).collect() } else { Vec::new() }
                     }
                     CompactionTrigger::Automatic => {
-                        let smalls: Vec<usize> = (0..segments.len()).filter(|&i| segments[i].bytes < small).collect();
+                        let size = |i: usize| segments[i].meta.as_ref().map_or(0, |m| m.insert_logs.iter().map(|f| f.size as usize).sum());
+                        let smalls: Vec<usize> = (0..segments.len()).filter(|&i| size(i) < small).collect();
                         let heavy: Vec<usize> = (0..segments.len())
-                            .filter(|&i| (segments[i].rows - visible[i].0) * 100 >= segments[i].rows * AUTO_DELETED_PERCENT && has_deletes(i))
+                            .filter(|&i| (segments[i].rows - visible(i)) * 100 >= segments[i].rows * AUTO_DELETED_PERCENT && has_deletes(i))
                             .collect();
                         let mut chosen = if smalls.len() >= AUTO_MIN_SMALL_SEGMENTS { smalls } else { Vec::new() };
                         for i in heavy {
@@ -112,12 +106,43 @@ impl DataPath {
                 if chosen.is_empty() {
                     continue;
                 }
-                let metas = chosen.iter().filter_map(|&i| segments[i].meta.clone()).collect();
-                let rows = chosen.iter().map(|&i| visible[i].0).sum();
-                let batches = chosen.iter().flat_map(|&i| visible[i].1.clone()).filter(|b| b.num_rows() > 0).collect();
-                work.push((partition, shard, metas, batches, rows));
+                let rows = chosen.iter().map(|&i| visible(i)).sum();
+                let sources = chosen
+                    .iter()
+                    .filter_map(|&i| {
+                        let segment = segments[i];
+                        let batches = segment.loaded.then(|| segment.batches.clone());
+                        segment.meta.clone().map(|m| (m, keep[i].clone(), batches))
+                    })
+                    .collect();
+                work.push((partition, shard, sources, rows));
             }
         }
+        // Released segments' rows come back from their insert logs (same row order).
+        let mut resolved = Vec::with_capacity(work.len());
+        for (partition, shard, sources, rows) in work {
+            let mut batches = Vec::new();
+            let mut metas = Vec::new();
+            for (meta, keep, loaded) in sources {
+                let full = match loaded {
+                    Some(batches) => batches,
+                    None => self.read_segment(&meta, &pk_name, true).await?.batches,
+                };
+                let mut offset = 0;
+                for batch in full {
+                    let n = batch.num_rows();
+                    let mask = arrow_array::BooleanArray::from(keep[offset..offset + n].to_vec());
+                    offset += n;
+                    let kept = filter_record_batch(&batch, &mask)?;
+                    if kept.num_rows() > 0 {
+                        batches.push(kept);
+                    }
+                }
+                metas.push(meta);
+            }
+            resolved.push((partition, shard, metas, batches, rows));
+        }
+        let work = resolved;
 
         let schema = arrow_schema(&collection.schema);
         let at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
@@ -148,6 +173,9 @@ impl DataPath {
                     segment.append(batch, &pk_name, meta.max_ts.0);
                 }
                 segment.meta = Some(meta);
+                if !collection.loaded {
+                    segment.release(&pk_name);
+                }
                 new_segments.push(segment);
                 Some(id)
             } else {

@@ -37,7 +37,7 @@ impl DataPath {
     }
 
     /// A sealed segment's rows: all columns, or only the primary key and `$ts`.
-    async fn read_segment(&self, meta: &SegmentMeta, pk_name: &str, all_columns: bool) -> Result<Segment> {
+    pub(crate) async fn read_segment(&self, meta: &SegmentMeta, pk_name: &str, all_columns: bool) -> Result<Segment> {
         let mut segment = Segment::growing(meta.id, meta.partition, meta.shard);
         let keys = [pk_name, quiver_format::columns::TS_COLUMN];
         for file in &meta.insert_logs {

@@ -177,8 +177,13 @@ impl DataPath {
             if lsn.0 <= checkpoints.get(&collection.id).copied().unwrap_or(0) {
                 continue;
             }
-            if let WalEntry::Insert { partition, .. } = &entry {
-                data.ensure_growing(collection, &[*partition]).await?;
+            // Entries of partitions dropped since they were written are gone with them.
+            let partition_alive = |p: &PartitionId| collection.partitions.iter().any(|x| x.id == *p);
+            match &entry {
+                WalEntry::Insert { partition, .. } if !partition_alive(partition) => continue,
+                WalEntry::Delete { partition: Some(partition), .. } if !partition_alive(partition) => continue,
+                WalEntry::Insert { partition, .. } => data.ensure_growing(collection, &[*partition]).await?,
+                WalEntry::Delete { .. } => {}
             }
             replay.push((*collection, entry, lsn));
         }

@@ -185,6 +185,18 @@ fn check_values(field: &FieldSchema, array: &ArrayRef) -> Result<()> {
     let name = &field.name;
     let max_length = field.int_param("max_length").unwrap_or(i64::MAX) as usize;
     match field.data_type {
+        DataType::FloatVector => {
+            let dim = field.dim().unwrap_or(1).max(1) as usize;
+            let list = array.as_fixed_size_list();
+            let values = list.values().as_primitive::<arrow_array::types::Float32Type>();
+            if let Some(position) = values.values().iter().position(|v| !v.is_finite()) {
+                return Err(bad(format!(
+                    "field {name}: the vector in row {} holds {}, but vectors must hold finite numbers (no NaN or infinity)",
+                    position / dim,
+                    values.value(position)
+                )));
+            }
+        }
         DataType::VarChar => {
             for (row, s) in array.as_string::<i32>().iter().enumerate() {
                 if let Some(s) = s
