@@ -130,6 +130,8 @@ class QuiverServer:
         if config is not None:
             self.config_path = self.log_path.parent / f"quiver-{self.port}.toml"
         self.proc: Optional[subprocess.Popen] = None
+        # Extra environment for the next start (e.g. QUIVER_FAILPOINTS for fault tests).
+        self.extra_env: dict[str, str] = {}
         self.starts = 0
         self._log_start_offset = 0
         self._clients: list[MilvusClient] = []
@@ -167,6 +169,7 @@ class QuiverServer:
             env = dict(os.environ)
             env.setdefault("RUST_BACKTRACE", "1")
             env.setdefault("NO_COLOR", "1")
+            env.update(self.extra_env)
             self.proc = subprocess.Popen(
                 args,
                 stdin=subprocess.DEVNULL,

@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod data;
 pub mod error;
+pub mod failpoint;
 pub mod ids;
 pub mod index_spec;
 mod ops;
@@ -45,6 +46,8 @@ pub struct Engine {
     snapshots: Mutex<snapshot::SnapshotBook>,
     /// Serialises snapshot DDL (create, drop, pin, cascade, sweep).
     snapshot_ddl: tokio::sync::Mutex<()>,
+    /// When this process opened the engine (unix ms).
+    started_ms: u64,
     /// Finished manual compactions by id, for GetCompactionState (not persisted).
     compactions: Mutex<HashMap<i64, (CollectionId, Vec<CompactionPlan>)>>,
 }
@@ -77,6 +80,7 @@ impl Engine {
             objects,
             snapshots: Mutex::new(book),
             snapshot_ddl: tokio::sync::Mutex::new(()),
+            started_ms: snapshot::now_ms(),
             compactions: Mutex::new(HashMap::new()),
         })
     }

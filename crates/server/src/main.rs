@@ -1,6 +1,7 @@
 //! `quiver`: the Quiver server and its command-line tools.
 
 mod background;
+mod cli;
 mod config;
 mod convert;
 mod serve;
@@ -35,6 +36,8 @@ enum Command {
         #[arg(long)]
         port: Option<u16>,
     },
+    /// Snapshot calls against a running server: create, list, describe, restore, drop, jobs.
+    Snapshot(cli::snapshot::SnapshotArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,5 +54,6 @@ fn main() -> ExitCode {
             };
             serve::run(config)
         }
+        Command::Snapshot(args) => cli::snapshot::run(args),
     }
 }

@@ -60,6 +60,9 @@ async fn serve(config: Config) -> Result<(), String> {
     let engine = Arc::new(
         Engine::open(store, objects, &wal_dir, clock, data_config).await.map_err(|e| format!("cannot open the engine: {e}"))?,
     );
+    // Finish what a crash interrupted (dead creates, half-done drops) before serving, so
+    // no half-made snapshot holds a name.
+    engine.sweep_snapshots(&engine.catalog.all_collections()).await.map_err(|e| format!("cannot sweep snapshots: {e}"))?;
     engine.resume_jobs();
     let loops = background::start(Arc::clone(&engine), &config.data);
 

@@ -190,6 +190,7 @@ impl DataPath {
         if plans.is_empty() {
             return Ok(plans);
         }
+        crate::failpoint::hit("compaction.after_objects");
         self.meta.commit(txn).await?;
         let mut state = data.state.write().expect("data state poisoned");
         for plan in &plans {

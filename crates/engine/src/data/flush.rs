@@ -124,6 +124,7 @@ impl DataPath {
             }
         }
 
+        crate::failpoint::hit("flush.after_objects");
         let mut txn = Txn::new().put(keys::checkpoint(collection.id), applied_lsn.to_be_bytes().to_vec());
         for meta in new_metas.values().chain(&updated) {
             txn = txn.put(keys::segment(collection.id, meta.id), encode(meta));

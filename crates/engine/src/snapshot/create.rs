@@ -97,12 +97,14 @@ impl Engine {
             other => other?,
         }
         self.snapshots.lock().expect("snapshot book poisoned").records.insert(id, record.clone());
+        crate::failpoint::hit("snapshot.create.after_pending");
         // Phase 2: the files, then COMMITTED.
         match files::write(self, &collection, &record).await {
             Ok((manifests, metadata_key)) => {
                 record.manifests = manifests;
                 record.s3_location = metadata_key;
                 record.state = SnapshotState::Committed;
+                crate::failpoint::hit("snapshot.create.before_commit");
                 self.save_record(&record).await
             }
             Err(error) => {

@@ -36,23 +36,25 @@ impl Engine {
     async fn drop_record(&self, mut record: SnapshotRecord) -> Result<()> {
         record.state = SnapshotState::Deleting;
         self.save_record(&record).await?;
+        crate::failpoint::hit("snapshot.drop.after_deleting");
         self.finish_drop(&record).await
     }
 
     /// Delete a snapshot's manifests and metadata JSON, then its record and name claim.
     /// Never touches data or index files. Idempotent.
     pub(super) async fn finish_drop(&self, record: &SnapshotRecord) -> Result<()> {
-        let own_files = record.manifests.iter().chain(std::iter::once(&record.s3_location)).filter(|k| !k.is_empty());
+        // A create that died may have written files it had not recorded yet: the metadata
+        // key is derived, the manifests are found by listing their directory.
+        let metadata_key = quiver_format::keys::snapshot_metadata(record.collection_id, record.id);
+        let own_files = record.manifests.iter().chain([&record.s3_location, &metadata_key]).filter(|k| !k.is_empty());
         for key in own_files {
             match self.objects.delete(&ObjectPath::from(key.as_str())).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => return Err(EngineError::Storage(format!("cannot delete {key}: {e}"))),
             }
         }
-        // A create that died may have written files it had not recorded yet.
-        let prefix = quiver_format::keys::snapshot_manifest_dir(record.collection_id, record.id);
-        self.delete_prefix(&prefix).await?;
-        self.delete_prefix(&quiver_format::keys::snapshot_metadata(record.collection_id, record.id)).await?;
+        self.delete_prefix(&quiver_format::keys::snapshot_manifest_dir(record.collection_id, record.id)).await?;
+        crate::failpoint::hit("snapshot.drop.after_files");
         let claim = keys::name(record.collection_id, &record.name);
         let claimed_by_this = self.meta.get(&claim).await?.is_some_and(|v| v == record.id.0.to_be_bytes());
         let mut txn = Txn::new().delete(keys::record(record.collection_id, record.id));
@@ -111,7 +113,9 @@ impl Engine {
                 self.save_record(&record).await?;
             }
             let orphan = !collections.iter().any(|c| c.id == record.collection_id);
-            let stale_pending = record.state == SnapshotState::Pending && now.saturating_sub(record.pending_start_ms) > PENDING_TIMEOUT_MS;
+            // A create that began before this process started died with its process.
+            let stale_pending = record.state == SnapshotState::Pending
+                && (record.pending_start_ms < self.started_ms || now.saturating_sub(record.pending_start_ms) > PENDING_TIMEOUT_MS);
             if record.state == SnapshotState::Deleting || stale_pending {
                 self.finish_drop(&record).await?;
             } else if orphan && record.active_pins(now) == 0 {

@@ -108,6 +108,7 @@ pub async fn write(engine: &Engine, collection: &Collection, record: &SnapshotRe
         put(engine, &key, bytes).await?;
         manifests.push(key);
     }
+    crate::failpoint::hit("snapshot.create.after_manifests");
     let db_name = engine.catalog.database_name(collection.db_id).unwrap_or_default();
     let aliases = engine.catalog.list_aliases(&db_name, Some(&collection.name)).unwrap_or_default();
     let metadata = SnapshotMetadata {

@@ -73,6 +73,7 @@ impl Engine {
             job.tasks[i].done = true;
             job.progress = job.progress();
             self.save_job(job).await?;
+            crate::failpoint::hit("restore.after_first_copy");
         }
         let target = self
             .target_of(job.target_collection)
@@ -128,7 +129,10 @@ impl Engine {
         if expected != registered {
             return Err(EngineError::InvalidParameter(format!("row count check failed: snapshot {expected} rows, restored {registered}")));
         }
-        self.data.register_restored(&target, captures).await
+        crate::failpoint::hit("restore.before_register");
+        self.data.register_restored(&target, captures).await?;
+        crate::failpoint::hit("restore.after_register");
+        Ok(())
     }
 
     /// Copy `source` to `target` unless an identical copy is there, then verify it.

@@ -145,6 +145,7 @@ impl Engine {
             progress: 0,
         };
         self.save_job(&job).await?;
+        crate::failpoint::hit("restore.after_job_saved");
         Ok(job)
     }
 

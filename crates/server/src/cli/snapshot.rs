@@ -1,0 +1,308 @@
+//! `quiver snapshot ...`: create, list, describe, restore (optionally waiting with a live
+//! progress bar), drop, and inspect restore jobs on a running server.
+//!
+//! Output contract: results go to stdout (one snapshot name per line for `list`, the job
+//! id alone on the first line for `restore`, `--json` for machine readers); progress and
+//! errors go to stderr. Exit codes are those of [`super::CliError`].
+//!
+//! Interrupting `restore --wait` only stops watching: the job keeps running on the server
+//! (`quiver snapshot job <id>` shows it).
+
+use super::output::{self, format_duration_ms, job_target, state_name};
+use super::{CliError, ConnectOptions, Session, run_command};
+use indicatif::{ProgressBar, ProgressStyle};
+use quiver_proto::milvus::{
+    CreateSnapshotRequest, DescribeSnapshotRequest, DescribeSnapshotResponse, DropSnapshotRequest, GetRestoreSnapshotStateRequest,
+    ListRestoreSnapshotJobsRequest, ListSnapshotsRequest, RestoreSnapshotInfo, RestoreSnapshotRequest, RestoreSnapshotState,
+};
+use serde_json::json;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// How often `restore --wait` asks for the job state.
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+#[derive(clap::Args, Debug)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    connection: ConnectOptions,
+    #[command(subcommand)]
+    command: SnapshotCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum SnapshotCommand {
+    /// Take a snapshot of a collection.
+    Create {
+        collection: String,
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Keep compaction away from the snapshot's segments for this long.
+        #[arg(long, default_value_t = 0)]
+        compaction_protection_seconds: i64,
+    },
+    /// List a collection's snapshots, one name per line.
+    List {
+        collection: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one snapshot.
+    Describe {
+        collection: String,
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore a snapshot into a new collection; prints the restore job id.
+    Restore {
+        /// The snapshot's collection.
+        collection: String,
+        /// The snapshot.
+        name: String,
+        /// The collection to create.
+        target: String,
+        /// Database of the new collection (default: --db).
+        #[arg(long)]
+        target_db: Option<String>,
+        /// Follow the job until it ends (exit 1 if it fails).
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Drop a snapshot.
+    Drop { collection: String, name: String },
+    /// List restore jobs of the database (or of one target collection).
+    Jobs {
+        /// Only jobs restoring into this collection.
+        #[arg(long)]
+        collection: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one restore job.
+    Job {
+        job_id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(args: SnapshotArgs) -> ExitCode {
+    run_command(async move {
+        let session = Session::open(&args.connection).await?;
+        execute(&session, args.command).await
+    })
+}
+
+async fn execute(s: &Session, command: SnapshotCommand) -> Result<(), CliError> {
+    let db = s.db().to_string();
+    match command {
+        SnapshotCommand::Create { collection, name, description, compaction_protection_seconds } => {
+            let request = CreateSnapshotRequest {
+                name: name.clone(),
+                description,
+                db_name: db.clone(),
+                collection_name: collection.clone(),
+                compaction_protection_seconds,
+                ..Default::default()
+            };
+            s.finish(s.client().create_snapshot(s.request(request)).await)?;
+            println!("created snapshot {name} of {db}.{collection}");
+        }
+        SnapshotCommand::List { collection, json } => {
+            let request = ListSnapshotsRequest { db_name: db, collection_name: collection, ..Default::default() };
+            let reply = s.finish(s.client().list_snapshots(s.request(request)).await)?;
+            if json {
+                print_json(&json!(reply.snapshots));
+            } else {
+                for name in &reply.snapshots {
+                    println!("{name}");
+                }
+            }
+        }
+        SnapshotCommand::Describe { collection, name, json } => {
+            let request = DescribeSnapshotRequest { name, db_name: db, collection_name: collection, ..Default::default() };
+            let reply = s.finish(s.client().describe_snapshot(s.request(request)).await)?;
+            if json {
+                print_json(&describe_json(&reply));
+            } else {
+                println!("{}", describe_block(&reply));
+            }
+        }
+        SnapshotCommand::Restore { collection, name, target, target_db, wait } => {
+            let request = RestoreSnapshotRequest {
+                name,
+                db_name: db.clone(),
+                collection_name: collection,
+                target_db_name: target_db.unwrap_or(db),
+                target_collection_name: target,
+                ..Default::default()
+            };
+            let reply = s.finish(s.client().restore_snapshot(s.request(request)).await)?;
+            println!("{}", reply.job_id);
+            if wait {
+                let job = wait_for_job(s, reply.job_id).await?;
+                println!(
+                    "restore job {} completed: {} restored from snapshot {} in {}",
+                    job.job_id,
+                    job_target(&job),
+                    job.snapshot_name,
+                    format_duration_ms(job.time_cost)
+                );
+            }
+        }
+        SnapshotCommand::Drop { collection, name } => {
+            let request = DropSnapshotRequest { name: name.clone(), db_name: db.clone(), collection_name: collection.clone(), ..Default::default() };
+            s.finish(s.client().drop_snapshot(s.request(request)).await)?;
+            println!("dropped snapshot {name} of {db}.{collection}");
+        }
+        SnapshotCommand::Jobs { collection, json } => {
+            let request =
+                ListRestoreSnapshotJobsRequest { db_name: db, collection_name: collection.unwrap_or_default(), ..Default::default() };
+            let mut jobs = s.finish(s.client().list_restore_snapshot_jobs(s.request(request)).await)?.jobs;
+            jobs.sort_by_key(|job| job.job_id);
+            if json {
+                print_json(&json!(jobs.iter().map(output::job_json).collect::<Vec<_>>()));
+            } else {
+                println!("{}", output::jobs_table(&jobs));
+            }
+        }
+        SnapshotCommand::Job { job_id, json } => {
+            let job = job_state(s, job_id).await?;
+            if json {
+                print_json(&output::job_json(&job));
+            } else {
+                println!("{}", output::job_block(&job));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn job_state(s: &Session, job_id: i64) -> Result<RestoreSnapshotInfo, CliError> {
+    let request = GetRestoreSnapshotStateRequest { job_id, ..Default::default() };
+    let reply = s.finish(s.client().get_restore_snapshot_state(s.request(request)).await)?;
+    reply
+        .info
+        .ok_or_else(|| CliError::Rpc { code: tonic::Code::Internal, message: format!("reply for restore job {job_id} carries no job info") })
+}
+
+/// Polls the job until it is Completed (returned) or Failed (an error), showing progress.
+async fn wait_for_job(s: &Session, job_id: i64) -> Result<RestoreSnapshotInfo, CliError> {
+    let mut progress = Progress::new(job_id);
+    loop {
+        let job = match job_state(s, job_id).await {
+            Ok(job) => job,
+            Err(error) => {
+                progress.abandon();
+                return Err(error);
+            }
+        };
+        progress.update(&job);
+        match RestoreSnapshotState::try_from(job.state) {
+            Ok(RestoreSnapshotState::RestoreSnapshotCompleted) => {
+                progress.finish();
+                return Ok(job);
+            }
+            Ok(RestoreSnapshotState::RestoreSnapshotFailed) => {
+                progress.abandon();
+                return Err(CliError::RestoreFailed { job_id, reason: job.reason });
+            }
+            _ => tokio::time::sleep(POLL_INTERVAL).await,
+        }
+    }
+}
+
+/// Live progress of a restore job: an indicatif bar on a terminal, otherwise one stderr
+/// line per change of state or percentage (indicatif would hide itself and print nothing).
+enum Progress {
+    Bar(ProgressBar),
+    Lines { job_id: i64, last: Option<(i32, i32)> },
+}
+
+impl Progress {
+    fn new(job_id: i64) -> Progress {
+        if !std::io::stderr().is_terminal() {
+            return Progress::Lines { job_id, last: None };
+        }
+        let bar = ProgressBar::new(100);
+        let style = ProgressStyle::with_template("{spinner} restore job {prefix} [{bar:40}] {pos:>3}% {msg} ({elapsed})")
+            .expect("static progress template is valid")
+            .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(job_id.to_string());
+        bar.set_message("Pending");
+        bar.enable_steady_tick(Duration::from_millis(100));
+        Progress::Bar(bar)
+    }
+
+    fn update(&mut self, job: &RestoreSnapshotInfo) {
+        let percent = job.progress.clamp(0, 100);
+        match self {
+            Progress::Bar(bar) => {
+                bar.set_position(percent as u64);
+                bar.set_message(state_name(job.state));
+            }
+            Progress::Lines { job_id, last } => {
+                if *last != Some((job.state, percent)) {
+                    eprintln!("restore job {job_id}: {} {percent}%", state_name(job.state));
+                    *last = Some((job.state, percent));
+                }
+            }
+        }
+    }
+
+    /// Leaves the bar drawn at its final position.
+    fn finish(&self) {
+        if let Progress::Bar(bar) = self {
+            bar.finish();
+            end_bar_line(bar);
+        }
+    }
+
+    /// Stops the bar where it is (the error is printed after it).
+    fn abandon(&self) {
+        if let Progress::Bar(bar) = self {
+            bar.abandon();
+            end_bar_line(bar);
+        }
+    }
+}
+
+/// indicatif leaves the cursor at the end of a finished bar; move to a fresh line so
+/// what we print next does not run on after it.
+fn end_bar_line(bar: &ProgressBar) {
+    if !bar.is_hidden() {
+        eprintln!();
+    }
+}
+
+fn describe_block(reply: &DescribeSnapshotResponse) -> String {
+    let or_dash = |text: &str| if text.is_empty() { "-".to_string() } else { text.to_string() };
+    output::key_values(&[
+        ("Name", reply.name.clone()),
+        ("Description", or_dash(&reply.description)),
+        ("Collection", reply.collection_name.clone()),
+        ("Partitions", or_dash(&reply.partition_names.join(", "))),
+        ("Created", format!("{} (ts {})", output::format_utc_ms(output::hybrid_ts_ms(reply.create_ts)), reply.create_ts)),
+        ("Location", or_dash(&reply.s3_location)),
+    ])
+}
+
+fn describe_json(reply: &DescribeSnapshotResponse) -> serde_json::Value {
+    json!({
+        "name": reply.name,
+        "description": reply.description,
+        "collection_name": reply.collection_name,
+        "partition_names": reply.partition_names,
+        "create_ts": reply.create_ts,
+        "create_time": output::format_utc_ms(output::hybrid_ts_ms(reply.create_ts)),
+        "s3_location": reply.s3_location,
+    })
+}
+
+fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(value).expect("JSON values always serialize"));
+}
