@@ -31,5 +31,5 @@ mod value;
 pub use ast::{ArithOp, Ast, CmpOp, PathStep};
 pub use error::{ExprError, Result};
 pub use parser::parse;
-pub use plan::{Pks, Plan};
+pub use plan::{Bound, IndexTerm, Pks, Plan, TermMatch, TermValue};
 pub use template::TemplateValue;

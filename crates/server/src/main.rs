@@ -4,6 +4,7 @@ mod background;
 mod cli;
 mod config;
 mod convert;
+mod inspect;
 mod serve;
 mod service;
 mod status;
@@ -38,6 +39,8 @@ enum Command {
     },
     /// Snapshot calls against a running server: create, list, describe, restore, drop, jobs.
     Snapshot(cli::snapshot::SnapshotArgs),
+    /// Read snapshots straight from object storage, no server needed: list, show, files, verify, export.
+    Inspect(inspect::InspectArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,5 +58,6 @@ fn main() -> ExitCode {
             serve::run(config)
         }
         Command::Snapshot(args) => cli::snapshot::run(args),
+        Command::Inspect(args) => inspect::run(args),
     }
 }

@@ -72,7 +72,7 @@ impl DataPath {
     /// removes.
     pub async fn build_indexes(&self, collection: &Collection, threads: usize) -> Result<usize> {
         let data = self.collection_data(collection.id);
-        let mut built = 0;
+        let mut built = self.build_scalar_indexes(collection);
         for (definition, field) in vector_indexes(collection) {
             let todo: Vec<(SegmentId, quiver_base::PartitionId)> = {
                 let state = data.state.read().expect("data state poisoned");
@@ -133,6 +133,32 @@ impl DataPath {
             }
         }
         Ok(built)
+    }
+
+    /// Scalar indexes of loaded sealed segments (in memory; cheap next to loading).
+    fn build_scalar_indexes(&self, collection: &Collection) -> usize {
+        let scalar: Vec<&str> = collection
+            .indexes
+            .iter()
+            .filter_map(|d| collection.schema.fields.iter().find(|f| f.id == d.field_id))
+            .filter(|f| !f.data_type.is_vector())
+            .map(|f| f.name.as_str())
+            .collect();
+        let data = self.collection_data(collection.id);
+        let mut state = data.state.write().expect("data state poisoned");
+        let mut built = 0;
+        for segment in state.segments.values_mut().filter(|s| s.is_sealed() && s.loaded) {
+            segment.scalar.retain(|field, _| scalar.contains(&field.as_str()));
+            for field in &scalar {
+                if !segment.scalar.contains_key(*field)
+                    && let Some(index) = super::scalar_index::ScalarIndex::build(segment, field)
+                {
+                    segment.scalar.insert(field.to_string(), Arc::new(index));
+                    built += 1;
+                }
+            }
+        }
+        built
     }
 
     /// The vectors of `field` from a sealed segment's insert logs.

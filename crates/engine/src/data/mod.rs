@@ -26,6 +26,7 @@ mod load;
 mod query;
 mod routing;
 pub mod rows;
+mod scalar_index;
 mod search;
 mod segment;
 mod wal_entry;

@@ -3,6 +3,7 @@
 
 use super::DataPath;
 use super::DataState;
+use super::segment::Segment;
 use super::deletes::pk_column;
 use crate::catalog::model::Collection;
 use crate::error::{EngineError, Result};
@@ -185,18 +186,31 @@ pub(crate) fn for_each_match(
         if partitions.is_some_and(|ps| !ps.contains(&segment.partition)) {
             continue;
         }
+        let indexed = plan.and_then(|p| index_mask(segment, p));
+        let mut base = 0;
         for batch in &segment.batches {
             let visible = state.deletes.visible(batch, pk_name, segment.partition, read_ts);
-            let mask = match plan {
-                None => visible,
-                Some(plan) => arrow_arith::boolean::and(&visible, &plan.evaluate(batch)?)?,
+            let rows = batch.num_rows();
+            let mask = match (plan, &indexed) {
+                (None, _) => visible,
+                (Some(_), Some(selected)) => arrow_arith::boolean::and(&visible, &BooleanArray::from(selected[base..base + rows].to_vec()))?,
+                (Some(plan), None) => arrow_arith::boolean::and(&visible, &plan.evaluate(batch)?)?,
             };
+            base += rows;
             if !visit(batch, &mask)? {
                 return Ok(());
             }
         }
     }
     Ok(())
+}
+
+/// The rows of a segment a filter selects, answered by a scalar index when the filter
+/// is one test on an indexed field.
+pub(crate) fn index_mask(segment: &Segment, plan: &Plan) -> Option<Vec<bool>> {
+    let term = plan.index_term()?;
+    let index = segment.scalar.get(&term.field)?;
+    Some(index.select(&term.matches, segment.rows))
 }
 
 /// Primary keys of the rows matching `plan` now (for deletes by filter).

@@ -171,14 +171,18 @@ fn allowed_rows(segment: &Segment, state: &DataState, plan: Option<&Plan>, pk_na
     if everything_visible {
         return Ok(None);
     }
+    let indexed = plan.and_then(|p| super::query::index_mask(segment, p));
     let mut allow = Vec::with_capacity(segment.rows);
     for batch in &segment.batches {
         let visible = state.deletes.visible(batch, pk_name, segment.partition, read_ts);
-        let mask = match plan {
-            None => visible,
-            Some(plan) => arrow_arith::boolean::and(&visible, &plan.evaluate(batch)?)?,
-        };
-        allow.extend(mask.values().iter());
+        let start = allow.len();
+        match (plan, &indexed) {
+            (Some(plan), None) => allow.extend(arrow_arith::boolean::and(&visible, &plan.evaluate(batch)?)?.values().iter()),
+            (Some(_), Some(selected)) => {
+                allow.extend(visible.values().iter().zip(&selected[start..start + batch.num_rows()]).map(|(v, s)| v && *s))
+            }
+            (None, _) => allow.extend(visible.values().iter()),
+        }
     }
     Ok(Some(allow))
 }

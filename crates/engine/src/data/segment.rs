@@ -126,6 +126,8 @@ pub struct Segment {
     pub indexes: BTreeMap<FieldId, SegmentIndex>,
     /// Indexes with a recorded build (loaded or not).
     pub built: BTreeSet<IndexId>,
+    /// Scalar indexes by field name (loaded sealed segments only).
+    pub scalar: BTreeMap<String, Arc<super::scalar_index::ScalarIndex>>,
     /// Whether `batches` hold every column. A released sealed segment keeps only the
     /// primary key and `$ts` (enough for deletes, counts and flush-time routing).
     pub loaded: bool,
@@ -145,6 +147,7 @@ impl Segment {
             meta: None,
             indexes: BTreeMap::new(),
             built: BTreeSet::new(),
+            scalar: BTreeMap::new(),
             loaded: true,
         }
     }
@@ -165,6 +168,7 @@ impl Segment {
         self.batches = self.batches.iter().map(|b| key_columns(b, pk_name)).collect();
         self.bytes = self.batches.iter().map(|b| b.get_array_memory_size()).sum();
         self.indexes.clear();
+        self.scalar.clear();
         self.loaded = false;
     }
 

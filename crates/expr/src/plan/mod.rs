@@ -9,9 +9,11 @@ mod build;
 mod node;
 mod operand;
 mod pks;
+mod term;
 
 pub(crate) use node::{ColumnRef, InList, JsonNeeds, Needles, Operand, Pred, Ty};
 pub use pks::Pks;
+pub use term::{Bound, IndexTerm, TermMatch, TermValue};
 
 use crate::ast::Ast;
 use crate::error::Result;
@@ -66,6 +68,11 @@ impl Plan {
     /// (possibly OR-ed), for point lookups. `Some(empty)` means no row can match.
     pub fn primary_keys(&self) -> Option<Pks> {
         self.primary_keys.clone()
+    }
+
+    /// The whole filter as one test a scalar index can answer, if it is one.
+    pub fn index_term(&self) -> Option<IndexTerm> {
+        term::index_term(&self.root)
     }
 
     /// Whether the plan matches every row without reading anything (an empty filter).

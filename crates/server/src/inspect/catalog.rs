@@ -28,13 +28,6 @@ pub struct Snapshot {
     pub manifests: Vec<(String, ManifestEntry)>,
 }
 
-impl Snapshot {
-    /// `collection_name (id)`.
-    pub fn collection_label(&self) -> String {
-        label(&self.metadata)
-    }
-}
-
 fn label(metadata: &SnapshotMetadata) -> String {
     format!("{} (id {})", metadata.collection.collection_name, metadata.snapshot_info.collection_id)
 }
@@ -81,10 +74,15 @@ pub async fn read_manifests(root: &StorageRoot, metadata: &SnapshotMetadata) -> 
 /// (a newer format version) is reported with its own message when it could be the one
 /// asked for.
 pub async fn resolve(root: &StorageRoot, collection: &str, snapshot: &str) -> Result<Snapshot, InspectError> {
+    let (metadata_key, metadata) = locate(root, collection, snapshot).await?;
+    let manifests = read_manifests(root, &metadata).await?;
+    Ok(Snapshot { metadata_key, metadata, manifests })
+}
+
+/// The metadata file (key and contents) of one snapshot, as [`resolve`] finds it.
+pub async fn locate(root: &StorageRoot, collection: &str, snapshot: &str) -> Result<(String, SnapshotMetadata), InspectError> {
     let files = metadata_files(root).await?;
-    let (found, key) = find(&files, collection, snapshot, &root.display)?;
-    let manifests = read_manifests(root, &found).await?;
-    Ok(Snapshot { metadata_key: key, metadata: found, manifests })
+    find(&files, collection, snapshot, &root.display).map(|(metadata, key)| (key, metadata))
 }
 
 fn find(files: &[MetadataFile], collection: &str, snapshot: &str, root: &str) -> Result<(SnapshotMetadata, String), InspectError> {

@@ -214,36 +214,5 @@ fn print_json(value: &serde_json::Value) {
 
 #[cfg(test)]
 mod fixture;
-
 #[cfg(test)]
-mod tests {
-    /// `inspect` must read snapshots with the format and storage crates only: no engine,
-    /// no protobuf, nothing else of the server.
-    #[test]
-    fn inspect_uses_only_format_and_storage() {
-        let sources = [
-            ("mod.rs", include_str!("mod.rs")),
-            ("catalog.rs", include_str!("catalog.rs")),
-            ("export.rs", include_str!("export.rs")),
-            ("files.rs", include_str!("files.rs")),
-            ("progress.rs", include_str!("progress.rs")),
-            ("render.rs", include_str!("render.rs")),
-            ("root.rs", include_str!("root.rs")),
-            ("rows.rs", include_str!("rows.rs")),
-            ("show.rs", include_str!("show.rs")),
-            ("snapshots.rs", include_str!("snapshots.rs")),
-            ("verify.rs", include_str!("verify.rs")),
-        ];
-        let forbidden = ["quiver_engine", "quiver_proto", "quiver_index", "quiver_expr", "crate::"];
-        for (file, text) in sources {
-            for line in text.lines().filter(|l| l.trim_start().starts_with("use ") || l.contains("::")) {
-                for word in forbidden {
-                    // (This file names the forbidden crates in the list above.)
-                    if file != "mod.rs" || !line.contains("let forbidden") {
-                        assert!(!line.contains(word), "inspect/{file} uses {word}: {line}");
-                    }
-                }
-            }
-        }
-    }
-}
+mod tests;

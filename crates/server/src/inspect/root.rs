@@ -163,11 +163,6 @@ impl StorageRoot {
         }
         Ok((size, crc))
     }
-
-    /// The location of `key` as a path or URL a person or another tool can use.
-    pub fn location(&self, key: &str) -> String {
-        format!("{}/{}", self.display.trim_end_matches('/'), key)
-    }
 }
 
 fn read_error(key: &str, error: object_store::Error) -> InspectError {

@@ -167,7 +167,7 @@ pub fn to_export_batch(batch: &RecordBatch, schema: &CollectionSchema, out: &Sch
 
 fn float_vector_as_list(column: &ArrayRef) -> Result<ArrayRef, String> {
     let vectors = column.as_fixed_size_list_opt().ok_or("float vector column is not a fixed-size list")?;
-    let offsets: Vec<i32> = (0..=vectors.len()).map(|i| vectors.value_offset(i)).collect();
+    let offsets: Vec<i32> = (0..=vectors.len()).map(|i| vectors.value_offset_at(i) as i32).collect();
     let values = Arc::clone(vectors.values());
     let item = Arc::new(Field::new("item", values.data_type().clone(), false));
     let list = ListArray::try_new(item, OffsetBuffer::new(ScalarBuffer::from(offsets)), values, vectors.nulls().cloned())
