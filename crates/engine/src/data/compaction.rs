@@ -17,8 +17,6 @@ use arrow_array::RecordBatch;
 use arrow_select::filter::filter_record_batch;
 use quiver_base::{PartitionId, SegmentId, Timestamp};
 use quiver_format::columns::arrow_schema;
-use quiver_format::keys as object_keys;
-use quiver_format::logs::write_parquet;
 use quiver_storage::Txn;
 use std::collections::{BTreeMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -152,21 +150,10 @@ impl DataPath {
         for (partition, shard, sources, batches, rows) in work {
             let target = if rows > 0 {
                 let id = SegmentId(self.ids.next().await?);
-                let key = object_keys::insert_log(collection.id, partition, id, self.ids.next().await?);
-                let file = self.put(&key, write_parquet(&schema, &batches)?, rows as u64).await?;
-                let meta = SegmentMeta {
-                    id,
-                    collection: collection.id,
-                    partition,
-                    shard,
-                    rows: rows as u64,
-                    insert_logs: vec![file],
-                    delta_logs: Vec::new(),
-                    state: SegmentState::Flushed,
-                    max_ts: Timestamp(sources.iter().map(|m| m.max_ts.0).max().unwrap_or(0)),
-                    sealed_ts: ts,
-                    compacted_from: sources.iter().map(|m| m.id).collect(),
-                };
+                let placement = super::flush::Placement { collection: collection.id, partition, shard, schema: &schema };
+                let max_ts = Timestamp(sources.iter().map(|m| m.max_ts.0).max().unwrap_or(0));
+                let compacted_from = sources.iter().map(|m| m.id).collect();
+                let meta = self.write_segment(placement, id, &batches, rows, max_ts, ts, compacted_from).await?;
                 txn = txn.put(keys::segment(collection.id, id), encode(&meta));
                 let mut segment = Segment::growing(id, partition, shard);
                 for batch in batches {

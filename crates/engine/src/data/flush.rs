@@ -23,6 +23,14 @@ use quiver_storage::wal::Lsn;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+/// Where a segment's files go.
+pub(crate) struct Placement<'a> {
+    pub collection: quiver_base::CollectionId,
+    pub partition: PartitionId,
+    pub shard: u32,
+    pub schema: &'a arrow_schema::SchemaRef,
+}
+
 /// The result of a flush: the collection's sealed segments and the flush timestamp.
 #[derive(Clone, Debug)]
 pub struct FlushOutcome {
@@ -69,25 +77,9 @@ impl DataPath {
         let schema = arrow_schema(&collection.schema);
         let mut new_metas: BTreeMap<SegmentId, SegmentMeta> = BTreeMap::new();
         for (id, partition, shard, batches, rows, max_ts) in growing {
-            let key = object_keys::insert_log(collection.id, partition, id, self.ids.next().await?);
-            let bytes = write_parquet(&schema, &batches)?;
-            let file = self.put(&key, bytes, rows as u64).await?;
-            new_metas.insert(
-                id,
-                SegmentMeta {
-                    id,
-                    collection: collection.id,
-                    partition,
-                    shard,
-                    rows: rows as u64,
-                    insert_logs: vec![file],
-                    delta_logs: Vec::new(),
-                    state: SegmentState::Flushed,
-                    max_ts: Timestamp(max_ts),
-                    sealed_ts: flush_ts,
-                    compacted_from: Vec::new(),
-                },
-            );
+            let placement = Placement { collection: collection.id, partition, shard, schema: &schema };
+            let meta = self.write_segment(placement, id, &batches, rows, Timestamp(max_ts), flush_ts, Vec::new()).await?;
+            new_metas.insert(id, meta);
         }
 
         // Route each pending delete to every segment (in its partition scope) holding the pk.
@@ -149,6 +141,35 @@ impl DataPath {
         self.truncate_wal()?;
         tracing::debug!(collection = %collection.name, elapsed_ms = started.elapsed().as_millis() as u64, "flushed");
         Ok(FlushOutcome { sealed: self.sealed_ids(data), flush_ts })
+    }
+
+    /// Write a sealed segment's rows as one Parquet insert log and describe the segment.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn write_segment(
+        &self,
+        at: Placement<'_>,
+        id: SegmentId,
+        batches: &[RecordBatch],
+        rows: usize,
+        max_ts: Timestamp,
+        sealed_ts: Timestamp,
+        compacted_from: Vec<SegmentId>,
+    ) -> Result<SegmentMeta> {
+        let key = object_keys::insert_log(at.collection, at.partition, id, self.ids.next().await?);
+        let file = self.put(&key, write_parquet(at.schema, batches)?, rows as u64).await?;
+        Ok(SegmentMeta {
+            id,
+            collection: at.collection,
+            partition: at.partition,
+            shard: at.shard,
+            rows: rows as u64,
+            insert_logs: vec![file],
+            delta_logs: Vec::new(),
+            state: SegmentState::Flushed,
+            max_ts,
+            sealed_ts,
+            compacted_from,
+        })
     }
 
     /// Write one object and describe it.

@@ -13,7 +13,7 @@ use arrow_array::types::Float32Type;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use quiver_base::PartitionId;
 use quiver_expr::{Plan, TemplateValue};
-use quiver_format::columns::META_COLUMN;
+use quiver_format::columns::{META_COLUMN, bf16_to_f32, f16_to_f32};
 use quiver_format::schema::{DataType, FieldSchema};
 use quiver_index::{Hit, Metric, SearchParams, Vectors, brute_force};
 use std::cmp::Ordering;
@@ -210,7 +210,7 @@ fn batch_vectors(field: &FieldSchema, array: &ArrayRef) -> Result<OwnedVectors> 
             for row in 0..binary.len() {
                 for pair in binary.value(row).chunks_exact(2) {
                     let bits = u16::from_le_bytes([pair[0], pair[1]]);
-                    out.push(if bf16 { f32::from_bits((bits as u32) << 16) } else { half_to_f32(bits) });
+                    out.push(if bf16 { bf16_to_f32(bits) } else { f16_to_f32(bits) });
                 }
             }
             OwnedVectors::Float(dim, out)
@@ -219,23 +219,6 @@ fn batch_vectors(field: &FieldSchema, array: &ArrayRef) -> Result<OwnedVectors> 
     })
 }
 
-/// IEEE 754 binary16 to f32.
-fn half_to_f32(bits: u16) -> f32 {
-    let sign = ((bits >> 15) as u32) << 31;
-    let exponent = ((bits >> 10) & 0x1f) as u32;
-    let mantissa = (bits & 0x3ff) as u32;
-    let value = match (exponent, mantissa) {
-        (0, 0) => sign,
-        (0, m) => {
-            // Subnormal: normalise.
-            let shift = m.leading_zeros() - 21;
-            sign | ((113 - shift) << 23) | (((m << shift) & 0x3ff) << 13)
-        }
-        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
-        (e, m) => sign | ((e + 112) << 23) | (m << 13),
-    };
-    f32::from_bits(value)
-}
 
 enum OwnedVectors {
     Float(usize, Vec<f32>),

@@ -4,6 +4,7 @@
 use crate::convert::{field_data, templates};
 use prost::Message;
 use quiver_engine::{Engine, EngineError, QueryVectors, Result, SearchOutput, SearchRequest};
+use quiver_format::columns::{bf16_to_f32, f16_to_f32};
 use quiver_format::logs::PkColumn;
 use quiver_index::SearchParams;
 use quiver_proto::common::{KeyValuePair, PlaceholderGroup, PlaceholderType};
@@ -114,7 +115,7 @@ fn query_vectors(bytes: &[u8]) -> Result<(QueryVectors, usize)> {
                 data: rows
                     .iter()
                     .flat_map(|r| r.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])))
-                    .map(|bits| if bf16 { f32::from_bits((bits as u32) << 16) } else { half_to_f32(bits) })
+                    .map(|bits| if bf16 { bf16_to_f32(bits) } else { f16_to_f32(bits) })
                     .collect(),
             }
         }
@@ -123,22 +124,6 @@ fn query_vectors(bytes: &[u8]) -> Result<(QueryVectors, usize)> {
     Ok((vectors, rows.len()))
 }
 
-/// IEEE 754 binary16 to f32.
-fn half_to_f32(bits: u16) -> f32 {
-    let sign = ((bits >> 15) as u32) << 31;
-    let exponent = ((bits >> 10) & 0x1f) as u32;
-    let mantissa = (bits & 0x3ff) as u32;
-    let value = match (exponent, mantissa) {
-        (0, 0) => sign,
-        (0, m) => {
-            let shift = m.leading_zeros() - 21;
-            sign | ((113 - shift) << 23) | (((m << shift) & 0x3ff) << 13)
-        }
-        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
-        (e, m) => sign | ((e + 112) << 23) | (m << 13),
-    };
-    f32::from_bits(value)
-}
 
 pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<SearchResults> {
     let params = parse_params(&request.search_params)?;
