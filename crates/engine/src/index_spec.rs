@@ -5,7 +5,7 @@ use crate::error::{Result, invalid};
 use crate::schema::{DataType, FieldSchema};
 use std::collections::BTreeMap;
 
-/// `AUTOINDEX` on float vectors is served by HNSW (reported as such in `auto_index_type`).
+/// `AUTOINDEX` on vectors is served by HNSW; DescribeIndex says so in `auto_index_type`.
 pub const AUTOINDEX: &str = "AUTOINDEX";
 const FLOAT_VECTOR_INDEXES: &[&str] = &["FLAT", "IVF_FLAT", "HNSW", AUTOINDEX];
 const FLOAT_METRICS: &[&str] = &["L2", "IP", "COSINE"];

@@ -87,13 +87,14 @@ impl Bounds {
             bounds.lower = to_key(metric, filter);
         }
         if let (Some(radius), Some(filter)) = (params.radius, params.range_filter)
-            && bounds.lower >= bounds.upper {
-                let want = if metric.higher_is_closer() { "greater" } else { "less" };
-                return Err(IndexError::param(
-                    "range_filter",
-                    format!("range_filter ({filter}) must be {want} than radius ({radius}) for {metric:?}"),
-                ));
-            }
+            && bounds.lower >= bounds.upper
+        {
+            let want = if metric.higher_is_closer() { "greater" } else { "less" };
+            return Err(IndexError::param(
+                "range_filter",
+                format!("range_filter ({filter}) must be {want} than radius ({radius}) for {metric:?}"),
+            ));
+        }
         Ok(bounds)
     }
 
@@ -234,10 +235,9 @@ fn scan_rows<T>(
 ) {
     for (i, r) in data.chunks_exact(width).enumerate() {
         let row = row_of(i);
-        if let Some(allow) = allow
-            && !allow[row as usize] {
-                continue;
-            }
+        if allow.is_some_and(|allow| !allow[row as usize]) {
+            continue;
+        }
         let key = key_of(r);
         if bounds.accepts(key) {
             top.push(row, key);

@@ -73,6 +73,16 @@ impl Catalog {
     /// Create a collection with its partitions. Creating the same collection again with
     /// the same definition succeeds and changes nothing, as in Milvus.
     pub async fn create_collection(&self, db_name: &str, request: NewCollection) -> Result<CollectionInfo> {
+        self.create(db_name, request, false).await
+    }
+
+    /// Create a collection that must not exist yet, even with the same definition (the
+    /// target of a restore): of concurrent creates of one name exactly one succeeds.
+    pub async fn create_new_collection(&self, db_name: &str, request: NewCollection) -> Result<CollectionInfo> {
+        self.create(db_name, request, true).await
+    }
+
+    async fn create(&self, db_name: &str, request: NewCollection, exclusive: bool) -> Result<CollectionInfo> {
         let request = request.normalized()?;
         let (_ddl, mut next) = self.begin().await;
         let db = next.database(db_name)?.clone();
@@ -80,7 +90,7 @@ impl Catalog {
             return Err(EngineError::CollectionNameConflictsWithAlias { name: request.name });
         }
         if let Some(existing) = next.collection_named(db.id, &request.name) {
-            return if request.matches(existing) {
+            return if request.matches(existing) && !exclusive {
                 Ok(Self::info(&next, existing))
             } else {
                 Err(EngineError::DuplicateCollection { name: request.name })

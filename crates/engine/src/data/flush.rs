@@ -157,8 +157,13 @@ impl DataPath {
     ) -> Result<SegmentMeta> {
         let key = object_keys::insert_log(at.collection, at.partition, id, self.ids.next().await?);
         let file = self.put(&key, write_parquet(at.schema, batches)?, rows as u64).await?;
+        let min_ts = batches.iter().filter_map(|b| b.column_by_name(quiver_format::columns::TS_COLUMN)).filter_map(|c| {
+            use arrow_array::cast::AsArray;
+            c.as_primitive::<arrow_array::types::UInt64Type>().values().iter().copied().min()
+        });
         Ok(SegmentMeta {
             id,
+            min_ts: Timestamp(min_ts.min().unwrap_or(0)),
             collection: at.collection,
             partition: at.partition,
             shard: at.shard,

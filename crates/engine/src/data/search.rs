@@ -87,6 +87,11 @@ impl DataPath {
     pub async fn search(&self, collection: &Collection, request: &SearchRequest) -> Result<SearchOutput> {
         let field = vector_field(collection, request.anns_field.as_deref())?;
         let metric = resolve_metric(collection, field, request.metric.as_deref())?;
+        let graph = collection.indexes.iter().any(|d| d.field_id == field.id && matches!(d.index_type.as_str(), "HNSW" | "AUTOINDEX"));
+        // As in Milvus, a plain graph search needs ef >= limit; a range search does not.
+        if let Some(ef) = request.params.ef.filter(|&ef| graph && ef < request.limit && request.params.radius.is_none()) {
+            return Err(EngineError::InvalidParameter(format!("ef ({ef}) must be at least the limit ({})", request.limit)));
+        }
         check_dim(field, &request.vectors)?;
         let plan = compile(&request.filter, collection, &request.templates)?;
         let projection = resolve_output(&collection.schema, &request.output_fields)?;
@@ -260,33 +265,11 @@ fn run(
     let per_group = request.group_size.max(1);
     // Every segment returns enough candidates for the merge (and for grouping).
     let wanted = (request.limit + request.offset) * if group_field.is_some() { per_group * 4 } else { 1 };
-    let params = SearchParams { k: wanted, ..request.params.clone() };
     let segments: Vec<&Segment> = state
         .segments
         .values()
         .filter(|s| s.rows > 0 && request.partitions.as_ref().is_none_or(|ps| ps.contains(&s.partition)))
         .collect();
-    let mut candidates: Vec<Vec<Candidate>> = vec![Vec::new(); nq];
-    for (index, segment) in segments.iter().enumerate() {
-        let allow = allowed_rows(segment, state, plan, &pk_name, read_ts)?;
-        if allow.as_ref().is_some_and(|a| !a.iter().any(|&b| b)) {
-            continue;
-        }
-        let hits: Vec<Vec<Hit>> = match segment.indexes.get(&field.id) {
-            Some(built) => built.index.search(&queries, &params, allow.as_deref())?,
-            None => exact_over_batches(segment, field, metric, &queries, &params, allow.as_deref(), nq)?,
-        };
-        for (q, list) in hits.into_iter().enumerate() {
-            candidates[q].extend(list.into_iter().map(|h| Candidate { score: h.score, segment: index, row: h.row }));
-        }
-    }
-    // Merge, group, window.
-    let order = better(metric);
-    let mut chosen: Vec<Vec<Candidate>> = Vec::with_capacity(nq);
-    for mut list in candidates {
-        list.sort_by(&order);
-        chosen.push(list);
-    }
     // Row addressing: (segment, row) -> (batch number in `sources`, row in batch).
     let mut sources: Vec<&RecordBatch> = Vec::new();
     let mut first_batch: Vec<usize> = Vec::with_capacity(segments.len());
@@ -310,6 +293,33 @@ fn run(
         let refs: Vec<&dyn Array> = columns.iter().map(|a| a.as_ref()).collect();
         Ok(arrow_select::interleave::interleave(&refs, picks)?)
     };
+    let allows: Vec<Option<Vec<bool>>> =
+        segments.iter().map(|segment| allowed_rows(segment, state, plan, &pk_name, read_ts)).collect::<Result<_>>()?;
+    let searchable_rows: usize = segments.iter().map(|s| s.rows).sum();
+    let collect = |k: usize| -> Result<Vec<Vec<Candidate>>> {
+        // Widening past the client's `ef` widens the graph search with it.
+        let params = SearchParams { k, ef: request.params.ef.map(|ef| ef.max(k)), ..request.params.clone() };
+        let mut candidates: Vec<Vec<Candidate>> = vec![Vec::new(); nq];
+        for (index, segment) in segments.iter().enumerate() {
+            let allow = &allows[index];
+            if allow.as_ref().is_some_and(|a| !a.iter().any(|&b| b)) {
+                continue;
+            }
+            let hits: Vec<Vec<Hit>> = match segment.indexes.get(&field.id) {
+                Some(built) => built.index.search(&queries, &params, allow.as_deref())?,
+                None => exact_over_batches(segment, field, metric, &queries, &params, allow.as_deref(), nq)?,
+            };
+            for (q, list) in hits.into_iter().enumerate() {
+                candidates[q].extend(list.into_iter().map(|h| Candidate { score: h.score, segment: index, row: h.row }));
+            }
+        }
+        let order = better(metric);
+        candidates.iter_mut().for_each(|list| list.sort_by(&order));
+        Ok(candidates)
+    };
+    // Grouping ranks every group by its best row, so every row is a candidate (exact
+    // for FLAT; the graph search of HNSW stays approximate).
+    let chosen = if group_field.is_some() { collect(searchable_rows.max(wanted))? } else { collect(wanted)? };
     let mut topks = Vec::with_capacity(nq);
     let mut scores = Vec::new();
     let mut picks: Vec<(usize, usize)> = Vec::new();

@@ -36,6 +36,9 @@ pub struct SegmentMeta {
     pub insert_logs: Vec<FileRef>,
     pub delta_logs: Vec<FileRef>,
     pub state: SegmentState,
+    /// Smallest row timestamp in the segment (0 in records written before it was kept).
+    #[serde(default)]
+    pub min_ts: Timestamp,
     /// Largest row timestamp in the segment.
     pub max_ts: Timestamp,
     pub sealed_ts: Timestamp,

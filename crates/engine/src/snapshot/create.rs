@@ -79,6 +79,7 @@ impl Engine {
                             rows: b.rows,
                         })
                         .collect(),
+                    min_ts: c.meta.min_ts,
                     max_ts: c.meta.max_ts,
                 })
                 .collect(),

@@ -47,12 +47,16 @@ pub fn consistency(name: &str) -> ConsistencyLevel {
     }
 }
 
-fn manifest(collection: &Collection, segment: &CapturedSegment) -> ManifestEntry {
-    let binlogs = |files: &[FileRef]| {
-        vec![FieldBinlog {
-            field_id: ALL_FIELDS,
-            binlogs: files.iter().enumerate().map(|(i, f)| Binlog::of(f, i as i64, Timestamp(0), segment.max_ts, f.size)).collect(),
-        }]
+/// The log id in a log's key (`.../<log_id>.parquet`).
+fn log_id(key: &str) -> i64 {
+    key.rsplit('/').next().and_then(|name| name.split('.').next()).and_then(|id| id.parse().ok()).unwrap_or(0)
+}
+
+fn manifest(collection: &Collection, segment: &CapturedSegment, create_ts: Timestamp) -> ManifestEntry {
+    // Insert logs carry the segment's row timestamp bounds; delete logs the bounds every
+    // delete in them lies within: after the segment's first row, before the snapshot.
+    let binlogs = |files: &[FileRef], from: Timestamp, to: Timestamp| {
+        vec![FieldBinlog { field_id: ALL_FIELDS, binlogs: files.iter().map(|f| Binlog::of(f, log_id(&f.key), from, to, f.size)).collect() }]
     };
     let index_files = segment
         .indexes
@@ -93,8 +97,8 @@ fn manifest(collection: &Collection, segment: &CapturedSegment) -> ManifestEntry
         num_of_rows: segment.rows,
         storage_version: STORAGE_VERSION_PARQUET,
         is_sorted: false,
-        binlog_files: if segment.insert_logs.is_empty() { Vec::new() } else { binlogs(&segment.insert_logs) },
-        deltalog_files: if segment.delta_logs.is_empty() { Vec::new() } else { binlogs(&segment.delta_logs) },
+        binlog_files: if segment.insert_logs.is_empty() { Vec::new() } else { binlogs(&segment.insert_logs, segment.min_ts, segment.max_ts) },
+        deltalog_files: if segment.delta_logs.is_empty() { Vec::new() } else { binlogs(&segment.delta_logs, segment.min_ts, create_ts) },
         index_files,
     }
 }
@@ -104,7 +108,7 @@ pub async fn write(engine: &Engine, collection: &Collection, record: &SnapshotRe
     let mut manifests = Vec::with_capacity(record.segments.len());
     for segment in &record.segments {
         let key = object_keys::snapshot_manifest(collection.id, record.id, segment.segment);
-        let bytes = encode_manifest(&manifest(collection, segment)).map_err(format_error)?;
+        let bytes = encode_manifest(&manifest(collection, segment, record.create_ts)).map_err(format_error)?;
         put(engine, &key, bytes).await?;
         manifests.push(key);
     }
@@ -179,6 +183,11 @@ pub async fn read(engine: &Engine, record: &SnapshotRecord) -> Result<ReadSnapsh
 /// Every log file of a manifest's insert or delete log groups.
 pub fn logs(groups: &[FieldBinlog]) -> Vec<FileRef> {
     groups.iter().flat_map(|g| g.binlogs.iter().map(Binlog::file)).collect()
+}
+
+/// Smallest row timestamp of a manifest's segment.
+pub fn min_ts(entry: &ManifestEntry) -> Timestamp {
+    entry.binlog_files.iter().flat_map(|g| &g.binlogs).map(|b| b.timestamp_from).min().unwrap_or_default()
 }
 
 /// Largest row timestamp of a manifest's segment.

@@ -117,6 +117,7 @@ impl Engine {
                     insert_logs,
                     delta_logs: planned.delta_tasks.iter().map(|&i| file(i)).collect(),
                     state: SegmentState::Flushed,
+                    min_ts: planned.min_ts,
                     max_ts: planned.max_ts,
                     sealed_ts,
                     compacted_from: Vec::new(),

@@ -43,6 +43,8 @@ pub struct CapturedSegment {
     pub insert_logs: Vec<FileRef>,
     pub delta_logs: Vec<FileRef>,
     pub indexes: Vec<CapturedIndex>,
+    #[serde(default)]
+    pub min_ts: Timestamp,
     pub max_ts: Timestamp,
 }
 
@@ -125,6 +127,8 @@ pub struct TargetSegment {
     pub segment: SegmentId,
     pub partition: PartitionId,
     pub rows: u64,
+    #[serde(default)]
+    pub min_ts: Timestamp,
     pub max_ts: Timestamp,
     /// Indices into the job's tasks.
     pub insert_tasks: Vec<usize>,

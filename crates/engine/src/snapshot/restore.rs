@@ -52,17 +52,15 @@ impl Engine {
         let snapshot = files::read(self, &record).await?;
         let described = &snapshot.metadata.collection;
 
-        // The target must not exist (an alias of that name is refused by the catalog).
-        if self.catalog.describe_collection(target_db, target).is_ok_and(|i| i.collection.name == target) {
-            return Err(EngineError::DuplicateCollection { name: target.to_string() });
-        }
         let mut schema = described.schema.clone();
         schema.name = target.to_string();
         let mut properties = described.properties.clone();
         properties.insert("preserve_field_ids".to_string(), "true".to_string());
+        // The target must not exist: the exclusive create refuses it atomically (and an
+        // alias of that name), so concurrent restores into one name cannot share it.
         let created = self
             .catalog
-            .create_collection(
+            .create_new_collection(
                 target_db,
                 NewCollection {
                     name: target.to_string(),
@@ -103,6 +101,7 @@ impl Engine {
                 segment,
                 partition,
                 rows: entry.num_of_rows,
+                min_ts: files::min_ts(entry),
                 max_ts: files::max_ts(entry),
                 insert_tasks: Vec::new(),
                 delta_tasks: Vec::new(),

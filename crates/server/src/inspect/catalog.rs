@@ -88,9 +88,8 @@ pub async fn locate(root: &StorageRoot, collection: &str, snapshot: &str) -> Res
 fn find(files: &[MetadataFile], collection: &str, snapshot: &str, root: &str) -> Result<(SnapshotMetadata, String), InspectError> {
     let readable: Vec<(&str, &SnapshotMetadata)> =
         files.iter().filter_map(|f| f.metadata.as_ref().ok().map(|m| (f.key.as_str(), m))).collect();
-    let names_collection = |m: &SnapshotMetadata| {
-        m.collection.collection_name == collection || m.snapshot_info.collection_id.0.to_string() == collection
-    };
+    let names_collection =
+        |m: &SnapshotMetadata| m.collection.collection_name == collection || m.snapshot_info.collection_id.0.to_string() == collection;
     let in_collection: Vec<&(&str, &SnapshotMetadata)> = readable.iter().filter(|(_, m)| names_collection(m)).collect();
     let matches: Vec<&&(&str, &SnapshotMetadata)> = in_collection.iter().filter(|(_, m)| m.snapshot_info.name == snapshot).collect();
     match matches.as_slice() {

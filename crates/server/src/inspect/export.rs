@@ -9,7 +9,7 @@
 use super::catalog::Snapshot;
 use super::root::StorageRoot;
 use super::rows::{self, RowCounts, SegmentDeletes};
-use super::{ExportFormat, InspectError, progress, render};
+use super::{ExportFormat, InspectError, progress, render, say};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
@@ -46,7 +46,9 @@ impl LazyParquet {
     fn close(self, schema: &SchemaRef) -> Result<PathBuf, InspectError> {
         let writer = match self.writer {
             Some(writer) => writer,
-            None => ArrowWriter::try_new(create(&self.path)?, schema.clone(), Some(properties())).map_err(|e| write_error(&self.path, e))?,
+            None => {
+                ArrowWriter::try_new(create(&self.path)?, schema.clone(), Some(properties())).map_err(|e| write_error(&self.path, e))?
+            }
         };
         writer.close().map_err(|e| write_error(&self.path, e))?;
         Ok(self.path)
@@ -56,10 +58,17 @@ impl LazyParquet {
 /// Where exported rows go.
 enum Sink {
     /// One Parquet file per segment: the files done, and the segment's being written.
-    ParquetPerSegment { dir: PathBuf, done: Vec<PathBuf>, current: Option<LazyParquet> },
+    ParquetPerSegment {
+        dir: PathBuf,
+        done: Vec<PathBuf>,
+        current: Option<LazyParquet>,
+    },
     /// One Parquet file for everything.
     ParquetSingle(LazyParquet),
-    Jsonl { path: PathBuf, writer: BufWriter<File> },
+    Jsonl {
+        path: PathBuf,
+        writer: BufWriter<File>,
+    },
 }
 
 fn properties() -> WriterProperties {
@@ -147,10 +156,12 @@ fn log_bytes(manifest: &ManifestEntry) -> u64 {
 
 pub async fn run(root: &StorageRoot, snapshot: &Snapshot, format: ExportFormat, out: &Path, single_file: bool) -> Result<(), InspectError> {
     let collection = &snapshot.metadata.collection.schema;
-    let pk = collection.fields.iter().find(|f| f.is_primary_key).map(|f| f.name.clone()).ok_or_else(|| InspectError::Layout {
-        key: snapshot.metadata_key.clone(),
-        reason: "the schema has no primary key".into(),
-    })?;
+    let pk = collection
+        .fields
+        .iter()
+        .find(|f| f.is_primary_key)
+        .map(|f| f.name.clone())
+        .ok_or_else(|| InspectError::Layout { key: snapshot.metadata_key.clone(), reason: "the schema has no primary key".into() })?;
     let create_ts = snapshot.metadata.snapshot_info.create_ts.0;
     let schema = rows::export_schema(collection);
     prepare(out)?;
@@ -184,10 +195,10 @@ pub async fn run(root: &StorageRoot, snapshot: &Snapshot, format: ExportFormat, 
     }
     bar.finish_and_clear();
     let written = sink.finish(&schema)?;
-    let names: Vec<String> =
-        written.iter().map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
-    println!(
-        "exported {} rows of snapshot {} of {} (id {}) from {} segments: {} stored, {} deleted{}",
+    let names: Vec<String> = written.iter().map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
+    let later = if counts.later > 0 { format!(", {} after the snapshot", counts.later) } else { String::new() };
+    say(format!(
+        "exported {} rows of snapshot {} of {} (id {}) from {} segments: {} stored, {} deleted{later}",
         counts.visible,
         snapshot.metadata.snapshot_info.name,
         snapshot.metadata.collection.collection_name,
@@ -195,9 +206,9 @@ pub async fn run(root: &StorageRoot, snapshot: &Snapshot, format: ExportFormat, 
         snapshot.manifests.len(),
         counts.stored,
         counts.deleted,
-        if counts.later > 0 { format!(", {} after the snapshot", counts.later) } else { String::new() },
-    );
+    ));
     let total: u64 = written.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-    println!("wrote {} ({}) to {}: {}", if written.len() == 1 { "1 file".to_string() } else { format!("{} files", written.len()) }, render::size(total), out.display(), names.join(", "));
+    let files = if written.len() == 1 { "1 file".to_string() } else { format!("{} files", written.len()) };
+    say(format!("wrote {files} ({}) to {}: {}", render::size(total), out.display(), names.join(", ")));
     Ok(())
 }

@@ -17,7 +17,7 @@
 
 use super::catalog::Snapshot;
 use super::root::StorageRoot;
-use super::{InspectError, print_json, render};
+use super::{InspectError, print_json, render, say};
 use quiver_format::FileRef;
 use quiver_format::columns::arrow_schema;
 use serde_json::{Value, json};
@@ -134,6 +134,6 @@ pub fn run(root: &StorageRoot, snapshot: &Snapshot, json: bool) -> Result<(), In
             push("index", file);
         }
     }
-    print!("{}", render::table(&["SEGMENT", "PARTITION", "KIND", "SIZE", "CRC32C", "ROWS", "KEY"], &rows));
+    say(render::table(&["SEGMENT", "PARTITION", "KIND", "SIZE", "CRC32C", "ROWS", "KEY"], &rows).trim_end());
     Ok(())
 }

@@ -207,9 +207,24 @@ async fn execute(args: InspectArgs) -> Result<(), InspectError> {
     }
 }
 
+/// Write `text` and a newline to stdout. A closed pipe (`quiver inspect … | head`) ends
+/// the process quietly instead of panicking as `println!` would.
+fn say(text: impl AsRef<str>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_all(text.as_ref().as_bytes()).and_then(|()| stdout.write_all(b"\n")).and_then(|()| stdout.flush());
+    if let Err(error) = written {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("quiver inspect: cannot write to stdout: {error}");
+        std::process::exit(1);
+    }
+}
+
 /// Print `value` as pretty JSON on stdout.
 fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).expect("JSON values always serialize"));
+    say(serde_json::to_string_pretty(value).expect("JSON values always serialize"));
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use arrow_array::types::{Float32Type, Float64Type, Int8Type, Int16Type, Int32Typ
 use arrow_array::{Array, ArrayRef, BooleanArray, Float32Array, ListArray, RecordBatch};
 use arrow_buffer::{OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType as ArrowType, Field, Schema, SchemaRef};
-use quiver_format::columns::{META_COLUMN, TS_COLUMN, arrow_schema};
+use quiver_format::columns::{META_COLUMN, TS_COLUMN, arrow_schema, bf16_to_f32, f16_to_f32};
 use quiver_format::logs::PkColumn;
 use quiver_format::schema::{CollectionSchema, DataType, FieldSchema};
 use serde_json::{Map, Number, Value};
@@ -195,29 +195,8 @@ fn half_vector_as_list(column: &ArrayRef, kind: DataType) -> Result<ArrayRef, St
 fn decode_halves(bytes: &[u8], kind: DataType) -> impl Iterator<Item = f32> + '_ {
     bytes.chunks_exact(2).map(move |pair| {
         let bits = u16::from_le_bytes([pair[0], pair[1]]);
-        if kind == DataType::BFloat16Vector { f32::from_bits(u32::from(bits) << 16) } else { f16_to_f32(bits) }
+        if kind == DataType::BFloat16Vector { bf16_to_f32(bits) } else { f16_to_f32(bits) }
     })
-}
-
-fn f16_to_f32(bits: u16) -> f32 {
-    let sign = u32::from(bits >> 15) << 31;
-    let exponent = u32::from((bits >> 10) & 0x1f);
-    let fraction = u32::from(bits & 0x3ff);
-    let out = match (exponent, fraction) {
-        (0, 0) => sign,
-        (0, _) => {
-            // Subnormal: normalise the fraction.
-            let (mut e, mut f) = (113u32, fraction);
-            while f & 0x400 == 0 {
-                f <<= 1;
-                e -= 1;
-            }
-            sign | (e << 23) | ((f & 0x3ff) << 13)
-        }
-        (0x1f, _) => sign | (0xff << 23) | (fraction << 13),
-        _ => sign | ((exponent + 112) << 23) | (fraction << 13),
-    };
-    f32::from_bits(out)
 }
 
 /// The rows of a visible batch as JSON objects: field names → values, dynamic keys from
@@ -293,9 +272,7 @@ fn arrow_value(column: &dyn Array, row: usize) -> Value {
         ArrowType::List(_) => list_value(column.as_list::<i32>().value(row).as_ref()),
         ArrowType::LargeList(_) => list_value(column.as_list::<i64>().value(row).as_ref()),
         ArrowType::FixedSizeList(..) => list_value(column.as_fixed_size_list().value(row).as_ref()),
-        ArrowType::FixedSizeBinary(_) => {
-            Value::Array(column.as_fixed_size_binary().value(row).iter().map(|&b| Value::from(b)).collect())
-        }
+        ArrowType::FixedSizeBinary(_) => Value::Array(column.as_fixed_size_binary().value(row).iter().map(|&b| Value::from(b)).collect()),
         ArrowType::Binary => Value::Array(column.as_binary::<i32>().value(row).iter().map(|&b| Value::from(b)).collect()),
         other => Value::String(format!("<unsupported {other}>")),
     }
@@ -346,15 +323,10 @@ mod tests {
 
     #[test]
     fn string_keys_are_deleted_too() {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("id", ArrowType::Utf8, false),
-            Field::new(TS_COLUMN, ArrowType::UInt64, false),
-        ]));
-        let batch = RecordBatch::try_new(
-            schema,
-            vec![Arc::new(StringArray::from(vec!["a", "b"])), Arc::new(UInt64Array::from(vec![1, 1]))],
-        )
-        .unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new("id", ArrowType::Utf8, false), Field::new(TS_COLUMN, ArrowType::UInt64, false)]));
+        let batch =
+            RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(vec!["a", "b"])), Arc::new(UInt64Array::from(vec![1, 1]))])
+                .unwrap();
         let mut deletes = SegmentDeletes::default();
         deletes.add(&PkColumn::Str(vec!["a".into()]), &[2], 9);
         let (kept, _) = visible(&batch, "id", &deletes, 9).unwrap();
@@ -363,12 +335,9 @@ mod tests {
     }
 
     #[test]
-    fn halves_decode() {
-        assert_eq!(f16_to_f32(0x3c00), 1.0);
-        assert_eq!(f16_to_f32(0xc000), -2.0);
-        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
-        assert_eq!(f16_to_f32(0x7bff), 65504.0);
-        assert!(f16_to_f32(0x7c00).is_infinite());
+    fn half_vectors_decode_little_endian() {
+        let bytes = [0x00, 0x3c, 0x00, 0xc0];
+        assert_eq!(decode_halves(&bytes, DataType::Float16Vector).collect::<Vec<_>>(), [1.0, -2.0]);
         let bf16 = (1.5f32.to_bits() >> 16) as u16;
         assert_eq!(decode_halves(&bf16.to_le_bytes(), DataType::BFloat16Vector).collect::<Vec<_>>(), [1.5]);
     }

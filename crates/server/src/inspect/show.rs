@@ -4,7 +4,7 @@
 
 use super::catalog::Snapshot;
 use super::root::StorageRoot;
-use super::{InspectError, print_json, render};
+use super::{InspectError, print_json, render, say};
 use quiver_format::snapshot::ManifestEntry;
 use serde_json::json;
 use std::fmt::Write;
@@ -23,7 +23,7 @@ pub fn run(root: &StorageRoot, snapshot: &Snapshot, json: bool) -> Result<(), In
             "manifests": manifests,
         }));
     } else {
-        print!("{}", text(snapshot));
+        say(text(snapshot).trim_end());
     }
     Ok(())
 }
@@ -40,9 +40,8 @@ fn text(snapshot: &Snapshot) -> String {
     let rows: u64 = entries().map(|m| m.num_of_rows).sum();
     let deletes: u64 = entries().flat_map(|m| &m.deltalog_files).flat_map(|g| &g.binlogs).map(|b| b.entries_num).sum();
     let bytes: u64 = entries().flat_map(ManifestEntry::files).map(|f| f.size).sum();
-    let partition_name = |id: i64| {
-        collection.partitions.iter().find(|(_, p)| p.0 == id).map(|(name, _)| name.clone()).unwrap_or_else(|| "?".into())
-    };
+    let partition_name =
+        |id: i64| collection.partitions.iter().find(|(_, p)| p.0 == id).map(|(name, _)| name.clone()).unwrap_or_else(|| "?".into());
     let mut partitions: Vec<(String, i64)> = collection.partitions.iter().map(|(n, p)| (n.clone(), p.0)).collect();
     partitions.sort_by_key(|(_, id)| *id);
 
@@ -75,11 +74,8 @@ fn text(snapshot: &Snapshot) -> String {
         if schema.enable_dynamic_field { "yes, column $meta" } else { "no" },
         if schema.auto_id { "yes" } else { "no" }
     );
-    let fields: Vec<Vec<String>> = schema
-        .fields
-        .iter()
-        .map(|f| vec![f.id.0.to_string(), f.name.clone(), render::field_type(f), render::field_flags(f)])
-        .collect();
+    let fields: Vec<Vec<String>> =
+        schema.fields.iter().map(|f| vec![f.id.0.to_string(), f.name.clone(), render::field_type(f), render::field_flags(f)]).collect();
     out.push_str(&render::table(&["ID", "NAME", "TYPE", "FLAGS"], &fields));
 
     out.push_str("\nIndexes\n");
@@ -121,13 +117,7 @@ fn text(snapshot: &Snapshot) -> String {
         );
         let mut files: Vec<Vec<String>> = Vec::new();
         let mut push = |kind: String, file: quiver_format::FileRef| {
-            files.push(vec![
-                format!("  {kind}"),
-                file.key,
-                file.size.to_string(),
-                render::crc(file.crc32c),
-                file.rows.to_string(),
-            ]);
+            files.push(vec![format!("  {kind}"), file.key, file.size.to_string(), render::crc(file.crc32c), file.rows.to_string()]);
         };
         for binlog in manifest.binlog_files.iter().flat_map(|g| &g.binlogs) {
             push("insert".into(), binlog.file());

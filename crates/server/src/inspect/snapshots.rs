@@ -7,7 +7,7 @@
 
 use super::catalog::{self, MetadataFile};
 use super::root::StorageRoot;
-use super::{InspectError, print_json, render};
+use super::{InspectError, print_json, render, say};
 use quiver_format::snapshot::{ManifestEntry, SnapshotMetadata};
 use serde_json::json;
 
@@ -74,7 +74,7 @@ pub async fn run(root: &StorageRoot, json: bool) -> Result<(), InspectError> {
             .collect();
         print_json(&serde_json::Value::Array(values));
     } else if listed.is_empty() && failed.is_empty() {
-        println!("no snapshots under {}", root.display);
+        say(format!("no snapshots under {}", root.display));
     } else if !listed.is_empty() {
         let rows: Vec<Vec<String>> = listed
             .iter()
@@ -92,10 +92,8 @@ pub async fn run(root: &StorageRoot, json: bool) -> Result<(), InspectError> {
                 ]
             })
             .collect();
-        print!(
-            "{}",
-            render::table(&["COLLECTION", "COLLECTION_ID", "SNAPSHOT", "CREATED", "SEGMENTS", "ROWS", "DELETES", "BYTES"], &rows)
-        );
+        let header = ["COLLECTION", "COLLECTION_ID", "SNAPSHOT", "CREATED", "SEGMENTS", "ROWS", "DELETES", "BYTES"];
+        say(render::table(&header, &rows).trim_end());
     }
     for problem in &failed {
         eprintln!("quiver inspect: {problem}");

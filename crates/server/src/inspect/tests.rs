@@ -64,10 +64,7 @@ async fn a_newer_format_version_is_refused_with_its_message() {
     std::fs::write(&path, br#"{"format_version": 2, "anything": "new"}"#).unwrap();
     let error = catalog::resolve(&f.root, "7", "future").await.err().unwrap();
     let text = error.to_string();
-    assert!(
-        text.contains("snapshot format version 2 is too new, current supported version: 1 (please upgrade Quiver)"),
-        "{text}"
-    );
+    assert!(text.contains("snapshot format version 2 is too new, current supported version: 1 (please upgrade Quiver)"), "{text}");
     // The readable snapshot next to it still works.
     assert!(catalog::resolve(&f.root, "books", "nightly").await.is_ok());
 }

@@ -7,7 +7,7 @@
 //! is printed, one line per file, before the command exits 1.
 
 use super::root::StorageRoot;
-use super::{InspectError, catalog, progress, render};
+use super::{InspectError, catalog, progress, render, say};
 use futures::StreamExt;
 use quiver_format::FileRef;
 use quiver_format::snapshot::{SnapshotMetadata, decode_manifest};
@@ -72,10 +72,8 @@ pub async fn check(root: &StorageRoot, collection: &str, snapshot: &str, concurr
             Ok(manifest) => {
                 for file in manifest.files() {
                     match files.get(&file.key) {
-                        Some(seen) if seen.size != file.size || seen.crc32c != file.crc32c => problems.push((
-                            file.key.clone(),
-                            Problem::Unreadable(format!("manifests disagree on it ({key} and an earlier one)")),
-                        )),
+                        Some(seen) if seen.size != file.size || seen.crc32c != file.crc32c => problems
+                            .push((file.key.clone(), Problem::Unreadable(format!("manifests disagree on it ({key} and an earlier one)")))),
                         Some(_) => {}
                         None => {
                             files.insert(file.key.clone(), file);
@@ -115,7 +113,7 @@ pub async fn check(root: &StorageRoot, collection: &str, snapshot: &str, concurr
 pub async fn run(root: &StorageRoot, collection: &str, snapshot: &str, concurrency: usize) -> Result<(), InspectError> {
     let report = check(root, collection, snapshot, concurrency).await?;
     let metadata = &report.metadata;
-    println!(
+    say(format!(
         "snapshot {} of {} (id {}): 1 metadata file, {} manifests, {} data files ({})",
         metadata.snapshot_info.name,
         metadata.collection.collection_name,
@@ -123,13 +121,13 @@ pub async fn run(root: &StorageRoot, collection: &str, snapshot: &str, concurren
         metadata.manifest_list.len(),
         report.data_files,
         render::size(report.bytes),
-    );
-    println!("metadata {}: decoded", report.metadata_key);
+    ));
+    say(format!("metadata {}: decoded", report.metadata_key));
     for (key, problem) in &report.problems {
-        println!("{}", line(key, problem));
+        say(line(key, problem));
     }
     if report.problems.is_empty() {
-        println!("all {} files OK", report.checked());
+        say(format!("all {} files OK", report.checked()));
         Ok(())
     } else {
         Err(InspectError::VerifyFailed { bad: report.problems.len(), total: report.checked() })

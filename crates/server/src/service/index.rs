@@ -29,6 +29,10 @@ pub fn describe(engine: &Engine, db_name: &str, request: &DescribeIndexRequest) 
                 params.push(KeyValuePair { key: "metric_type".into(), value: d.metric_type.clone() });
             }
             params.extend(d.params.iter().map(|(k, v)| KeyValuePair { key: k.clone(), value: v.clone() }));
+            if d.index_type == quiver_engine::index_spec::AUTOINDEX && !d.metric_type.is_empty() {
+                // Honest about what serves it.
+                params.push(KeyValuePair { key: "auto_index_type".into(), value: "HNSW".into() });
+            }
             IndexDescription {
                 index_name: d.name,
                 index_id: d.id.0,

@@ -12,6 +12,9 @@ use quiver_proto::milvus::{SearchRequest as WireSearch, SearchResults, search_re
 use quiver_proto::schema::{IDs, LongArray, SearchResultData, StringArray, i_ds::IdField};
 use serde_json::Value;
 
+/// Largest `limit` (and `offset + limit`) of a search, as in Milvus.
+const MAX_TOPK: usize = 16_384;
+
 fn invalid(message: impl Into<String>) -> EngineError {
     EngineError::InvalidParameter(message.into())
 }
@@ -134,8 +137,14 @@ pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<S
     };
     let (vectors, nq) = query_vectors(bytes)?;
     let limit = params.limit.ok_or_else(|| invalid("topk (limit) is required for search"))?;
-    if limit == 0 || limit > 16_384 {
-        return Err(invalid(format!("topk [{limit}] is invalid, it should be in range [1, 16384]")));
+    if limit == 0 || limit > MAX_TOPK {
+        return Err(invalid(format!("topk [{limit}] is invalid, it should be in range [1, {MAX_TOPK}]")));
+    }
+    if limit + params.offset > MAX_TOPK {
+        return Err(invalid(format!(
+            "(offset+limit) should be in range [1, {MAX_TOPK}], but got {}",
+            limit + params.offset
+        )));
     }
     let collection = engine.catalog.describe_collection(db, &request.collection_name)?.collection;
     let templates = templates::from_wire(&request.expr_template_values).map_err(EngineError::InvalidParameter)?;
