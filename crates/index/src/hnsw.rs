@@ -47,8 +47,11 @@ pub const MIN_DEFAULT_EF: usize = 16;
 /// putting the switch at ~3.5%. Below the floor of 2048 rows exact search is always cheap.
 pub fn brute_force_limit(rows: usize, ef: usize, m: usize) -> usize {
     let balance = ((ef * m) as f64 * rows as f64 / 8.0).sqrt() as usize;
-    balance.max(2048)
+    balance.max(EXACT_FLOOR)
 }
+
+/// Rows at or below which exact search is always cheap.
+const EXACT_FLOOR: usize = 2048;
 
 /// A counting semaphore over usearch's reserved search contexts.
 struct Slots {
@@ -360,6 +363,11 @@ impl VectorIndex for HnswIndex {
             && allowed <= brute_force_limit(self.len(), ef, self.m)
         {
             return exact_over_allowed(a, allowed, &queries);
+        }
+        // A small graph is searched exactly: as cheap as the graph walk, and the answer
+        // does not depend on how the graph happened to be built.
+        if allow.is_none() && self.len() <= EXACT_FLOOR {
+            return exact_over_allowed(&vec![true; self.len()], self.len(), &queries);
         }
         search::per_query(nq, params.threads, |q| {
             let hits = self.search_graph(queries.row(q), k, ef, &bounds, params.is_range(), allow)?;
