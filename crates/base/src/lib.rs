@@ -6,7 +6,5 @@ mod ids;
 mod timestamp;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{
-    BuildId, CollectionId, DatabaseId, FieldId, IndexId, JobId, PartitionId, SegmentId, SnapshotId,
-};
+pub use ids::{BuildId, CollectionId, DatabaseId, FieldId, IndexId, JobId, PartitionId, SegmentId, SnapshotId};
 pub use timestamp::Timestamp;

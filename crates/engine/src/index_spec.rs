@@ -63,7 +63,8 @@ impl IndexSpec {
             if !metric_type.is_empty() {
                 return Err(invalid(format!("metric type should not be set for the scalar index of field {name}")));
             }
-            if index_type == "STL_SORT" && !(field.data_type.is_integer() || matches!(field.data_type, DataType::Float | DataType::Double)) {
+            if index_type == "STL_SORT" && !(field.data_type.is_integer() || matches!(field.data_type, DataType::Float | DataType::Double))
+            {
                 return Err(invalid(format!("STL_SORT is only supported on numeric fields, field {name}")));
             }
             String::new()
@@ -81,8 +82,7 @@ impl IndexSpec {
 }
 
 fn merge_json_params(json: &str, into: &mut BTreeMap<String, String>) -> Result<()> {
-    let value: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| invalid(format!("index params is not a JSON object: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| invalid(format!("index params is not a JSON object: {e}")))?;
     let object = value.as_object().ok_or_else(|| invalid("index params is not a JSON object"))?;
     for (key, value) in object {
         let text = match value {
@@ -119,8 +119,14 @@ mod tests {
 
     #[test]
     fn flat_and_json_params_are_both_accepted() {
-        let flat = IndexSpec::parse(&vector(), &kvs(&[("index_type", "HNSW"), ("metric_type", "L2"), ("M", "16"), ("efConstruction", "200")])).unwrap();
-        let json = IndexSpec::parse(&vector(), &kvs(&[("index_type", "HNSW"), ("metric_type", "L2"), ("params", r#"{"M": 16, "efConstruction": 200}"#)])).unwrap();
+        let flat =
+            IndexSpec::parse(&vector(), &kvs(&[("index_type", "HNSW"), ("metric_type", "L2"), ("M", "16"), ("efConstruction", "200")]))
+                .unwrap();
+        let json = IndexSpec::parse(
+            &vector(),
+            &kvs(&[("index_type", "HNSW"), ("metric_type", "L2"), ("params", r#"{"M": 16, "efConstruction": 200}"#)]),
+        )
+        .unwrap();
         assert_eq!(flat, json);
         assert_eq!(flat.params.get("M").unwrap(), "16");
     }

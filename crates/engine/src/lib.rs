@@ -19,7 +19,10 @@ pub mod tso;
 pub use quiver_format::{names, schema};
 
 pub use catalog::{Catalog, CollectionInfo, IndexInfo, NewCollection};
-pub use data::{CompactionPlan, DataConfig, FlushOutcome, GcReport, IndexProgress, QueryVectors, SearchOutput, SearchRequest, InsertColumns, MutationOutcome, QueryOutput, QueryRequest};
+pub use data::{
+    CompactionPlan, DataConfig, FlushOutcome, GcReport, IndexProgress, InsertColumns, MutationOutcome, QueryOutput, QueryRequest,
+    QueryVectors, SearchOutput, SearchRequest,
+};
 pub use error::{EngineError, NameKind, Result};
 pub use ops::SegmentInfo;
 
@@ -27,11 +30,11 @@ use data::DataPath;
 use ids::IdAllocator;
 use object_store::ObjectStore;
 use quiver_base::{Clock, CollectionId, Timestamp};
-use std::collections::HashMap;
-use std::sync::Mutex;
 use quiver_storage::MetaStore;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::Mutex;
 use tso::TimestampOracle;
 
 /// The engine as the server uses it.
@@ -67,7 +70,8 @@ impl Engine {
         let catalog = Catalog::open(Arc::clone(&store), Arc::clone(&tso), Arc::clone(&ids)).await?;
         let collections = catalog.all_collections();
         let data =
-            DataPath::open(Arc::clone(&store), Arc::clone(&objects), wal_dir, Arc::clone(&tso), Arc::clone(&ids), config, &collections).await?;
+            DataPath::open(Arc::clone(&store), Arc::clone(&objects), wal_dir, Arc::clone(&tso), Arc::clone(&ids), config, &collections)
+                .await?;
         // Snapshot records carry their references, so GC protection is complete before any
         // background loop starts.
         let book = snapshot::load_book(&*store).await?;

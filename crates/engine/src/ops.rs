@@ -2,14 +2,14 @@
 //! Names are resolved here (database, collection or alias, partitions), so the data path
 //! works with ids only.
 
-use crate::catalog::model::{Collection, DEFAULT_PARTITION};
+use crate::Engine;
 use crate::catalog::IndexInfo;
+use crate::catalog::model::{Collection, DEFAULT_PARTITION};
 use crate::data::{
     CompactionPlan, CompactionTrigger, FlushOutcome, GcReport, IndexProgress, InsertColumns, MutationOutcome, QueryOutput, QueryRequest,
     SearchOutput, SearchRequest,
 };
 use crate::error::{EngineError, Result};
-use crate::Engine;
 use quiver_base::{CollectionId, IndexId, PartitionId, SegmentId};
 use quiver_expr::TemplateValue;
 use std::collections::{HashMap, HashSet};

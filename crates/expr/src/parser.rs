@@ -161,9 +161,7 @@ impl Parser {
             left = match op {
                 Infix::Or => Ast::Or(Box::new(left), Box::new(self.expr(prec + 1)?)),
                 Infix::And => Ast::And(Box::new(left), Box::new(self.expr(prec + 1)?)),
-                Infix::Arith(ArithOp::Pow) => {
-                    Ast::Arith { op: ArithOp::Pow, left: Box::new(left), right: Box::new(self.expr(prec)?) }
-                }
+                Infix::Arith(ArithOp::Pow) => Ast::Arith { op: ArithOp::Pow, left: Box::new(left), right: Box::new(self.expr(prec)?) },
                 Infix::Arith(op) => Ast::Arith { op, left: Box::new(left), right: Box::new(self.expr(prec + 1)?) },
                 Infix::In { negated } => Ast::In { operand: Box::new(left), list: Box::new(self.expr(PREC_ADD)?), negated },
                 Infix::Like { negated } => {
@@ -194,10 +192,7 @@ impl Parser {
         }
         let right = self.expr(PREC_ADD)?;
         if cmp_op(&self.peek().tok).is_some() {
-            return Err(error_at(
-                self.peek(),
-                format!("unexpected token '{}': at most two comparisons may be chained", self.peek().text),
-            ));
+            return Err(error_at(self.peek(), format!("unexpected token '{}': at most two comparisons may be chained", self.peek().text)));
         }
         Ok(Ast::Range { left: Box::new(left), left_op: op, middle: Box::new(middle), right_op, right: Box::new(right) })
     }
@@ -222,9 +217,9 @@ impl Parser {
     fn prefix(&mut self) -> Result<Ast> {
         let token = self.bump();
         match token.tok {
-            Tok::Int(v) => i64::try_from(v)
-                .map(Ast::Int)
-                .map_err(|_| error_at(&token, format!("integer {} is out of the Int64 range", token.text))),
+            Tok::Int(v) => {
+                i64::try_from(v).map(Ast::Int).map_err(|_| error_at(&token, format!("integer {} is out of the Int64 range", token.text)))
+            }
             Tok::Float(v) => Ok(Ast::Float(v)),
             Tok::Str(s) => Ok(Ast::Str(s)),
             Tok::Kw(Keyword::True) => Ok(Ast::Bool(true)),

@@ -6,8 +6,8 @@ use arrow_array::Array;
 use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::types::Int64Type;
 use arrow_array::{
-    ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Int64Array,
-    ListArray, RecordBatch, StringArray, UInt64Array,
+    ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Int64Array, ListArray,
+    RecordBatch, StringArray, UInt64Array,
 };
 use arrow_schema::{DataType as ArrowType, Field, Schema};
 use quiver_expr::{ExprError, Pks, Plan, TemplateValue, parse};
@@ -513,10 +513,7 @@ fn columns_and_projection() {
 
 #[test]
 fn syntax_errors_name_the_token_and_position() {
-    assert_eq!(
-        message("(id > 1"),
-        "invalid expression at position 7: expected ')' to close '(' at position 0, found end of expression"
-    );
+    assert_eq!(message("(id > 1"), "invalid expression at position 7: expected ')' to close '(' at position 0, found end of expression");
     assert_eq!(message("id > 1)"), "invalid expression at position 6: unexpected token ')' without a matching '('");
     assert_eq!(message("id > 1 2"), "invalid expression at position 7: unexpected token '2' after a complete expression");
     assert_eq!(message("id > 1 and"), "invalid expression at position 10: unexpected end of expression");
@@ -552,14 +549,8 @@ fn planning_errors_say_what_was_wrong() {
     assert_eq!(message("age like 'a%'"), "like expects a VarChar field or a JSON path, but `age` is Int32");
     assert_eq!(message("name + 1 > 2"), "operator + expects numbers, but `name` is VarChar");
     assert_eq!(message("score % 2 == 1"), "operator % expects integers, but `score` is Float");
-    assert_eq!(
-        message("array_contains(age, 1)"),
-        "function array_contains expects an Array field or a JSON path, but `age` is Int32"
-    );
-    assert_eq!(
-        message("array_length(age) == 1"),
-        "function array_length expects an Array field or a JSON path, but `age` is Int32"
-    );
+    assert_eq!(message("array_contains(age, 1)"), "function array_contains expects an Array field or a JSON path, but `age` is Int32");
+    assert_eq!(message("array_length(age) == 1"), "function array_length expects an Array field or a JSON path, but `age` is Int32");
     assert!(message("foo(id)").starts_with("function foo is not supported; supported functions are array_contains"));
     assert_eq!(message("array_contains(tags)"), "function array_contains takes 2 argument(s), but 1 were given");
     assert_eq!(message("age"), "`age` is Int32, not a boolean expression");
@@ -607,11 +598,7 @@ fn category_equality_over_100k_rows_is_fast() {
         description: String::new(),
         auto_id: false,
         enable_dynamic_field: false,
-        fields: vec![
-            pk,
-            field("category", DataType::Int64, false),
-            field("v", DataType::FloatVector, false).with_param("dim", 2),
-        ],
+        fields: vec![pk, field("category", DataType::Int64, false), field("v", DataType::FloatVector, false).with_param("dim", 2)],
     }
     .validated()
     .unwrap();

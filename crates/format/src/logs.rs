@@ -45,9 +45,7 @@ fn writer_properties(schema: &Schema) -> WriterProperties {
                 ArrowType::FixedSizeList(item, _) => ColumnPath::new(vec![field.name().clone(), "list".into(), item.name().clone()]),
                 _ => ColumnPath::new(vec![field.name().clone()]),
             };
-            builder = builder
-                .set_column_compression(leaf.clone(), Compression::UNCOMPRESSED)
-                .set_column_dictionary_enabled(leaf, false);
+            builder = builder.set_column_compression(leaf.clone(), Compression::UNCOMPRESSED).set_column_dictionary_enabled(leaf, false);
         }
     }
     builder.build()
@@ -68,14 +66,8 @@ pub fn read_parquet(bytes: Bytes, columns: Option<&[&str]>) -> Result<Vec<Record
     let builder = match columns {
         Some(names) => {
             let schema = builder.parquet_schema();
-            let roots: Vec<usize> = builder
-                .schema()
-                .fields()
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| names.contains(&f.name().as_str()))
-                .map(|(i, _)| i)
-                .collect();
+            let roots: Vec<usize> =
+                builder.schema().fields().iter().enumerate().filter(|(_, f)| names.contains(&f.name().as_str())).map(|(i, _)| i).collect();
             let mask = parquet::arrow::ProjectionMask::roots(schema, roots);
             builder.with_projection(mask)
         }
@@ -117,14 +109,8 @@ pub fn write_delete_log(pks: &PkColumn, timestamps: &[u64]) -> Result<Vec<u8>, L
         PkColumn::Int(_) => ArrowType::Int64,
         PkColumn::Str(_) => ArrowType::Utf8,
     };
-    let schema = Arc::new(Schema::new(vec![
-        Field::new(DELETE_PK_COLUMN, pk_type, false),
-        Field::new(TS_COLUMN, ArrowType::UInt64, false),
-    ]));
-    let batch = RecordBatch::try_new(
-        Arc::clone(&schema),
-        vec![pks.to_array(), Arc::new(UInt64Array::from(timestamps.to_vec()))],
-    )?;
+    let schema = Arc::new(Schema::new(vec![Field::new(DELETE_PK_COLUMN, pk_type, false), Field::new(TS_COLUMN, ArrowType::UInt64, false)]));
+    let batch = RecordBatch::try_new(Arc::clone(&schema), vec![pks.to_array(), Arc::new(UInt64Array::from(timestamps.to_vec()))])?;
     write_parquet(&schema, &[batch])
 }
 

@@ -20,20 +20,14 @@ pub fn validate(kind: NameKind, name: &str) -> Result<()> {
     }
     let first = name.chars().next().expect("checked non-empty");
     if !(first == '_' || first.is_ascii_alphabetic()) {
-        return fail(format!(
-            "Invalid {what} name: {name}. the first character of a {what} name must be an underscore or letter"
-        ));
+        return fail(format!("Invalid {what} name: {name}. the first character of a {what} name must be an underscore or letter"));
     }
     let allows_dollar = kind != NameKind::Database;
-    if let Some((position, bad)) = name
-        .chars()
-        .enumerate()
-        .find(|&(_, c)| !(c == '_' || c.is_ascii_alphanumeric() || (allows_dollar && c == '$')))
+    if let Some((position, bad)) =
+        name.chars().enumerate().find(|&(_, c)| !(c == '_' || c.is_ascii_alphanumeric() || (allows_dollar && c == '$')))
     {
         let allowed = if allows_dollar { "numbers, letters, underscores and $" } else { "numbers, letters and underscores" };
-        return fail(format!(
-            "Invalid {what} name: {name}. {what} name can only contain {allowed}, found {bad:?} at {position}"
-        ));
+        return fail(format!("Invalid {what} name: {name}. {what} name can only contain {allowed}, found {bad:?} at {position}"));
     }
     Ok(())
 }

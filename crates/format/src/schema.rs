@@ -220,7 +220,12 @@ impl CollectionSchema {
         match primary.len() {
             0 => return Err(invalid("primary key is not specified")),
             1 => {}
-            _ => return Err(invalid("there are more than one primary key, field names: ".to_string() + &primary.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "))),
+            _ => {
+                return Err(invalid(
+                    "there are more than one primary key, field names: ".to_string()
+                        + &primary.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "),
+                ));
+            }
         }
         let pk = primary[0];
         if !matches!(pk.data_type, DataType::Int64 | DataType::VarChar) {
@@ -254,10 +259,7 @@ impl CollectionSchema {
         }
         if let Some(key) = partition_keys.first() {
             if !matches!(key.data_type, DataType::Int64 | DataType::VarChar) {
-                return Err(invalid(format!(
-                    "the data type of partition key should be Int64 or VarChar, field: {}",
-                    key.name
-                )));
+                return Err(invalid(format!("the data type of partition key should be Int64 or VarChar, field: {}", key.name)));
             }
             if key.is_primary_key {
                 return Err(invalid("the partition key field must not be primary field"));
@@ -286,9 +288,9 @@ fn validate_field(field: &FieldSchema) -> Result<()> {
         return Err(invalid(format!("field name {name} is reserved for the dynamic field")));
     }
     if field.data_type.is_vector() {
-        let dim = field
-            .dim()
-            .ok_or_else(|| invalid(format!("dimension is not defined in field type params of field {name}, check type param `dim` for vector field")))?;
+        let dim = field.dim().ok_or_else(|| {
+            invalid(format!("dimension is not defined in field type params of field {name}, check type param `dim` for vector field"))
+        })?;
         if dim <= 0 || dim > MAX_DIM {
             return Err(invalid(format!("invalid dimension: {dim} of field {name}. should be in range 1 ~ {MAX_DIM}")));
         }
@@ -316,9 +318,7 @@ fn validate_field(field: &FieldSchema) -> Result<()> {
         }
     }
     if field.data_type == DataType::Array {
-        let element = field
-            .element_type
-            .ok_or_else(|| invalid(format!("element data type is not specified for array field {name}")))?;
+        let element = field.element_type.ok_or_else(|| invalid(format!("element data type is not specified for array field {name}")))?;
         if !element.is_array_element() {
             return Err(invalid(format!("element type {} is not supported in array field {name}", element.name())));
         }
@@ -336,7 +336,10 @@ fn validate_field(field: &FieldSchema) -> Result<()> {
     if let Some(default) = &field.default_value
         && !default.fits(field.data_type)
     {
-        return Err(invalid(format!("type (default value) of field ({name}) is not equal to the type({}) of field", field.data_type.name())));
+        return Err(invalid(format!(
+            "type (default value) of field ({name}) is not equal to the type({}) of field",
+            field.data_type.name()
+        )));
     }
     if field.data_type == DataType::Json && field.default_value.is_some() {
         return Err(invalid(format!("JSON field {name} does not support default value")));
@@ -356,7 +359,13 @@ mod tests {
         let mut pk = field("pk", DataType::Int64);
         pk.is_primary_key = true;
         let vector = field("vector", DataType::FloatVector).with_param("dim", 8);
-        CollectionSchema { name: name.into(), description: String::new(), auto_id: false, enable_dynamic_field: true, fields: vec![pk, vector] }
+        CollectionSchema {
+            name: name.into(),
+            description: String::new(),
+            auto_id: false,
+            enable_dynamic_field: true,
+            fields: vec![pk, vector],
+        }
     }
 
     fn error_of(schema: CollectionSchema) -> String {

@@ -411,7 +411,14 @@ fn binlogs_and_index_files_are_built_from_file_refs() {
     assert_eq!(binlog.file(), file);
     assert_eq!((binlog.log_id, binlog.timestamp_from, binlog.timestamp_to, binlog.memory_size), (4, Timestamp(5), Timestamp(6), 100));
 
-    let mut index = IndexFiles { index_file_paths: vec![], file_sizes: vec![], file_crc32c: vec![], serialized_size: 0, num_rows: 10, ..golden_manifest().index_files[0].clone() };
+    let mut index = IndexFiles {
+        index_file_paths: vec![],
+        file_sizes: vec![],
+        file_crc32c: vec![],
+        serialized_size: 0,
+        num_rows: 10,
+        ..golden_manifest().index_files[0].clone()
+    };
     let a = FileRef::of("index_files/9/1/2/3/a", b"aaaa", 10);
     let b = FileRef::of("index_files/9/1/2/3/b", b"bb", 10);
     index.push_file(&a);

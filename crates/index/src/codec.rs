@@ -210,8 +210,7 @@ impl<'a> Reader<'a> {
             Ok(Rows::Binary { bytes, data: data.into() })
         } else {
             let len = n.checked_mul(dim).and_then(|l| l.checked_mul(4)).ok_or_else(overflow)?;
-            let data: Vec<f32> =
-                self.take(len)?.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+            let data: Vec<f32> = self.take(len)?.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
             Ok(Rows::Float { dim, data: data.into() })
         }
     }

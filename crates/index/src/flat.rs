@@ -73,12 +73,7 @@ impl VectorIndex for FlatIndex {
         self.rows.len()
     }
 
-    fn search(
-        &self,
-        queries: &Vectors,
-        params: &SearchParams,
-        allow: Option<&[bool]>,
-    ) -> Result<Vec<Vec<Hit>>, IndexError> {
+    fn search(&self, queries: &Vectors, params: &SearchParams, allow: Option<&[bool]>) -> Result<Vec<Vec<Hit>>, IndexError> {
         let (_, queries) = vectors::prepare_queries(self.metric, self.binary, self.dim, queries)?;
         search::check_allow(allow, self.len())?;
         let bounds = Bounds::new(self.metric, params)?;
@@ -88,13 +83,7 @@ impl VectorIndex for FlatIndex {
     fn to_bytes(&self) -> Result<Vec<u8>, IndexError> {
         let mut w = Writer::default();
         w.rows(&self.rows);
-        let header = Header {
-            kind: self.kind.clone(),
-            metric: self.metric,
-            binary: self.binary,
-            dim: self.dim,
-            rows: self.len(),
-        };
+        let header = Header { kind: self.kind.clone(), metric: self.metric, binary: self.binary, dim: self.dim, rows: self.len() };
         Ok(codec::encode(&header, &w.buf))
     }
 }

@@ -141,8 +141,7 @@ impl HnswIndex {
         }
         let n = rows.len();
         let threads = threads.clamp(1, n.max(1));
-        let index = usearch::Index::new(&options(metric, vectors.dim(), m, ef_construction))
-            .map_err(IndexError::usearch)?;
+        let index = usearch::Index::new(&options(metric, vectors.dim(), m, ef_construction)).map_err(IndexError::usearch)?;
         index.reserve_capacity_and_threads(n, threads.max(SEARCH_SLOTS)).map_err(IndexError::usearch)?;
         let add_rows = |first: usize| -> Result<(), IndexError> {
             for i in (first..n).step_by(threads) {
@@ -175,15 +174,12 @@ impl HnswIndex {
     }
 
     pub(crate) fn load(header: Header, body: &[u8]) -> Result<HnswIndex, IndexError> {
-        let IndexKind::Hnsw { m, ef_construction } = header.kind else {
-            unreachable!("HNSW body with a {:?} header", header.kind)
-        };
+        let IndexKind::Hnsw { m, ef_construction } = header.kind else { unreachable!("HNSW body with a {:?} header", header.kind) };
         let mut r = Reader::new(body);
         let sq_norm = f32::from_le_bytes(r.take(4)?.try_into().expect("4 bytes"));
         let body = r.take(body.len() - 4)?;
         let mips_sq_norm = (header.metric == Metric::Ip).then_some(sq_norm);
-        let index = usearch::Index::new(&options(header.metric, header.dim, m, ef_construction))
-            .map_err(IndexError::usearch)?;
+        let index = usearch::Index::new(&options(header.metric, header.dim, m, ef_construction)).map_err(IndexError::usearch)?;
         index.load_from_buffer(body).map_err(|e| IndexError::corrupt(format!("usearch: {}", e.what())))?;
         if index.size() != header.rows || index.dimensions() != usearch_dim(header.metric, header.dim) {
             return Err(IndexError::corrupt(format!(
@@ -209,12 +205,7 @@ impl HnswIndex {
     }
 
     /// Graph search for `count` candidates, as (row, key) best first, keys exact.
-    pub(crate) fn graph_search(
-        &self,
-        query: Row,
-        count: usize,
-        allow: Option<&[bool]>,
-    ) -> Result<Vec<(u32, f32)>, IndexError> {
+    pub(crate) fn graph_search(&self, query: Row, count: usize, allow: Option<&[bool]>) -> Result<Vec<(u32, f32)>, IndexError> {
         let augmented: Vec<f32>;
         let query = match (query, self.mips_sq_norm) {
             (Row::Float(q), Some(_)) => {
@@ -273,11 +264,8 @@ impl HnswIndex {
             let found = self.graph_search(query, count, allow)?;
             let mut top = TopK::new(k);
             found.iter().filter(|(_, key)| bounds.accepts(*key)).for_each(|&(row, key)| top.push(row, key));
-            let done = !range
-                || top.len() >= k
-                || found.len() < count
-                || count >= n
-                || found.last().is_none_or(|(_, key)| bounds.beyond(*key));
+            let done =
+                !range || top.len() >= k || found.len() < count || count >= n || found.last().is_none_or(|(_, key)| bounds.beyond(*key));
             if done {
                 return Ok(top.into_hits(self.metric));
             }
@@ -334,12 +322,7 @@ impl VectorIndex for HnswIndex {
         self.index.size()
     }
 
-    fn search(
-        &self,
-        queries: &Vectors,
-        params: &SearchParams,
-        allow: Option<&[bool]>,
-    ) -> Result<Vec<Vec<Hit>>, IndexError> {
+    fn search(&self, queries: &Vectors, params: &SearchParams, allow: Option<&[bool]>) -> Result<Vec<Vec<Hit>>, IndexError> {
         let (nq, queries) = vectors::prepare_queries(self.metric, self.binary, self.dim, queries)?;
         let allowed = search::check_allow(allow, self.len())?;
         let bounds = Bounds::new(self.metric, params)?;
@@ -387,13 +370,7 @@ impl VectorIndex for HnswIndex {
         let mut body = vec![0u8; 4 + self.index.serialized_length()];
         body[..4].copy_from_slice(&self.mips_sq_norm.unwrap_or(0.0).to_le_bytes());
         self.index.save_to_buffer(&mut body[4..]).map_err(IndexError::usearch)?;
-        let header = Header {
-            kind: self.kind.clone(),
-            metric: self.metric,
-            binary: self.binary,
-            dim: self.dim,
-            rows: self.len(),
-        };
+        let header = Header { kind: self.kind.clone(), metric: self.metric, binary: self.binary, dim: self.dim, rows: self.len() };
         Ok(codec::encode(&header, &body))
     }
 }
@@ -470,5 +447,3 @@ mod tests {
         assert!(brute_force_limit(1_000_000, 64, 16) > brute_force_limit(100_000, 64, 16));
     }
 }
-
-

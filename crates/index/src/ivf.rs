@@ -40,11 +40,7 @@ impl IvfIndex {
         let lists = nlist.min(n);
         let mut rng = Rng::new(KMEANS_SEED);
         let sample = kmeans::gather(&rows, &kmeans::sample_rows(n, lists * kmeans::SAMPLE_PER_CENTROID, &mut rng));
-        let centroids = if lists == 0 {
-            kmeans::gather(&rows, &[])
-        } else {
-            kmeans::train(metric, &sample, lists, KMEANS_SEED, threads)
-        };
+        let centroids = if lists == 0 { kmeans::gather(&rows, &[]) } else { kmeans::train(metric, &sample, lists, KMEANS_SEED, threads) };
         let assignment = kmeans::assign(metric, &centroids, &rows, threads);
         let mut offsets = vec![0u32; lists + 1];
         assignment.iter().for_each(|&l| offsets[l as usize + 1] += 1);
@@ -85,16 +81,7 @@ impl IvfIndex {
         if ids.iter().any(|&id| id as usize >= header.rows) {
             return Err(IndexError::corrupt("IVF row number out of range"));
         }
-        Ok(IvfIndex {
-            kind: header.kind,
-            metric: header.metric,
-            dim: header.dim,
-            binary: header.binary,
-            centroids,
-            offsets,
-            ids,
-            vectors,
-        })
+        Ok(IvfIndex { kind: header.kind, metric: header.metric, dim: header.dim, binary: header.binary, centroids, offsets, ids, vectors })
     }
 
     fn lists(&self) -> usize {
@@ -154,12 +141,7 @@ impl VectorIndex for IvfIndex {
         self.ids.len()
     }
 
-    fn search(
-        &self,
-        queries: &Vectors,
-        params: &SearchParams,
-        allow: Option<&[bool]>,
-    ) -> Result<Vec<Vec<Hit>>, IndexError> {
+    fn search(&self, queries: &Vectors, params: &SearchParams, allow: Option<&[bool]>) -> Result<Vec<Vec<Hit>>, IndexError> {
         let (nq, queries) = vectors::prepare_queries(self.metric, self.binary, self.dim, queries)?;
         let allowed = search::check_allow(allow, self.len())?;
         let bounds = Bounds::new(self.metric, params)?;
@@ -168,9 +150,7 @@ impl VectorIndex for IvfIndex {
             return Err(IndexError::param("nprobe", "must be at least 1"));
         }
         let nprobe = nprobe.min(self.lists());
-        search::per_query(nq, params.threads, |q| {
-            Ok(self.search_one(&queries, q, params.k, nprobe, &bounds, allow, allowed))
-        })
+        search::per_query(nq, params.threads, |q| Ok(self.search_one(&queries, q, params.k, nprobe, &bounds, allow, allowed)))
     }
 
     fn to_bytes(&self) -> Result<Vec<u8>, IndexError> {
@@ -180,13 +160,7 @@ impl VectorIndex for IvfIndex {
         w.u32s(&self.offsets);
         w.u32s(&self.ids);
         w.rows(&self.vectors);
-        let header = Header {
-            kind: self.kind.clone(),
-            metric: self.metric,
-            binary: self.binary,
-            dim: self.dim,
-            rows: self.len(),
-        };
+        let header = Header { kind: self.kind.clone(), metric: self.metric, binary: self.binary, dim: self.dim, rows: self.len() };
         Ok(codec::encode(&header, &w.buf))
     }
 }

@@ -88,24 +88,14 @@ pub trait VectorIndex: Send + Sync {
     /// first. `allow`, when given, has one entry per row and only rows marked `true` are
     /// returned. With `params.radius` this is a range search: the hits within range, best
     /// first, at most `k`.
-    fn search(
-        &self,
-        queries: &Vectors,
-        params: &SearchParams,
-        allow: Option<&[bool]>,
-    ) -> Result<Vec<Vec<Hit>>, IndexError>;
+    fn search(&self, queries: &Vectors, params: &SearchParams, allow: Option<&[bool]>) -> Result<Vec<Vec<Hit>>, IndexError>;
 
     /// The self-describing serialized index; [`load`] reads it back.
     fn to_bytes(&self) -> Result<Vec<u8>, IndexError>;
 }
 
 /// Builds an index over `vectors` (rows numbered from 0), using up to `threads` threads.
-pub fn build(
-    kind: &IndexKind,
-    metric: Metric,
-    vectors: &Vectors,
-    threads: usize,
-) -> Result<Box<dyn VectorIndex>, IndexError> {
+pub fn build(kind: &IndexKind, metric: Metric, vectors: &Vectors, threads: usize) -> Result<Box<dyn VectorIndex>, IndexError> {
     let n = vectors.rows()?;
     vectors::check_metric(metric, vectors.is_binary())?;
     if n > u32::MAX as usize {
@@ -117,9 +107,7 @@ pub fn build(
     Ok(match *kind {
         IndexKind::Flat => Box::new(flat::FlatIndex::build(metric, vectors)),
         IndexKind::IvfFlat { nlist } => Box::new(ivf::IvfIndex::build(nlist, metric, vectors, threads)?),
-        IndexKind::Hnsw { m, ef_construction } => {
-            Box::new(hnsw::HnswIndex::build(m, ef_construction, metric, vectors, threads)?)
-        }
+        IndexKind::Hnsw { m, ef_construction } => Box::new(hnsw::HnswIndex::build(m, ef_construction, metric, vectors, threads)?),
     })
 }
 

@@ -178,11 +178,7 @@ impl TopK {
 
     /// Best first, scores in Milvus convention.
     pub(crate) fn into_hits(self, metric: Metric) -> Vec<Hit> {
-        self.heap
-            .into_sorted_vec()
-            .into_iter()
-            .map(|e| Hit { row: e.row, score: to_key(metric, e.key) })
-            .collect()
+        self.heap.into_sorted_vec().into_iter().map(|e| Hit { row: e.row, score: to_key(metric, e.key) }).collect()
     }
 }
 
@@ -209,9 +205,7 @@ pub(crate) fn scan(
             Metric::L2 => scan_rows(data, *dim, |r| metric::squared_l2(q, r), row_of, allow, bounds, top),
             Metric::Ip => scan_rows(data, *dim, |r| -metric::dot(q, r), row_of, allow, bounds, top),
             // Both sides are normalised; clamp the rounding error past +-1.
-            Metric::Cosine => {
-                scan_rows(data, *dim, |r| -metric::dot(q, r).clamp(-1.0, 1.0), row_of, allow, bounds, top)
-            }
+            Metric::Cosine => scan_rows(data, *dim, |r| -metric::dot(q, r).clamp(-1.0, 1.0), row_of, allow, bounds, top),
             Metric::Hamming | Metric::Jaccard => unreachable!("binary metric on float rows"),
         },
         (Row::Binary(q), Rows::Binary { bytes, data }) => match metric {

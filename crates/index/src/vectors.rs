@@ -33,10 +33,7 @@ impl<'a> Vectors<'a> {
             Vectors::Float { dim, data } => (data.len(), dim),
             Vectors::Binary { dim_bits, data } => {
                 if dim_bits % 8 != 0 {
-                    return Err(IndexError::param(
-                        "dim",
-                        format!("binary vector dimension {dim_bits} is not a multiple of 8"),
-                    ));
+                    return Err(IndexError::param("dim", format!("binary vector dimension {dim_bits} is not a multiple of 8")));
                 }
                 (data.len(), dim_bits / 8)
             }
@@ -61,11 +58,7 @@ pub(crate) fn type_name(binary: bool) -> &'static str {
 
 /// Checks that `metric` applies to vectors of this kind.
 pub(crate) fn check_metric(metric: Metric, binary: bool) -> Result<(), IndexError> {
-    if metric.is_binary() == binary {
-        Ok(())
-    } else {
-        Err(IndexError::UnsupportedMetric { metric, vector_type: type_name(binary) })
-    }
+    if metric.is_binary() == binary { Ok(()) } else { Err(IndexError::UnsupportedMetric { metric, vector_type: type_name(binary) }) }
 }
 
 /// Checks queries against an index over `binary` vectors of dimension `dim` and returns
@@ -77,10 +70,7 @@ pub(crate) fn prepare_queries<'a>(
     queries: &Vectors<'a>,
 ) -> Result<(usize, Rows<'a>), IndexError> {
     if queries.is_binary() != binary {
-        return Err(IndexError::VectorTypeMismatch {
-            expected: type_name(binary),
-            got: queries.type_name(),
-        });
+        return Err(IndexError::VectorTypeMismatch { expected: type_name(binary), got: queries.type_name() });
     }
     if queries.dim() != dim {
         return Err(IndexError::DimensionMismatch { expected: dim, got: queries.dim() });
@@ -145,9 +135,7 @@ impl<'a> Rows<'a> {
     /// Rows `range` as a borrowed block.
     pub(crate) fn slice(&self, range: std::ops::Range<usize>) -> Rows<'_> {
         match self {
-            Rows::Float { dim, data } => {
-                Rows::Float { dim: *dim, data: Cow::Borrowed(&data[range.start * dim..range.end * dim]) }
-            }
+            Rows::Float { dim, data } => Rows::Float { dim: *dim, data: Cow::Borrowed(&data[range.start * dim..range.end * dim]) },
             Rows::Binary { bytes, data } => {
                 Rows::Binary { bytes: *bytes, data: Cow::Borrowed(&data[range.start * bytes..range.end * bytes]) }
             }

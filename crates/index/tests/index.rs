@@ -6,10 +6,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use quiver_index::{
-    FORMAT_VERSION, Hit, IndexError, IndexKind, Metric, SearchParams, VectorIndex, Vectors, brute_force, build,
-    load,
-};
+use quiver_index::{FORMAT_VERSION, Hit, IndexError, IndexKind, Metric, SearchParams, VectorIndex, Vectors, brute_force, build, load};
 
 // ---------------------------------------------------------------------------------------
 // Seeded data
@@ -242,8 +239,7 @@ fn filtered_search_returns_only_allowed_rows_with_high_recall() {
         for (i, fraction) in [0.5, 0.1, 0.01].into_iter().enumerate() {
             let what = format!("{kind:?}/{metric:?} at {fraction}");
             let allow = allow_bitmap(fraction, 100 + i as u64);
-            let truth =
-                brute_force(metric, &data.base(metric), &data.queries(metric), &params(K), Some(&allow)).unwrap();
+            let truth = brute_force(metric, &data.base(metric), &data.queries(metric), &params(K), Some(&allow)).unwrap();
             let got = index.search(&data.queries(metric), &params(K), Some(&allow)).unwrap();
             for hits in &got {
                 assert!(hits.iter().all(|h| allow[h.row as usize]), "{what}: a disallowed row came back");
@@ -270,11 +266,7 @@ fn range_bounds(metric: Metric, data: &Data) -> (f32, f32) {
 }
 
 fn in_range(metric: Metric, score: f32, radius: f32, range_filter: f32) -> bool {
-    if metric.higher_is_closer() {
-        score > radius && score <= range_filter
-    } else {
-        score < radius && score >= range_filter
-    }
+    if metric.higher_is_closer() { score > radius && score <= range_filter } else { score < radius && score >= range_filter }
 }
 
 #[test]
@@ -465,10 +457,7 @@ fn invalid_inputs_are_typed_errors() {
         assert!(matches!(build(&kind, Metric::L2, &binary, 1), Err(IndexError::UnsupportedMetric { .. })));
         let index = build(&kind, Metric::L2, &float, 1).unwrap();
         let short = Vectors::Float { dim: DIM - 1, data: &data.queries_f[..(DIM - 1) * 2] };
-        assert!(matches!(
-            index.search(&short, &params(K), None),
-            Err(IndexError::DimensionMismatch { expected: DIM, got: 31 })
-        ));
+        assert!(matches!(index.search(&short, &params(K), None), Err(IndexError::DimensionMismatch { expected: DIM, got: 31 })));
         let bin_q = Vectors::Binary { dim_bits: BITS, data: &data.queries_b };
         assert!(matches!(index.search(&bin_q, &params(K), None), Err(IndexError::VectorTypeMismatch { .. })));
         assert!(matches!(
@@ -486,10 +475,7 @@ fn invalid_inputs_are_typed_errors() {
     let odd_bits = Vectors::Binary { dim_bits: 12, data: &data.base_b[..4] };
     assert!(matches!(build(&IndexKind::Flat, Metric::Hamming, &odd_bits, 1), Err(IndexError::InvalidParam { .. })));
     assert!(matches!(build(&IndexKind::IvfFlat { nlist: 0 }, Metric::L2, &float, 1), Err(IndexError::InvalidParam { .. })));
-    assert!(matches!(
-        build(&IndexKind::Hnsw { m: 0, ef_construction: 10 }, Metric::L2, &float, 1),
-        Err(IndexError::InvalidParam { .. })
-    ));
+    assert!(matches!(build(&IndexKind::Hnsw { m: 0, ef_construction: 10 }, Metric::L2, &float, 1), Err(IndexError::InvalidParam { .. })));
     let ivf = build(&IndexKind::IvfFlat { nlist: 8 }, Metric::L2, &float, 1).unwrap();
     let p = SearchParams { nprobe: Some(0), ..params(K) };
     assert!(matches!(ivf.search(&data.queries(Metric::L2), &p, None), Err(IndexError::InvalidParam { .. })));
@@ -590,11 +576,8 @@ fn benchmark_hnsw_100k() {
                 index.search(&one, p, allow).unwrap().remove(0)
             })
             .collect();
-        let qps = format!(
-            "{:>5.0} QPS ({:>5.0}/CPU-s)",
-            nq as f64 / t.elapsed().as_secs_f64(),
-            nq as f64 / (thread_cpu_secs() - cpu).max(0.01)
-        );
+        let qps =
+            format!("{:>5.0} QPS ({:>5.0}/CPU-s)", nq as f64 / t.elapsed().as_secs_f64(), nq as f64 / (thread_cpu_secs() - cpu).max(0.01));
         (qps, got)
     };
     for ef in [16, 32, 64, 128] {
@@ -608,11 +591,7 @@ fn benchmark_hnsw_100k() {
     let ser = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let loaded = load(&bytes).unwrap();
-    println!(
-        "serialize {:.0} MB in {ser:.2} s, load in {:.2} s",
-        bytes.len() as f64 / 1e6,
-        t.elapsed().as_secs_f64()
-    );
+    println!("serialize {:.0} MB in {ser:.2} s, load in {:.2} s", bytes.len() as f64 / 1e6, t.elapsed().as_secs_f64());
     let p64 = SearchParams { ef: Some(64), ..SearchParams::top_k(K) };
     let (qps, got) = per_query(loaded.as_ref(), &p64, None);
     println!("loaded HNSW ef=64: {qps}, recall@10 {:.3}", recall(metric, &got, &truth));
@@ -622,8 +601,7 @@ fn benchmark_hnsw_100k() {
     for fraction in [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5] {
         let mut rng = Rng::new(77);
         let allow: Vec<bool> = (0..n).map(|_| (rng.unit() as f64) < fraction).collect();
-        let truth = brute_force(metric, &base, &qv, &SearchParams { threads: 2, ..SearchParams::top_k(K) }, Some(&allow))
-            .unwrap();
+        let truth = brute_force(metric, &base, &qv, &SearchParams { threads: 2, ..SearchParams::top_k(K) }, Some(&allow)).unwrap();
         let (qps, got) = per_query(index.as_ref(), &p64, Some(&allow));
         println!("  {:>5.1}% allowed: {qps}, recall@10 {:.3}", fraction * 100.0, recall(metric, &got, &truth));
     }

@@ -104,17 +104,11 @@ pub enum ConfigError {
 impl Config {
     /// Build the configuration from every layer. `env` is a lookup so tests need not
     /// touch the process environment.
-    pub fn load(
-        file: Option<&Path>,
-        env: impl Fn(&str) -> Option<String>,
-        flags: Overrides,
-    ) -> Result<Config, ConfigError> {
+    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>, flags: Overrides) -> Result<Config, ConfigError> {
         let mut config = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-                toml::from_str(&text)
-                    .map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source: Box::new(source) })?
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source: Box::new(source) })?
             }
             None => Config::default(),
         };
@@ -181,11 +175,8 @@ mod tests {
     fn storage_and_data_sections_parse() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("quiver.toml");
-        std::fs::write(
-            &file,
-            "[storage]\nkind = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:9\"\n[data]\nseal_mb = 8\n",
-        )
-        .unwrap();
+        std::fs::write(&file, "[storage]\nkind = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:9\"\n[data]\nseal_mb = 8\n")
+            .unwrap();
         let env = |k: &str| (k == "QUIVER_S3_SECRET_ACCESS_KEY").then(|| "s3cr3t".to_string());
         let config = Config::load(Some(&file), env, Overrides::default()).unwrap();
         let ObjectStoreConfig::S3(s3) = config.object_store() else { panic!("expected s3") };

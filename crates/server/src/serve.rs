@@ -1,9 +1,9 @@
 //! `quiver serve`: open the storage, start the gRPC server, stop cleanly on a signal.
 
+use crate::background;
 use crate::config::Config;
 use crate::service::MilvusApi;
 use quiver_base::{Clock, SystemClock};
-use crate::background;
 use quiver_engine::{DataConfig, Engine};
 use quiver_proto::milvus::milvus_service_server::MilvusServiceServer;
 use quiver_storage::{MetaStore, RedbMetaStore};
@@ -45,9 +45,8 @@ async fn serve(config: Config) -> Result<(), String> {
     let meta_dir = config.data_dir.join("meta");
     std::fs::create_dir_all(&meta_dir).map_err(|e| format!("cannot create data directory {}: {e}", meta_dir.display()))?;
     let meta_path = meta_dir.join("catalog.redb");
-    let store: Arc<dyn MetaStore> = Arc::new(
-        RedbMetaStore::open(&meta_path).map_err(|e| format!("cannot open metadata store {}: {e}", meta_path.display()))?,
-    );
+    let store: Arc<dyn MetaStore> =
+        Arc::new(RedbMetaStore::open(&meta_path).map_err(|e| format!("cannot open metadata store {}: {e}", meta_path.display()))?);
     let objects = quiver_storage::objects::build(&config.object_store()).map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let identifier = clock.now_ms() as i64;
@@ -57,9 +56,8 @@ async fn serve(config: Config) -> Result<(), String> {
         ..DataConfig::default()
     };
     let wal_dir = config.data_dir.join("wal");
-    let engine = Arc::new(
-        Engine::open(store, objects, &wal_dir, clock, data_config).await.map_err(|e| format!("cannot open the engine: {e}"))?,
-    );
+    let engine =
+        Arc::new(Engine::open(store, objects, &wal_dir, clock, data_config).await.map_err(|e| format!("cannot open the engine: {e}"))?);
     // Finish what a crash interrupted (dead creates, half-done drops) before serving, so
     // no half-made snapshot holds a name.
     engine.sweep_snapshots(&engine.catalog.all_collections()).await.map_err(|e| format!("cannot sweep snapshots: {e}"))?;

@@ -2,9 +2,9 @@
 //! and the write-ahead log (`wal`). Nothing above this crate touches a file.
 
 pub mod meta;
-pub mod wal;
 pub mod objects;
+pub mod wal;
 
 pub use meta::{MemMetaStore, MetaError, MetaStore, RedbMetaStore, Txn};
-pub use wal::{Lsn, Wal, WalError, WalOptions};
 pub use objects::{ObjectStoreConfig, S3Config};
+pub use wal::{Lsn, Wal, WalError, WalOptions};

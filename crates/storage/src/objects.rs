@@ -93,11 +93,7 @@ pub fn build(config: &ObjectStoreConfig) -> Result<Arc<dyn ObjectStore>, ObjectC
             }
             let store: Arc<dyn ObjectStore> = Arc::new(builder.build()?);
             let root = s3.root_path.trim_matches('/');
-            if root.is_empty() {
-                Ok(store)
-            } else {
-                Ok(Arc::new(PrefixStore::new(store, root)))
-            }
+            if root.is_empty() { Ok(store) } else { Ok(Arc::new(PrefixStore::new(store, root))) }
         }
     }
 }

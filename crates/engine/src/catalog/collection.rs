@@ -1,8 +1,7 @@
 //! Collection DDL: create, drop, describe, list, rename, alter properties.
 
 use super::model::{
-    Collection, ConsistencyLevel, DEFAULT_PARTITION, DEFAULT_PARTITION_KEY_PARTITIONS, MAX_PARTITIONS, MAX_SHARDS,
-    Partition, Properties,
+    Collection, ConsistencyLevel, DEFAULT_PARTITION, DEFAULT_PARTITION_KEY_PARTITIONS, MAX_PARTITIONS, MAX_SHARDS, Partition, Properties,
 };
 use super::{Catalog, CollectionInfo, encode, keys};
 use crate::error::{EngineError, NameKind, Result, invalid};
@@ -29,28 +28,19 @@ impl NewCollection {
     fn normalized(mut self) -> Result<NewCollection> {
         names::validate(NameKind::Collection, &self.name)?;
         if !self.schema.name.is_empty() && self.schema.name != self.name {
-            return Err(invalid(format!(
-                "collection name [{}] does not match the schema name [{}]",
-                self.name, self.schema.name
-            )));
+            return Err(invalid(format!("collection name [{}] does not match the schema name [{}]", self.name, self.schema.name)));
         }
         self.schema.name = self.name.clone();
         self.schema = self.schema.validated()?;
         if self.shards_num < 0 || self.shards_num > MAX_SHARDS {
-            return Err(invalid(format!(
-                "maximum shards's number should be limited to {MAX_SHARDS}, got {}",
-                self.shards_num
-            )));
+            return Err(invalid(format!("maximum shards's number should be limited to {MAX_SHARDS}, got {}", self.shards_num)));
         }
         if self.shards_num == 0 {
             self.shards_num = 1;
         }
         if self.schema.partition_key_field().is_some() {
             if self.num_partitions < 0 || self.num_partitions as usize > MAX_PARTITIONS {
-                return Err(invalid(format!(
-                    "partition number ({}) exceeds max configuration ({MAX_PARTITIONS})",
-                    self.num_partitions
-                )));
+                return Err(invalid(format!("partition number ({}) exceeds max configuration ({MAX_PARTITIONS})", self.num_partitions)));
             }
             if self.num_partitions == 0 {
                 self.num_partitions = DEFAULT_PARTITION_KEY_PARTITIONS;

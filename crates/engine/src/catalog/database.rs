@@ -14,12 +14,7 @@ impl Catalog {
         if next.database(name).is_ok() {
             return Err(EngineError::DatabaseAlreadyExists { name: name.to_string() });
         }
-        let db = Database {
-            id: DatabaseId(self.next_id().await?),
-            name: name.to_string(),
-            properties,
-            created_ts: self.next_ts().await?,
-        };
+        let db = Database { id: DatabaseId(self.next_id().await?), name: name.to_string(), properties, created_ts: self.next_ts().await? };
         let key = keys::database(db.id);
         let txn = Txn::new().when_absent(&key).put(key, encode(&db));
         next.databases.insert(db.id, db.clone());

@@ -52,10 +52,16 @@ impl Catalog {
                     == (&definition.name, &definition.index_type, &definition.metric_type, &definition.params)
             };
             if let Some(existing) = c.indexes.iter().find(|d| d.field_id == definition.field_id) {
-                return if same(existing) { Ok(()) } else { Err(invalid("CreateIndex failed: at most one distinct index is allowed per field")) };
+                return if same(existing) {
+                    Ok(())
+                } else {
+                    Err(invalid("CreateIndex failed: at most one distinct index is allowed per field"))
+                };
             }
             if c.indexes.iter().any(|d| d.name == definition.name) {
-                return Err(invalid(format!("CreateIndex failed: index already exist, but parameters are inconsistent, index name: {index_name}")));
+                return Err(invalid(format!(
+                    "CreateIndex failed: index already exist, but parameters are inconsistent, index name: {index_name}"
+                )));
             }
             c.indexes.push(definition);
             Ok(())
@@ -67,7 +73,8 @@ impl Catalog {
     /// field; `IndexNotFound` when none match.
     pub fn describe_indexes(&self, db_name: &str, collection: &str, field_name: &str, index_name: &str) -> Result<Vec<IndexInfo>> {
         let c = self.describe_collection(db_name, collection)?.collection;
-        let field_of = |d: &IndexDefinition| c.schema.fields.iter().find(|f| f.id == d.field_id).map(|f| f.name.clone()).unwrap_or_default();
+        let field_of =
+            |d: &IndexDefinition| c.schema.fields.iter().find(|f| f.id == d.field_id).map(|f| f.name.clone()).unwrap_or_default();
         let found: Vec<IndexInfo> = c
             .indexes
             .iter()
@@ -89,7 +96,10 @@ impl Catalog {
                 (index_name.is_empty() || d.name == index_name) && (field_name.is_empty() || Some(d.field_id) == field_id)
             };
             if c.loaded && c.indexes.iter().any(matches) {
-                return Err(invalid(format!("index cannot be dropped, collection is loaded, please release it first, collection: {}", c.name)));
+                return Err(invalid(format!(
+                    "index cannot be dropped, collection is loaded, please release it first, collection: {}",
+                    c.name
+                )));
             }
             c.indexes.retain(|d| !matches(d));
             Ok(())

@@ -43,10 +43,7 @@ pub(crate) struct State {
 
 impl State {
     fn database(&self, name: &str) -> Result<&Database> {
-        self.databases
-            .values()
-            .find(|db| db.name == name)
-            .ok_or_else(|| EngineError::DatabaseNotFound { name: name.to_string() })
+        self.databases.values().find(|db| db.name == name).ok_or_else(|| EngineError::DatabaseNotFound { name: name.to_string() })
     }
 
     /// A collection by its own name (not an alias).
@@ -160,9 +157,7 @@ async fn load_all<T: DeserializeOwned>(store: &dyn MetaStore, prefix: &str) -> R
         .scan_prefix(prefix)
         .await?
         .into_iter()
-        .map(|(key, value)| {
-            serde_json::from_slice(&value).map_err(|e| EngineError::CorruptMetadata { key, reason: e.to_string() })
-        })
+        .map(|(key, value)| serde_json::from_slice(&value).map_err(|e| EngineError::CorruptMetadata { key, reason: e.to_string() }))
         .collect()
 }
 

@@ -1,8 +1,8 @@
 //! Partition DDL. Partition-key collections manage their partitions themselves.
 
+use super::Catalog;
 use super::collection::Stamp;
 use super::model::{DEFAULT_PARTITION, MAX_PARTITIONS, Partition};
-use super::Catalog;
 use crate::error::{EngineError, NameKind, Result};
 use crate::names;
 use quiver_base::PartitionId;

@@ -61,10 +61,7 @@ async fn create_is_idempotent_and_refuses_a_different_definition() {
     assert_eq!(first.collection.id, again.collection.id);
     let mut different = new_collection("c");
     different.schema.fields.push(field("extra", DataType::Bool));
-    assert!(matches!(
-        catalog.create_collection("default", different).await,
-        Err(EngineError::DuplicateCollection { .. })
-    ));
+    assert!(matches!(catalog.create_collection("default", different).await, Err(EngineError::DuplicateCollection { .. })));
 }
 
 #[tokio::test]

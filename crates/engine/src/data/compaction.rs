@@ -78,13 +78,19 @@ impl DataPath {
             for ((partition, shard), segments) in groups {
                 let keep: Vec<Vec<bool>> = segments
                     .iter()
-                    .map(|s| s.visibility(&state.deletes, &pk_name, ts.0).iter().flat_map(|m| m.values().iter().collect::<Vec<_>>()).collect())
+                    .map(|s| {
+                        s.visibility(&state.deletes, &pk_name, ts.0).iter().flat_map(|m| m.values().iter().collect::<Vec<_>>()).collect()
+                    })
                     .collect();
                 let visible = |i: usize| keep[i].iter().filter(|&&b| b).count();
                 let has_deletes = |i: usize| visible(i) < segments[i].rows;
                 let chosen: Vec<usize> = match trigger {
                     CompactionTrigger::Manual => {
-                        if segments.len() > 1 || has_deletes(0) { (0..segments.len()).collect() } else { Vec::new() }
+                        if segments.len() > 1 || has_deletes(0) {
+                            (0..segments.len()).collect()
+                        } else {
+                            Vec::new()
+                        }
                     }
                     CompactionTrigger::Automatic => {
                         let size = |i: usize| segments[i].meta.as_ref().map_or(0, |m| m.insert_logs.iter().map(|f| f.size as usize).sum());

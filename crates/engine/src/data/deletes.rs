@@ -79,16 +79,14 @@ impl DeleteIndex {
         if self.is_empty() {
             return BooleanArray::new(BooleanBuffer::collect_bool(n, |i| ts.value(i) <= read_ts), None);
         }
-        let hidden = |i: usize, deletes: Option<&Vec<Delete>>| {
-            deletes.is_some_and(|ds| ds.iter().any(|d| d.hides(ts.value(i), partition, read_ts)))
-        };
+        let hidden =
+            |i: usize, deletes: Option<&Vec<Delete>>| deletes.is_some_and(|ds| ds.iter().any(|d| d.hides(ts.value(i), partition, read_ts)));
         let bits = match pk_array(pks) {
             Pks::Int(values) => BooleanBuffer::collect_bool(n, |i| ts.value(i) <= read_ts && !hidden(i, self.ints.get(&values[i]))),
             Pks::Str(values) => BooleanBuffer::collect_bool(n, |i| ts.value(i) <= read_ts && !hidden(i, self.strs.get(values.value(i)))),
         };
         BooleanArray::new(bits, None)
     }
-
 }
 
 enum Pks<'a> {
@@ -97,11 +95,7 @@ enum Pks<'a> {
 }
 
 fn pk_array(array: &ArrayRef) -> Pks<'_> {
-    if let Some(ints) = array.as_primitive_opt::<Int64Type>() {
-        Pks::Int(ints.values())
-    } else {
-        Pks::Str(array.as_string::<i32>())
-    }
+    if let Some(ints) = array.as_primitive_opt::<Int64Type>() { Pks::Int(ints.values()) } else { Pks::Str(array.as_string::<i32>()) }
 }
 
 /// The pk column of a batch as an owned [`PkColumn`].
@@ -111,7 +105,6 @@ pub fn pk_column(array: &ArrayRef) -> PkColumn {
         Pks::Str(values) => PkColumn::Str(values.iter().map(|s| s.unwrap_or_default().to_string()).collect()),
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -62,12 +62,8 @@ impl DataPath {
                 .filter(|s| !s.is_sealed() && s.rows > 0)
                 .map(|s| (s.id, s.partition, s.shard, s.batches.clone(), s.rows, s.max_ts))
                 .collect();
-            let sealed_keys: Vec<(SegmentId, PartitionId, PkSet)> = state
-                .segments
-                .values()
-                .filter(|s| s.rows > 0)
-                .map(|s| (s.id, s.partition, s.pks.clone()))
-                .collect();
+            let sealed_keys: Vec<(SegmentId, PartitionId, PkSet)> =
+                state.segments.values().filter(|s| s.rows > 0).map(|s| (s.id, s.partition, s.pks.clone())).collect();
             (growing, state.pending_deletes.clone(), state.applied_lsn, sealed_keys)
         };
         if growing.is_empty() && pending.is_empty() && applied_lsn == data.state.read().expect("poisoned").flushed_lsn {
@@ -107,9 +103,9 @@ impl DataPath {
             match new_metas.get_mut(&segment) {
                 Some(meta) => meta.delta_logs.push(file),
                 None => {
-                    let mut meta = self.sealed_meta(data, segment).ok_or_else(|| {
-                        EngineError::InvalidParameter(format!("segment {segment} vanished during flush"))
-                    })?;
+                    let mut meta = self
+                        .sealed_meta(data, segment)
+                        .ok_or_else(|| EngineError::InvalidParameter(format!("segment {segment} vanished during flush")))?;
                     meta.delta_logs.push(file);
                     updated.push(meta);
                 }
@@ -180,7 +176,10 @@ impl DataPath {
     /// Write one object and describe it.
     pub(crate) async fn put(&self, key: &str, bytes: Vec<u8>, rows: u64) -> Result<FileRef> {
         let file = FileRef::of(key, &bytes, rows);
-        self.objects.put(&ObjectPath::from(key), bytes.into()).await.map_err(|e| EngineError::Storage(format!("cannot write {key}: {e}")))?;
+        self.objects
+            .put(&ObjectPath::from(key), bytes.into())
+            .await
+            .map_err(|e| EngineError::Storage(format!("cannot write {key}: {e}")))?;
         Ok(file)
     }
 

@@ -80,8 +80,8 @@ impl DataPath {
         let mut dropped: Vec<(String, SegmentMeta)> = Vec::new();
         let mut live_segments: HashSet<SegmentId> = HashSet::new();
         for (key, value) in self.meta.scan_prefix(keys::SEGMENT_PREFIX).await? {
-            let meta: SegmentMeta = serde_json::from_slice(&value)
-                .map_err(|e| EngineError::CorruptMetadata { key: key.clone(), reason: e.to_string() })?;
+            let meta: SegmentMeta =
+                serde_json::from_slice(&value).map_err(|e| EngineError::CorruptMetadata { key: key.clone(), reason: e.to_string() })?;
             if meta.is_live() && live_collections.contains(&meta.collection) {
                 meta.files().for_each(|f| refs.insert(&f.key));
                 live_segments.insert(meta.id);
@@ -91,8 +91,8 @@ impl DataPath {
         }
         let mut stale_builds: Vec<String> = Vec::new();
         for (key, value) in self.meta.scan_prefix(keys::INDEX_BUILD_PREFIX).await? {
-            let build: IndexBuild = serde_json::from_slice(&value)
-                .map_err(|e| EngineError::CorruptMetadata { key: key.clone(), reason: e.to_string() })?;
+            let build: IndexBuild =
+                serde_json::from_slice(&value).map_err(|e| EngineError::CorruptMetadata { key: key.clone(), reason: e.to_string() })?;
             if live_segments.contains(&build.segment) && live_indexes.contains(&build.index_id) {
                 refs.insert(&build.file.key);
             } else {
@@ -117,18 +117,16 @@ impl DataPath {
                         report.kept_files += 1;
                         present.insert(key);
                     }
-                    Decision::Delete(reason) => {
-                        match self.objects.delete(&object.location).await {
-                            Ok(()) | Err(object_store::Error::NotFound { .. }) => {
-                                tracing::info!(file = %key, reason, "gc deleted file");
-                                report.deleted_files += 1;
-                            }
-                            Err(e) => {
-                                tracing::warn!(file = %key, error = %e, "gc could not delete file");
-                                present.insert(key);
-                            }
+                    Decision::Delete(reason) => match self.objects.delete(&object.location).await {
+                        Ok(()) | Err(object_store::Error::NotFound { .. }) => {
+                            tracing::info!(file = %key, reason, "gc deleted file");
+                            report.deleted_files += 1;
                         }
-                    }
+                        Err(e) => {
+                            tracing::warn!(file = %key, error = %e, "gc could not delete file");
+                            present.insert(key);
+                        }
+                    },
                 }
             }
         }

@@ -176,8 +176,8 @@ impl DataPath {
     pub(crate) async fn load_index_builds(&self, collection: &Collection, state: &mut super::DataState, attach: bool) -> Result<()> {
         let prefix = format!("{}{:020}/", keys::INDEX_BUILD_PREFIX, collection.id.0);
         for (key, value) in self.meta.scan_prefix(&prefix).await? {
-            let build: IndexBuild = serde_json::from_slice(&value)
-                .map_err(|e| EngineError::CorruptMetadata { key: key.clone(), reason: e.to_string() })?;
+            let build: IndexBuild =
+                serde_json::from_slice(&value).map_err(|e| EngineError::CorruptMetadata { key: key.clone(), reason: e.to_string() })?;
             let current = collection.indexes.iter().any(|d| d.id == build.index_id && d.field_id == build.field_id);
             let Some(segment) = state.segments.get_mut(&build.segment) else { continue };
             if !current {

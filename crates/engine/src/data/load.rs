@@ -19,8 +19,8 @@ impl DataPath {
         let pk_name = collection.schema.primary_field().name.clone();
         let mut state = DataState::default();
         for (key, value) in self.meta.scan_prefix(&prefix).await? {
-            let meta: SegmentMeta = serde_json::from_slice(&value)
-                .map_err(|e| EngineError::CorruptMetadata { key: key.clone(), reason: e.to_string() })?;
+            let meta: SegmentMeta =
+                serde_json::from_slice(&value).map_err(|e| EngineError::CorruptMetadata { key: key.clone(), reason: e.to_string() })?;
             if !meta.is_live() {
                 continue;
             }

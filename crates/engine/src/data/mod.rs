@@ -35,11 +35,11 @@ pub use capture::SegmentCapture;
 pub use compaction::{CompactionPlan, CompactionTrigger};
 pub use deletes::pk_column as pk_values;
 pub use flush::FlushOutcome;
-pub use indexing::{IndexProgress, kind_of};
-pub use search::{QueryVectors, SearchOutput, SearchRequest};
 pub use gc::{Decision, GcReport, ReferenceSet, decide};
+pub use indexing::{IndexProgress, kind_of};
 pub use query::{QueryOutput, QueryRequest};
 pub use rows::{InsertColumns, PkSource};
+pub use search::{QueryVectors, SearchOutput, SearchRequest};
 pub use segment::{IndexBuild, SegmentMeta, SegmentState};
 
 use crate::catalog::model::Collection;
@@ -202,9 +202,11 @@ impl DataPath {
 
     pub(crate) fn collection_data(&self, id: CollectionId) -> Arc<CollectionData> {
         let mut map = self.collections.lock().expect("collections map poisoned");
-        Arc::clone(map.entry(id).or_insert_with(|| {
-            Arc::new(CollectionData { writer: tokio::sync::Mutex::new(()), state: RwLock::new(DataState::default()) })
-        }))
+        Arc::clone(
+            map.entry(id).or_insert_with(|| {
+                Arc::new(CollectionData { writer: tokio::sync::Mutex::new(()), state: RwLock::new(DataState::default()) })
+            }),
+        )
     }
 
     /// Insert rows into `partition` (or, for partition-key collections, the partitions
@@ -239,11 +241,11 @@ impl DataPath {
         let pks = deletes::pk_column(batch.column_by_name(&collection.schema.primary_field().name).expect("pk column"));
         let count = batch.num_rows();
         let mut entries = vec![WalEntry::Delete { collection: collection.id, partition: None, pks: pks.clone(), ts: ts.0 }];
-        entries.extend(
-            routing::by_partition(collection, partition, batch)?
-                .into_iter()
-                .map(|(partition, batch)| WalEntry::Insert { collection: collection.id, partition, batch }),
-        );
+        entries.extend(routing::by_partition(collection, partition, batch)?.into_iter().map(|(partition, batch)| WalEntry::Insert {
+            collection: collection.id,
+            partition,
+            batch,
+        }));
         self.write(collection, &data, entries).await?;
         Ok(MutationOutcome { ids: pks, count, ts })
     }
@@ -311,11 +313,10 @@ impl DataPath {
             WalEntry::Insert { partition, batch, .. } => {
                 let ts = batch_ts(&batch);
                 for (shard, part) in routing::by_shard(collection, &pk_name, batch)? {
-                    let segment = state
-                        .segments
-                        .values_mut()
-                        .find(|s| !s.is_sealed() && s.partition == partition && s.shard == shard)
-                        .ok_or_else(|| EngineError::InvalidParameter(format!("no growing segment for partition {partition} shard {shard}")))?;
+                    let segment =
+                        state.segments.values_mut().find(|s| !s.is_sealed() && s.partition == partition && s.shard == shard).ok_or_else(
+                            || EngineError::InvalidParameter(format!("no growing segment for partition {partition} shard {shard}")),
+                        )?;
                     segment.append(part, &pk_name, ts);
                 }
             }

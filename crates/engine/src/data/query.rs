@@ -3,8 +3,8 @@
 
 use super::DataPath;
 use super::DataState;
-use super::segment::Segment;
 use super::deletes::pk_column;
+use super::segment::Segment;
 use crate::catalog::model::Collection;
 use crate::error::{EngineError, Result};
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
@@ -193,7 +193,9 @@ pub(crate) fn for_each_match(
             let rows = batch.num_rows();
             let mask = match (plan, &indexed) {
                 (None, _) => visible,
-                (Some(_), Some(selected)) => arrow_arith::boolean::and(&visible, &BooleanArray::from(selected[base..base + rows].to_vec()))?,
+                (Some(_), Some(selected)) => {
+                    arrow_arith::boolean::and(&visible, &BooleanArray::from(selected[base..base + rows].to_vec()))?
+                }
                 (Some(plan), None) => arrow_arith::boolean::and(&visible, &plan.evaluate(batch)?)?,
             };
             base += rows;

@@ -30,14 +30,15 @@ fn split_by<K: Ord + Copy>(batch: RecordBatch, key: impl Fn(usize) -> K) -> Resu
         let key = *groups.keys().next().expect("one group");
         return Ok(vec![(key, batch)]);
     }
-    groups
-        .into_iter()
-        .map(|(k, rows)| Ok((k, take_record_batch(&batch, &UInt32Array::from(rows))?)))
-        .collect()
+    groups.into_iter().map(|(k, rows)| Ok((k, take_record_batch(&batch, &UInt32Array::from(rows))?))).collect()
 }
 
 /// The partitions the rows of `batch` belong to.
-pub fn by_partition(collection: &Collection, requested: Option<PartitionId>, batch: RecordBatch) -> Result<Vec<(PartitionId, RecordBatch)>> {
+pub fn by_partition(
+    collection: &Collection,
+    requested: Option<PartitionId>,
+    batch: RecordBatch,
+) -> Result<Vec<(PartitionId, RecordBatch)>> {
     match collection.schema.partition_key_field() {
         Some(key_field) => {
             if requested.is_some() {
@@ -53,8 +54,9 @@ pub fn by_partition(collection: &Collection, requested: Option<PartitionId>, bat
         None => {
             let partition = match requested {
                 Some(p) => p,
-                None => collection.partition(DEFAULT_PARTITION).map(|p| p.id).ok_or_else(|| {
-                    EngineError::PartitionNotFound { collection: collection.name.clone(), name: DEFAULT_PARTITION.to_string() }
+                None => collection.partition(DEFAULT_PARTITION).map(|p| p.id).ok_or_else(|| EngineError::PartitionNotFound {
+                    collection: collection.name.clone(),
+                    name: DEFAULT_PARTITION.to_string(),
                 })?,
             };
             Ok(vec![(partition, batch)])

@@ -19,7 +19,9 @@
 //! Every error names the field and, for a value, the row (0-based, in request order).
 
 use crate::error::{EngineError, Result};
-use arrow_array::builder::{BooleanBuilder, Float32Builder, Float64Builder, Int8Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder};
+use arrow_array::builder::{
+    BooleanBuilder, Float32Builder, Float64Builder, Int8Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder,
+};
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray, UInt64Array, new_null_array};
 use quiver_format::columns::{self, META_COLUMN};
@@ -67,7 +69,11 @@ pub fn assemble(schema: &CollectionSchema, input: InsertColumns, pk: PkSource, t
     for (name, array) in &input.fields {
         let field = schema.field(name).ok_or_else(|| bad(format!("field {name} does not exist in the collection schema")))?;
         if array.len() != n {
-            return Err(bad(format!("the num_rows ({n}) of field data does not match the length ({}) of field {}", array.len(), field.name)));
+            return Err(bad(format!(
+                "the num_rows ({n}) of field data does not match the length ({}) of field {}",
+                array.len(),
+                field.name
+            )));
         }
         if input.fields.iter().filter(|(other, _)| other == name).count() > 1 {
             return Err(bad(format!("duplicated field {name} in the insert data")));
@@ -85,7 +91,9 @@ pub fn assemble(schema: &CollectionSchema, input: InsertColumns, pk: PkSource, t
         } else {
             match given {
                 Some(array) => fill_defaults(field, array)?,
-                None if field.nullable || field.default_value.is_some() => fill_defaults(field, new_null_array(&columns::arrow_type(field), n))?,
+                None if field.nullable || field.default_value.is_some() => {
+                    fill_defaults(field, new_null_array(&columns::arrow_type(field), n))?
+                }
                 None => return Err(bad(format!("field {} is missing from the insert data", field.name))),
             }
         };
@@ -108,10 +116,9 @@ pub fn assemble(schema: &CollectionSchema, input: InsertColumns, pk: PkSource, t
 fn primary_key(field: &FieldSchema, given: Option<ArrayRef>, pk: PkSource, n: usize) -> Result<ArrayRef> {
     match (pk, given) {
         (PkSource::Generated(start), None) => Ok(Arc::new(Int64Array::from_iter_values(start..start + n as i64))),
-        (PkSource::Generated(_), Some(_)) => Err(bad(format!(
-            "the primary key {} is auto-generated (auto_id); do not provide its values",
-            field.name
-        ))),
+        (PkSource::Generated(_), Some(_)) => {
+            Err(bad(format!("the primary key {} is auto-generated (auto_id); do not provide its values", field.name)))
+        }
         (PkSource::Client, None) => Err(bad(format!("the primary key field {} is missing from the insert data", field.name))),
         (PkSource::Client, Some(array)) => match first_null(&array) {
             Some(row) => Err(bad(format!("field {}: row {row} is null, but a primary key cannot be null", field.name))),
@@ -264,8 +271,8 @@ fn check_dynamic(array: ArrayRef, n: usize) -> Result<ArrayRef> {
         .ok_or_else(|| bad(format!("field {name}: expected a column of JSON text (Utf8), got {}", array.data_type())))?;
     for (row, text) in strings.iter().enumerate() {
         let Some(text) = text else { continue };
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| bad(format!("field {name}: row {row} is not valid JSON ({e}): {}", excerpt(text))))?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| bad(format!("field {name}: row {row} is not valid JSON ({e}): {}", excerpt(text))))?;
         if !value.is_object() {
             return Err(bad(format!("field {name}: row {row} is not a JSON object: {}", excerpt(text))));
         }

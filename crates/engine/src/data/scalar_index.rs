@@ -43,7 +43,10 @@ impl ScalarIndex {
         let mut base = 0u32;
         for batch in &segment.batches {
             let column = batch.column_by_name(field)?;
-            if !matches!(column.data_type(), ArrowType::Int8 | ArrowType::Int16 | ArrowType::Int32 | ArrowType::Int64 | ArrowType::Boolean | ArrowType::Utf8) {
+            if !matches!(
+                column.data_type(),
+                ArrowType::Int8 | ArrowType::Int16 | ArrowType::Int32 | ArrowType::Int64 | ArrowType::Boolean | ArrowType::Utf8
+            ) {
                 return None;
             }
             for i in 0..column.len() {
@@ -84,7 +87,9 @@ impl ScalarIndex {
                     // A bound of another type than the values selects nothing of them.
                     self.rows
                         .range((lo, hi))
-                        .filter(|(v, _)| lower.iter().chain(upper.iter()).all(|b| std::mem::discriminant(&b.value) == std::mem::discriminant(*v)))
+                        .filter(|(v, _)| {
+                            lower.iter().chain(upper.iter()).all(|b| std::mem::discriminant(&b.value) == std::mem::discriminant(*v))
+                        })
                         .for_each(|(_, rows)| mark(rows, true));
                 }
             }

@@ -101,7 +101,9 @@ impl DataPath {
                     .schema
                     .field(name)
                     .filter(|f| !f.data_type.is_vector() && !matches!(f.data_type, DataType::Json | DataType::Array))
-                    .ok_or_else(|| EngineError::InvalidParameter(format!("group_by field {name} must be a scalar field of the collection")))?
+                    .ok_or_else(|| {
+                        EngineError::InvalidParameter(format!("group_by field {name} must be a scalar field of the collection"))
+                    })?
                     .clone(),
             ),
             None => None,
@@ -110,11 +112,22 @@ impl DataPath {
         let data = self.collection_data(collection.id);
         let state = data.state.read().expect("data state poisoned");
         tokio::task::block_in_place(|| {
-            run(collection, &state, field, metric, plan.as_ref(), request, &projection.fields, projection.meta, group_field.as_ref(), read_ts)
-                .map(|mut out| {
-                    out.output_fields = projection.names.clone();
-                    out
-                })
+            run(
+                collection,
+                &state,
+                field,
+                metric,
+                plan.as_ref(),
+                request,
+                &projection.fields,
+                projection.meta,
+                group_field.as_ref(),
+                read_ts,
+            )
+            .map(|mut out| {
+                out.output_fields = projection.names.clone();
+                out
+            })
         })
     }
 }
@@ -127,9 +140,7 @@ fn vector_field<'a>(collection: &'a Collection, name: Option<&str>) -> Result<&'
             .find(|f| f.name == name)
             .ok_or_else(|| EngineError::InvalidParameter(format!("failed to get field schema by name: fieldName({name}) not found"))),
         None if vectors.len() == 1 => Ok(vectors[0]),
-        None => Err(EngineError::InvalidParameter(
-            "multiple anns_fields exist, please specify a anns_field in search_params".to_string(),
-        )),
+        None => Err(EngineError::InvalidParameter("multiple anns_fields exist, please specify a anns_field in search_params".to_string())),
     }
 }
 
@@ -224,7 +235,6 @@ fn batch_vectors(field: &FieldSchema, array: &ArrayRef) -> Result<OwnedVectors> 
     })
 }
 
-
 enum OwnedVectors {
     Float(usize, Vec<f32>),
     Binary(usize, Vec<u8>),
@@ -265,11 +275,8 @@ fn run(
     let per_group = request.group_size.max(1);
     // Every segment returns enough candidates for the merge (and for grouping).
     let wanted = (request.limit + request.offset) * if group_field.is_some() { per_group * 4 } else { 1 };
-    let segments: Vec<&Segment> = state
-        .segments
-        .values()
-        .filter(|s| s.rows > 0 && request.partitions.as_ref().is_none_or(|ps| ps.contains(&s.partition)))
-        .collect();
+    let segments: Vec<&Segment> =
+        state.segments.values().filter(|s| s.rows > 0 && request.partitions.as_ref().is_none_or(|ps| ps.contains(&s.partition))).collect();
     // Row addressing: (segment, row) -> (batch number in `sources`, row in batch).
     let mut sources: Vec<&RecordBatch> = Vec::new();
     let mut first_batch: Vec<usize> = Vec::with_capacity(segments.len());

@@ -9,9 +9,9 @@
 use super::deletes::{DeleteIndex, pk_column};
 use arrow_array::{BooleanArray, RecordBatch};
 use quiver_base::{BuildId, CollectionId, FieldId, IndexId, PartitionId, SegmentId, Timestamp};
-use quiver_index::VectorIndex;
 use quiver_format::FileRef;
 use quiver_format::logs::PkColumn;
+use quiver_index::VectorIndex;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;

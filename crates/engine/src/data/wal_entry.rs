@@ -143,7 +143,8 @@ mod tests {
     #[test]
     fn entries_round_trip() {
         let schema = Arc::new(Schema::new(vec![Field::new("pk", DataType::Int64, false), Field::new("$ts", DataType::UInt64, false)]));
-        let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2])), Arc::new(UInt64Array::from(vec![9, 9]))]).unwrap();
+        let batch =
+            RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2])), Arc::new(UInt64Array::from(vec![9, 9]))]).unwrap();
         let insert = WalEntry::Insert { collection: CollectionId(3), partition: PartitionId(4), batch: batch.clone() };
         let WalEntry::Insert { batch: back, partition, .. } = WalEntry::decode(&insert.encode().unwrap()).unwrap() else { panic!() };
         assert_eq!((back, partition), (batch, PartitionId(4)));

@@ -97,7 +97,11 @@ fn manifest(collection: &Collection, segment: &CapturedSegment, create_ts: Times
         num_of_rows: segment.rows,
         storage_version: STORAGE_VERSION_PARQUET,
         is_sorted: false,
-        binlog_files: if segment.insert_logs.is_empty() { Vec::new() } else { binlogs(&segment.insert_logs, segment.min_ts, segment.max_ts) },
+        binlog_files: if segment.insert_logs.is_empty() {
+            Vec::new()
+        } else {
+            binlogs(&segment.insert_logs, segment.min_ts, segment.max_ts)
+        },
         deltalog_files: if segment.delta_logs.is_empty() { Vec::new() } else { binlogs(&segment.delta_logs, segment.min_ts, create_ts) },
         index_files,
     }
@@ -162,11 +166,7 @@ pub async fn write(engine: &Engine, collection: &Collection, record: &SnapshotRe
 }
 
 async fn put(engine: &Engine, key: &str, bytes: Vec<u8>) -> Result<()> {
-    engine
-        .objects
-        .put(&ObjectPath::from(key), bytes.into())
-        .await
-        .map_err(|e| EngineError::Storage(format!("cannot write {key}: {e}")))?;
+    engine.objects.put(&ObjectPath::from(key), bytes.into()).await.map_err(|e| EngineError::Storage(format!("cannot write {key}: {e}")))?;
     Ok(())
 }
 

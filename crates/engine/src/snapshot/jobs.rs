@@ -75,9 +75,9 @@ impl Engine {
             self.save_job(job).await?;
             crate::failpoint::hit("restore.after_first_copy");
         }
-        let target = self
-            .target_of(job.target_collection)
-            .ok_or_else(|| EngineError::InvalidParameter(format!("target collection {} was dropped during the restore", job.target_name)))?;
+        let target = self.target_of(job.target_collection).ok_or_else(|| {
+            EngineError::InvalidParameter(format!("target collection {} was dropped during the restore", job.target_name))
+        })?;
         let mut captures = Vec::new();
         let sealed_ts = self.allocate_timestamp().await?;
         for planned in &job.segments {
@@ -195,7 +195,11 @@ impl Engine {
         let jobs: Vec<RestoreJob> = self.snapshots.lock().expect("snapshot book poisoned").jobs.values().cloned().collect();
         if collection.is_empty() {
             let db_id = self.catalog.describe_database(db)?.id;
-            return Ok(jobs.iter().filter(|j| self.target_of(j.target_collection).is_some_and(|c| c.db_id == db_id)).map(|j| self.info(j)).collect());
+            return Ok(jobs
+                .iter()
+                .filter(|j| self.target_of(j.target_collection).is_some_and(|c| c.db_id == db_id))
+                .map(|j| self.info(j))
+                .collect());
         }
         let target = self.catalog.describe_collection(db, collection)?.collection;
         Ok(jobs.iter().filter(|j| j.target_collection == target.id).map(|j| self.info(j)).collect())

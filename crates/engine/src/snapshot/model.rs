@@ -87,7 +87,9 @@ impl SnapshotRecord {
     pub fn referenced_keys(&self) -> impl Iterator<Item = &str> {
         self.segments
             .iter()
-            .flat_map(|s| s.insert_logs.iter().chain(&s.delta_logs).map(|f| f.key.as_str()).chain(s.indexes.iter().map(|i| i.file.key.as_str())))
+            .flat_map(|s| {
+                s.insert_logs.iter().chain(&s.delta_logs).map(|f| f.key.as_str()).chain(s.indexes.iter().map(|i| i.file.key.as_str()))
+            })
             .chain(self.manifests.iter().map(String::as_str))
             .chain(std::iter::once(self.s3_location.as_str()).filter(|k| !k.is_empty()))
     }

@@ -83,11 +83,8 @@ impl Engine {
         };
 
         // Plan the copies: new segment and build ids, target keys.
-        let partition_by_source: BTreeMap<PartitionId, PartitionId> = described
-            .partitions
-            .iter()
-            .filter_map(|(name, id)| target_collection.partition(name).map(|p| (*id, p.id)))
-            .collect();
+        let partition_by_source: BTreeMap<PartitionId, PartitionId> =
+            described.partitions.iter().filter_map(|(name, id)| target_collection.partition(name).map(|p| (*id, p.id))).collect();
         let mut tasks = Vec::new();
         let mut segments = Vec::new();
         for entry in &snapshot.manifests {
@@ -170,7 +167,10 @@ impl Engine {
         }
         for index in &snapshot.metadata.indexes {
             let field = schema.fields.iter().find(|f| f.id == index.field_id).ok_or_else(|| {
-                EngineError::InvalidParameter(format!("index {} refers to field id {} missing from the snapshot schema", index.index_name, index.field_id))
+                EngineError::InvalidParameter(format!(
+                    "index {} refers to field id {} missing from the snapshot schema",
+                    index.index_name, index.field_id
+                ))
             })?;
             let mut params = index.params.clone();
             params.insert("index_type".to_string(), index.index_type.clone());

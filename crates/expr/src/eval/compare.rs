@@ -206,11 +206,9 @@ impl InList {
             InList::Int(set) => set.iter().map(|i| Value::from(*i)).collect(),
             InList::Float(values) => values.iter().map(|f| Value::from(*f)).collect(),
             InList::Str(set) => set.iter().map(|s| Value::from(s.as_str())).collect(),
-            InList::Bool { has_true, has_false } => [(*has_true, true), (*has_false, false)]
-                .into_iter()
-                .filter(|(has, _)| *has)
-                .map(|(_, b)| Value::Bool(b))
-                .collect(),
+            InList::Bool { has_true, has_false } => {
+                [(*has_true, true), (*has_false, false)].into_iter().filter(|(has, _)| *has).map(|(_, b)| Value::Bool(b)).collect()
+            }
             InList::Json(values) => values.clone(),
         }
     }

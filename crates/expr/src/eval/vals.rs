@@ -14,8 +14,7 @@ use crate::plan::{ColumnRef, Operand};
 use crate::value::Literal;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{
-    Array, BooleanArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Int64Array, ListArray, StringArray,
-    UInt64Array,
+    Array, BooleanArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Int64Array, ListArray, StringArray, UInt64Array,
 };
 use arrow_buffer::NullBuffer;
 use quiver_format::schema::DataType;
@@ -91,11 +90,7 @@ pub(crate) fn widen<'a>(array: &dyn Array, column: &'a ColumnRef, data_type: Dat
 }
 
 fn json_path<'a>(ctx: &'a Ctx<'_>, column: &str, path: &[PathStep]) -> Result<Vec<Option<Cow<'a, Value>>>> {
-    Ok(ctx
-        .json(column)?
-        .iter()
-        .map(|doc| doc.as_ref().and_then(|d| lookup(d, path)).filter(|v| !v.is_null()).map(Cow::Borrowed))
-        .collect())
+    Ok(ctx.json(column)?.iter().map(|doc| doc.as_ref().and_then(|d| lookup(d, path)).filter(|v| !v.is_null()).map(Cow::Borrowed)).collect())
 }
 
 /// `array_field[index]`: the element, or null when the row is null or too short.

@@ -329,8 +329,7 @@ impl Planner<'_> {
                 found: operand.type_name(),
             });
         };
-        let values =
-            if takes_list { self.list_values(values_ast, &function)? } else { vec![self.constant(values_ast, &function)?] };
+        let values = if takes_list { self.list_values(values_ast, &function)? } else { vec![self.constant(values_ast, &function)?] };
         let Some(element) = element else {
             let needles = Needles::Json(values.iter().map(Literal::to_json).collect());
             return Ok(Pred::Contains { operand, all, needles, unmatchable: false });

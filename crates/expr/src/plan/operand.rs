@@ -72,9 +72,7 @@ impl Planner<'_> {
                     field: root.to_string(),
                     index: Ast::Path { root: String::new(), steps: steps.to_vec() }.to_string(),
                 }),
-                (data_type, _) => {
-                    Err(ExprError::NotIndexable { field: root.to_string(), data_type: data_type.name().to_string() })
-                }
+                (data_type, _) => Err(ExprError::NotIndexable { field: root.to_string(), data_type: data_type.name().to_string() }),
             };
         }
         if self.schema.enable_dynamic_field {
@@ -92,8 +90,7 @@ impl Planner<'_> {
     }
 
     fn numeric(&self, operator: &str, ast: &Ast, operand: &Operand) -> Result<()> {
-        let numeric =
-            matches!(operand.ty(), Ty::Int | Ty::Float) || matches!(operand, Operand::Json { .. } | Operand::Arith { .. });
+        let numeric = matches!(operand.ty(), Ty::Int | Ty::Float) || matches!(operand, Operand::Json { .. } | Operand::Arith { .. });
         if numeric {
             return Ok(());
         }
@@ -109,9 +106,9 @@ impl Planner<'_> {
         let operand = self.operand(inner)?;
         self.numeric("-", inner, &operand)?;
         Ok(match operand {
-            Operand::Literal(Literal::Int(i)) => Operand::Literal(Literal::Int(
-                i.checked_neg().ok_or_else(|| ExprError::Overflow { expression: ast.to_string() })?,
-            )),
+            Operand::Literal(Literal::Int(i)) => {
+                Operand::Literal(Literal::Int(i.checked_neg().ok_or_else(|| ExprError::Overflow { expression: ast.to_string() })?))
+            }
             Operand::Literal(Literal::Float(f)) => Operand::Literal(Literal::Float(-f)),
             other => {
                 let ty = other.ty();

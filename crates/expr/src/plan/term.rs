@@ -44,7 +44,10 @@ pub struct IndexTerm {
 fn indexable(operand: &Operand) -> Option<&str> {
     match operand {
         Operand::Column(c)
-            if matches!(c.data_type, DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::VarChar | DataType::Bool) =>
+            if matches!(
+                c.data_type,
+                DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::VarChar | DataType::Bool
+            ) =>
         {
             Some(&c.name)
         }

@@ -7,9 +7,7 @@ pub enum SnapshotFormatError {
     #[error("snapshot format version {found} is too new, current supported version: {supported} (please upgrade Quiver)")]
     MetadataVersionTooNew { found: u64, supported: u32 },
     /// A segment manifest was written by a newer Quiver.
-    #[error(
-        "snapshot manifest format version {found} is too new, current supported version: {supported} (please upgrade Quiver)"
-    )]
+    #[error("snapshot manifest format version {found} is too new, current supported version: {supported} (please upgrade Quiver)")]
     ManifestVersionTooNew { found: i64, supported: u32 },
     /// The metadata JSON is not valid JSON or lacks a required key.
     #[error("invalid snapshot metadata: {0}")]

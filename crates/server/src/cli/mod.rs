@@ -10,12 +10,12 @@
 //! Exit codes (the contract scripts rely on): 0 success; 1 the server answered with an
 //! error status (or a restore job failed); 2 usage or connection error.
 
-pub mod snapshot;
 mod output;
+pub mod snapshot;
 
 use quiver_proto::common::{ClientInfo, Status};
-use quiver_proto::milvus::milvus_service_client::MilvusServiceClient;
 use quiver_proto::milvus::ConnectRequest;
+use quiver_proto::milvus::milvus_service_client::MilvusServiceClient;
 use std::process::ExitCode;
 use std::time::Duration;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
@@ -145,13 +145,9 @@ impl Session {
             .map_err(|error| CliError::Usage(format!("invalid --uri '{}': {}", options.uri, error_chain(&error))))?
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(Duration::from_secs(options.timeout.max(1)));
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|error| CliError::Connect { uri: uri.clone(), reason: error_chain(&error) })?;
-        let client = MilvusServiceClient::new(channel)
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let channel = endpoint.connect().await.map_err(|error| CliError::Connect { uri: uri.clone(), reason: error_chain(&error) })?;
+        let client =
+            MilvusServiceClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES).max_encoding_message_size(MAX_MESSAGE_BYTES);
         let mut headers = MetadataMap::new();
         headers.insert("dbname", header_value("--db", &options.db)?);
         if let Some(token) = &options.token {
@@ -240,15 +236,14 @@ fn normalize_uri(uri: &str) -> Result<String, CliError> {
     match uri.split_once("://") {
         None => Ok(format!("http://{uri}")),
         Some(("http", _)) => Ok(uri.to_string()),
-        Some((scheme, _)) => Err(CliError::Usage(format!(
-            "invalid --uri '{uri}': unsupported scheme '{scheme}' (only http:// is supported)"
-        ))),
+        Some((scheme, _)) => {
+            Err(CliError::Usage(format!("invalid --uri '{uri}': unsupported scheme '{scheme}' (only http:// is supported)")))
+        }
     }
 }
 
 fn header_value(flag: &str, value: &str) -> Result<AsciiMetadataValue, CliError> {
-    AsciiMetadataValue::try_from(value)
-        .map_err(|_| CliError::Usage(format!("{flag} must be printable ASCII to travel in a gRPC header")))
+    AsciiMetadataValue::try_from(value).map_err(|_| CliError::Usage(format!("{flag} must be printable ASCII to travel in a gRPC header")))
 }
 
 /// An error and its sources, `outer: inner: ...`, without repeating a message that is

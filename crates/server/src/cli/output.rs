@@ -6,10 +6,7 @@ use serde_json::{Value, json};
 
 /// Wall-clock milliseconds since the Unix epoch (0 if the clock is before it).
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// `2026-05-01 12:34:56.789 UTC`.
@@ -151,11 +148,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 /// `Key:   value` lines with the values aligned.
 pub fn key_values(pairs: &[(&str, String)]) -> String {
     let width = pairs.iter().map(|(key, _)| key.chars().count()).max().unwrap_or(0) + 1;
-    pairs
-        .iter()
-        .map(|(key, value)| format!("{:<width$}  {value}", format!("{key}:")).trim_end().to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
+    pairs.iter().map(|(key, value)| format!("{:<width$}  {value}", format!("{key}:")).trim_end().to_string()).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]

@@ -154,7 +154,8 @@ async fn execute(s: &Session, command: SnapshotCommand) -> Result<(), CliError> 
             }
         }
         SnapshotCommand::Drop { collection, name } => {
-            let request = DropSnapshotRequest { name: name.clone(), db_name: db.clone(), collection_name: collection.clone(), ..Default::default() };
+            let request =
+                DropSnapshotRequest { name: name.clone(), db_name: db.clone(), collection_name: collection.clone(), ..Default::default() };
             s.finish(s.client().drop_snapshot(s.request(request)).await)?;
             println!("dropped snapshot {name} of {db}.{collection}");
         }
@@ -184,9 +185,10 @@ async fn execute(s: &Session, command: SnapshotCommand) -> Result<(), CliError> 
 async fn job_state(s: &Session, job_id: i64) -> Result<RestoreSnapshotInfo, CliError> {
     let request = GetRestoreSnapshotStateRequest { job_id, ..Default::default() };
     let reply = s.finish(s.client().get_restore_snapshot_state(s.request(request)).await)?;
-    reply
-        .info
-        .ok_or_else(|| CliError::Rpc { code: tonic::Code::Internal, message: format!("reply for restore job {job_id} carries no job info") })
+    reply.info.ok_or_else(|| CliError::Rpc {
+        code: tonic::Code::Internal,
+        message: format!("reply for restore job {job_id} carries no job info"),
+    })
 }
 
 /// Polls the job until it is Completed (returned) or Failed (an error), showing progress.

@@ -15,9 +15,9 @@ fn value_from_wire(name: &str, value: &wire::TemplateValue) -> Result<TemplateVa
         Some(Val::FloatVal(v)) => TemplateValue::Float(*v),
         Some(Val::StringVal(v)) => TemplateValue::String(v.clone()),
         Some(Val::ArrayVal(array)) => array_from_wire(name, array)?,
-        Some(Val::BytesVal(bytes)) => TemplateValue::Json(
-            serde_json::from_slice(bytes).map_err(|e| format!("template value {name} is not valid JSON: {e}"))?,
-        ),
+        Some(Val::BytesVal(bytes)) => {
+            TemplateValue::Json(serde_json::from_slice(bytes).map_err(|e| format!("template value {name} is not valid JSON: {e}"))?)
+        }
         None => return Err(format!("template value {name} is empty")),
     })
 }
@@ -32,7 +32,9 @@ fn array_from_wire(name: &str, array: &wire::TemplateArrayValue) -> Result<Templ
         Some(ArrayData::JsonData(v)) => v
             .data
             .iter()
-            .map(|b| serde_json::from_slice(b).map(TemplateValue::Json).map_err(|e| format!("template value {name} is not valid JSON: {e}")))
+            .map(|b| {
+                serde_json::from_slice(b).map(TemplateValue::Json).map_err(|e| format!("template value {name} is not valid JSON: {e}"))
+            })
             .collect::<Result<_, _>>()?,
         None => Vec::new(),
     };

@@ -11,10 +11,5 @@ pub fn describe(engine: &Engine, db_name: &str, alias: &str) -> Result<DescribeA
 pub fn list(engine: &Engine, db_name: &str, collection: &str) -> Result<ListAliasesResponse> {
     let filter = (!collection.is_empty()).then_some(collection);
     let aliases = engine.catalog.list_aliases(db_name, filter)?;
-    Ok(ListAliasesResponse {
-        db_name: db_name.to_string(),
-        collection_name: collection.to_string(),
-        aliases,
-        ..Default::default()
-    })
+    Ok(ListAliasesResponse { db_name: db_name.to_string(), collection_name: collection.to_string(), aliases, ..Default::default() })
 }

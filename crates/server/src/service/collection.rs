@@ -111,8 +111,5 @@ pub async fn rename(engine: Arc<Engine>, db_name: String, request: RenameCollect
 
 pub async fn alter(engine: Arc<Engine>, db_name: String, request: AlterCollectionRequest) -> Result<()> {
     let props = properties(&request.properties);
-    detached(async move {
-        engine.catalog.alter_collection(&db_name, &request.collection_name, props, &request.delete_keys).await
-    })
-    .await
+    detached(async move { engine.catalog.alter_collection(&db_name, &request.collection_name, props, &request.delete_keys).await }).await
 }

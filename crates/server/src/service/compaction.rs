@@ -22,18 +22,12 @@ pub async fn manual(engine: Arc<Engine>, db: String, request: ManualCompactionRe
 }
 
 fn plans_of(engine: &Engine, id: i64) -> Result<Vec<CompactionPlan>> {
-    engine
-        .compaction(id)
-        .ok_or_else(|| EngineError::InvalidParameter(format!("compaction {id} not found")))
+    engine.compaction(id).ok_or_else(|| EngineError::InvalidParameter(format!("compaction {id} not found")))
 }
 
 pub fn state(engine: &Engine, id: i64) -> Result<GetCompactionStateResponse> {
     let plans = plans_of(engine, id)?;
-    Ok(GetCompactionStateResponse {
-        state: CompactionState::Completed as i32,
-        completed_plan_no: plans.len() as i64,
-        ..Default::default()
-    })
+    Ok(GetCompactionStateResponse { state: CompactionState::Completed as i32, completed_plan_no: plans.len() as i64, ..Default::default() })
 }
 
 pub fn state_with_plans(engine: &Engine, id: i64) -> Result<GetCompactionPlansResponse> {

@@ -9,8 +9,9 @@ use quiver_engine::{Engine, EngineError, InsertColumns, MutationOutcome, QueryRe
 use quiver_format::logs::PkColumn;
 use quiver_proto::common::{KeyValuePair, SegmentLevel, SegmentState};
 use quiver_proto::milvus::{
-    DeleteRequest, FlushRequest, FlushResponse, GetCollectionStatisticsResponse, GetPartitionStatisticsResponse, GetPersistentSegmentInfoResponse,
-    GetQuerySegmentInfoResponse, MutationResult, PersistentSegmentInfo, QueryRequest as WireQuery, QueryResults, QuerySegmentInfo,
+    DeleteRequest, FlushRequest, FlushResponse, GetCollectionStatisticsResponse, GetPartitionStatisticsResponse,
+    GetPersistentSegmentInfoResponse, GetQuerySegmentInfoResponse, MutationResult, PersistentSegmentInfo, QueryRequest as WireQuery,
+    QueryResults, QuerySegmentInfo,
 };
 use quiver_proto::schema::{FieldData, IDs as Ids, LongArray, StringArray, i_ds::IdField};
 use std::sync::Arc;
@@ -94,10 +95,9 @@ pub async fn write(
 
 pub async fn delete(engine: Arc<Engine>, db: String, request: DeleteRequest) -> Result<MutationResult> {
     let templates = templates::from_wire(&request.expr_template_values).map_err(EngineError::InvalidParameter)?;
-    let outcome = detached(async move {
-        engine.delete(&db, &request.collection_name, &request.partition_name, &request.expr, &templates).await
-    })
-    .await?;
+    let outcome =
+        detached(async move { engine.delete(&db, &request.collection_name, &request.partition_name, &request.expr, &templates).await })
+            .await?;
     // Milvus leaves IDs empty on deletes, so pymilvus reports {'delete_count': n}.
     Ok(MutationResult { delete_cnt: outcome.count as i64, timestamp: outcome.ts.0, ..Default::default() })
 }
@@ -121,11 +121,12 @@ fn query_params(params: &[KeyValuePair]) -> Result<(Option<usize>, usize)> {
     let mut limit = None;
     let mut offset = 0;
     for kv in params {
-        let parse = |what: &str| {
-            kv.value.trim().parse::<i64>().ok().filter(|v| *v >= 0).map(|v| v as usize).ok_or_else(|| {
-                EngineError::InvalidParameter(format!("{what} [{}] is invalid, should be a non-negative integer", kv.value))
-            })
-        };
+        let parse =
+            |what: &str| {
+                kv.value.trim().parse::<i64>().ok().filter(|v| *v >= 0).map(|v| v as usize).ok_or_else(|| {
+                    EngineError::InvalidParameter(format!("{what} [{}] is invalid, should be a non-negative integer", kv.value))
+                })
+            };
         match kv.key.as_str() {
             "limit" => limit = Some(parse("limit")?),
             "offset" => offset = parse("offset")?,

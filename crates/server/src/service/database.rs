@@ -1,10 +1,12 @@
 //! Database RPCs.
 
 use super::detached;
-use crate::convert::properties;
 use crate::convert::key_values;
+use crate::convert::properties;
 use quiver_engine::{Engine, Result};
-use quiver_proto::milvus::{AlterDatabaseRequest, CreateDatabaseRequest, DescribeDatabaseResponse, DropDatabaseRequest, ListDatabasesResponse};
+use quiver_proto::milvus::{
+    AlterDatabaseRequest, CreateDatabaseRequest, DescribeDatabaseResponse, DropDatabaseRequest, ListDatabasesResponse,
+};
 use std::sync::Arc;
 
 pub async fn create(engine: Arc<Engine>, request: CreateDatabaseRequest) -> Result<()> {

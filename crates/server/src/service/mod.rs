@@ -226,7 +226,12 @@ impl MilvusService for MilvusApi {
     async fn has_partition(&self, request: Request<HasPartitionRequest>) -> RpcResult<BoolResponse> {
         let db = database_of(&request, &request.get_ref().db_name);
         let r = request.get_ref();
-        reply(self.engine.catalog.has_partition(&db, &r.collection_name, &r.partition_name).map(|value| BoolResponse { value, ..Default::default() }))
+        reply(
+            self.engine
+                .catalog
+                .has_partition(&db, &r.collection_name, &r.partition_name)
+                .map(|value| BoolResponse { value, ..Default::default() }),
+        )
     }
 
     async fn show_partitions(&self, request: Request<ShowPartitionsRequest>) -> RpcResult<ShowPartitionsResponse> {
@@ -325,7 +330,10 @@ impl MilvusService for MilvusApi {
     async fn insert(&self, request: Request<InsertRequest>) -> RpcResult<MutationResult> {
         let db = database_of(&request, &request.get_ref().db_name);
         let r = request.into_inner();
-        reply(data::write(self.engine.clone(), db, data::WriteKind::Insert, r.collection_name, r.partition_name, r.fields_data, r.num_rows).await)
+        reply(
+            data::write(self.engine.clone(), db, data::WriteKind::Insert, r.collection_name, r.partition_name, r.fields_data, r.num_rows)
+                .await,
+        )
     }
 
     async fn upsert(&self, request: Request<UpsertRequest>) -> RpcResult<MutationResult> {
@@ -334,7 +342,10 @@ impl MilvusService for MilvusApi {
         if r.partial_update {
             return reply(Err(EngineError::InvalidParameter("partial update is not supported by Quiver".to_string())));
         }
-        reply(data::write(self.engine.clone(), db, data::WriteKind::Upsert, r.collection_name, r.partition_name, r.fields_data, r.num_rows).await)
+        reply(
+            data::write(self.engine.clone(), db, data::WriteKind::Upsert, r.collection_name, r.partition_name, r.fields_data, r.num_rows)
+                .await,
+        )
     }
 
     async fn delete(&self, request: Request<DeleteRequest>) -> RpcResult<MutationResult> {
@@ -360,7 +371,10 @@ impl MilvusService for MilvusApi {
         reply(data::query(&self.engine, &db, request.get_ref()).await)
     }
 
-    async fn get_collection_statistics(&self, request: Request<GetCollectionStatisticsRequest>) -> RpcResult<GetCollectionStatisticsResponse> {
+    async fn get_collection_statistics(
+        &self,
+        request: Request<GetCollectionStatisticsRequest>,
+    ) -> RpcResult<GetCollectionStatisticsResponse> {
         let db = database_of(&request, &request.get_ref().db_name);
         reply(data::statistics(&self.engine, &db, &request.get_ref().collection_name).await)
     }
@@ -371,7 +385,10 @@ impl MilvusService for MilvusApi {
         reply(data::partition_statistics(&self.engine, &db, &r.collection_name, &r.partition_name).await)
     }
 
-    async fn get_persistent_segment_info(&self, request: Request<GetPersistentSegmentInfoRequest>) -> RpcResult<GetPersistentSegmentInfoResponse> {
+    async fn get_persistent_segment_info(
+        &self,
+        request: Request<GetPersistentSegmentInfoRequest>,
+    ) -> RpcResult<GetPersistentSegmentInfoResponse> {
         let db = database_of(&request, &request.get_ref().db_name);
         reply(data::persistent_segments(&self.engine, &db, &request.get_ref().collection_name))
     }
@@ -426,11 +443,17 @@ impl MilvusService for MilvusApi {
         reply(snapshot::restore(self.engine.clone(), db, request.into_inner()).await)
     }
 
-    async fn get_restore_snapshot_state(&self, request: Request<GetRestoreSnapshotStateRequest>) -> RpcResult<GetRestoreSnapshotStateResponse> {
+    async fn get_restore_snapshot_state(
+        &self,
+        request: Request<GetRestoreSnapshotStateRequest>,
+    ) -> RpcResult<GetRestoreSnapshotStateResponse> {
         reply(snapshot::restore_state(&self.engine, request.get_ref().job_id))
     }
 
-    async fn list_restore_snapshot_jobs(&self, request: Request<ListRestoreSnapshotJobsRequest>) -> RpcResult<ListRestoreSnapshotJobsResponse> {
+    async fn list_restore_snapshot_jobs(
+        &self,
+        request: Request<ListRestoreSnapshotJobsRequest>,
+    ) -> RpcResult<ListRestoreSnapshotJobsResponse> {
         let db = database_of(&request, &request.get_ref().db_name);
         reply(snapshot::list_jobs(&self.engine, &db, &request.get_ref().collection_name))
     }

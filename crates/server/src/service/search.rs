@@ -67,7 +67,8 @@ fn parse_params(pairs: &[KeyValuePair]) -> Result<Params> {
     for kv in pairs {
         match kv.key.as_str() {
             "params" => {
-                let parsed: Value = serde_json::from_str(&kv.value).map_err(|e| invalid(format!("search params is not valid JSON: {e}")))?;
+                let parsed: Value =
+                    serde_json::from_str(&kv.value).map_err(|e| invalid(format!("search params is not valid JSON: {e}")))?;
                 if let Value::Object(map) = parsed {
                     for (key, value) in &map {
                         apply(key, value)?;
@@ -83,7 +84,9 @@ fn parse_params(pairs: &[KeyValuePair]) -> Result<Params> {
             "topk" | "limit" => p.limit = Some(parse_usize(&kv.key, &kv.value)?),
             "offset" => p.offset = parse_usize("offset", &kv.value)?,
             "anns_field" if !kv.value.is_empty() => p.anns_field = Some(kv.value.clone()),
-            "round_decimal" => p.round_decimal = kv.value.trim().parse().map_err(|_| invalid(format!("round_decimal [{}] is invalid", kv.value)))?,
+            "round_decimal" => {
+                p.round_decimal = kv.value.trim().parse().map_err(|_| invalid(format!("round_decimal [{}] is invalid", kv.value)))?
+            }
             "group_by_field" if !kv.value.is_empty() => p.group_by = Some(kv.value.clone()),
             "group_size" => p.group_size = parse_usize("group_size", &kv.value)?,
             _ => {}
@@ -127,7 +130,6 @@ fn query_vectors(bytes: &[u8]) -> Result<(QueryVectors, usize)> {
     Ok((vectors, rows.len()))
 }
 
-
 pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<SearchResults> {
     let params = parse_params(&request.search_params)?;
     let bytes = match &request.search_input {
@@ -141,10 +143,7 @@ pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<S
         return Err(invalid(format!("topk [{limit}] is invalid, it should be in range [1, {MAX_TOPK}]")));
     }
     if limit + params.offset > MAX_TOPK {
-        return Err(invalid(format!(
-            "(offset+limit) should be in range [1, {MAX_TOPK}], but got {}",
-            limit + params.offset
-        )));
+        return Err(invalid(format!("(offset+limit) should be in range [1, {MAX_TOPK}], but got {}", limit + params.offset)));
     }
     let collection = engine.catalog.describe_collection(db, &request.collection_name)?.collection;
     let templates = templates::from_wire(&request.expr_template_values).map_err(EngineError::InvalidParameter)?;

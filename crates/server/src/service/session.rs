@@ -12,11 +12,7 @@ pub fn connect(identifier: i64, request: ConnectRequest) -> ConnectResponse {
         tracing::debug!(sdk = %client.sdk_type, version = %client.sdk_version, host = %client.host, "client connected");
     }
     ConnectResponse {
-        server_info: Some(ServerInfo {
-            build_tags: VERSION.to_string(),
-            deploy_mode: "standalone".to_string(),
-            ..Default::default()
-        }),
+        server_info: Some(ServerInfo { build_tags: VERSION.to_string(), deploy_mode: "standalone".to_string(), ..Default::default() }),
         identifier,
         ..Default::default()
     }

@@ -5,17 +5,15 @@ use super::detached;
 use quiver_engine::snapshot::{JobInfo, JobState};
 use quiver_engine::{Engine, Result};
 use quiver_proto::milvus::{
-    CreateSnapshotRequest, DescribeSnapshotResponse, GetRestoreSnapshotStateResponse, ListRestoreSnapshotJobsResponse, ListSnapshotsResponse,
-    PinSnapshotDataRequest, PinSnapshotDataResponse, RestoreSnapshotInfo, RestoreSnapshotRequest, RestoreSnapshotResponse,
-    RestoreSnapshotState,
+    CreateSnapshotRequest, DescribeSnapshotResponse, GetRestoreSnapshotStateResponse, ListRestoreSnapshotJobsResponse,
+    ListSnapshotsResponse, PinSnapshotDataRequest, PinSnapshotDataResponse, RestoreSnapshotInfo, RestoreSnapshotRequest,
+    RestoreSnapshotResponse, RestoreSnapshotState,
 };
 use std::sync::Arc;
 
 pub async fn create(engine: Arc<Engine>, db: String, r: CreateSnapshotRequest) -> Result<()> {
-    detached(async move {
-        engine.create_snapshot(&db, &r.collection_name, &r.name, &r.description, r.compaction_protection_seconds).await
-    })
-    .await
+    detached(async move { engine.create_snapshot(&db, &r.collection_name, &r.name, &r.description, r.compaction_protection_seconds).await })
+        .await
 }
 
 pub async fn drop(engine: Arc<Engine>, db: String, collection: String, name: String) -> Result<()> {
@@ -49,10 +47,11 @@ pub async fn unpin(engine: Arc<Engine>, pin_id: i64) -> Result<()> {
 }
 
 pub async fn restore(engine: Arc<Engine>, db: String, r: RestoreSnapshotRequest) -> Result<RestoreSnapshotResponse> {
-    let job = detached(async move {
-        engine.restore_snapshot(&db, &r.collection_name, &r.name, &r.target_db_name, &r.target_collection_name).await
-    })
-    .await?;
+    let job =
+        detached(
+            async move { engine.restore_snapshot(&db, &r.collection_name, &r.name, &r.target_db_name, &r.target_collection_name).await },
+        )
+        .await?;
     Ok(RestoreSnapshotResponse { job_id: job.0, ..Default::default() })
 }
 

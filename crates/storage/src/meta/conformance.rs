@@ -28,10 +28,7 @@ async fn suite(store: &dyn MetaStore) {
     assert_eq!(store.get("p/1").await.unwrap(), None);
 
     // a failed condition writes nothing
-    let err = store
-        .commit(Txn::new().when_absent("t/1").put("t/3", b"z".to_vec()).delete("t/2"))
-        .await
-        .unwrap_err();
+    let err = store.commit(Txn::new().when_absent("t/1").put("t/3", b"z".to_vec()).delete("t/2")).await.unwrap_err();
     assert!(matches!(err, MetaError::ConditionFailed { ref key } if key == "t/1"));
     assert_eq!(store.get("t/3").await.unwrap(), None);
     assert_eq!(store.get("t/2").await.unwrap(), Some(b"y".to_vec()));

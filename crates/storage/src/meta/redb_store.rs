@@ -27,10 +27,7 @@ impl RedbMetaStore {
         Ok(RedbMetaStore { db: Arc::new(db) })
     }
 
-    async fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Database) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+    async fn blocking<T: Send + 'static>(&self, work: impl FnOnce(&Database) -> Result<T> + Send + 'static) -> Result<T> {
         let db = Arc::clone(&self.db);
         tokio::task::spawn_blocking(move || work(&db)).await?
     }

@@ -66,14 +66,7 @@ impl Wal {
             #[cfg(test)]
             fail_syncs: Default::default(),
         });
-        let writer = Writer::new(
-            Arc::clone(&shared),
-            options,
-            recovered.active,
-            active_first,
-            recovered.active_len,
-            recovered.next_lsn,
-        );
+        let writer = Writer::new(Arc::clone(&shared), options, recovered.active, active_first, recovered.active_len, recovered.next_lsn);
         let (commands, receiver) = mpsc::channel();
         let handle = thread::Builder::new()
             .name("quiver-wal".into())
@@ -220,12 +213,7 @@ fn lock_dir(dir: &Path) -> Result<File> {
     const RETRIES: u32 = 100;
     const PAUSE: Duration = Duration::from_millis(10);
     let path = dir.join("LOCK");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| WalError::io("open", &path, e))?;
+    let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| WalError::io("open", &path, e))?;
     let mut retries = 0;
     loop {
         match file.try_lock() {

@@ -27,9 +27,7 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<u64>> {
         let Some(stem) = name.strip_suffix(SUFFIX) else { continue };
         match stem.parse::<u64>() {
             // Lsn 0 is "no record": no segment can start there.
-            Ok(first) if first > 0 && stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()) => {
-                firsts.push(first)
-            }
+            Ok(first) if first > 0 && stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()) => firsts.push(first),
             _ => return Err(WalError::UnexpectedFile { path: entry.path() }),
         }
     }
@@ -40,8 +38,7 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<u64>> {
 /// Create the empty segment `first_lsn` (it must not exist) and make its name durable.
 pub(crate) fn create(dir: &Path, first_lsn: u64) -> Result<File> {
     let path = path(dir, first_lsn);
-    let file =
-        OpenOptions::new().append(true).create_new(true).open(&path).map_err(|e| WalError::io("create", &path, e))?;
+    let file = OpenOptions::new().append(true).create_new(true).open(&path).map_err(|e| WalError::io("create", &path, e))?;
     // Without this a crash can lose the directory entry, and with it every record
     // acknowledged into the new file.
     sync_dir(dir)?;

@@ -250,10 +250,7 @@ async fn rotation_makes_segments_and_truncation_deletes_only_covered_ones() {
         wal.append(payload(i)).await.unwrap();
     }
     let first_lsns = |dir: &Path| -> Vec<String> {
-        segment_files(dir)
-            .iter()
-            .map(|path| path.file_stem().unwrap().to_str().unwrap().trim_start_matches('0').to_string())
-            .collect()
+        segment_files(dir).iter().map(|path| path.file_stem().unwrap().to_str().unwrap().trim_start_matches('0').to_string()).collect()
     };
     assert_eq!(first_lsns(dir.path()), ["1", "9", "17", "25", "33", "41", "49"]);
     assert_eq!(wal.segment_paths(), segment_files(dir.path()));
@@ -296,9 +293,7 @@ async fn oversized_payload_is_refused_and_nothing_is_written() {
     // Zeroed allocations are lazy, so this does not touch 256 MiB of memory.
     let huge = vec![0u8; MAX_PAYLOAD_BYTES + 1];
     let error = wal.append_all(vec![payload(1), huge]).await.unwrap_err();
-    assert!(
-        matches!(error, WalError::PayloadTooLarge { len, max } if len == MAX_PAYLOAD_BYTES + 1 && max == MAX_PAYLOAD_BYTES)
-    );
+    assert!(matches!(error, WalError::PayloadTooLarge { len, max } if len == MAX_PAYLOAD_BYTES + 1 && max == MAX_PAYLOAD_BYTES));
     assert_eq!(wal.last_lsn(), Lsn::ZERO);
     assert_eq!(wal.append(payload(1)).await.unwrap(), Lsn(1));
 }
@@ -490,8 +485,7 @@ fn crash_of_the_process_loses_no_acknowledged_append() {
         assert_eq!(acked.len(), 300, "round {round}: the child stopped early");
 
         let (wal, replay) = open(dir.path(), 0);
-        let replayed: std::collections::HashMap<u64, &Vec<u8>> =
-            replay.iter().map(|(lsn, payload)| (lsn.0, payload)).collect();
+        let replayed: std::collections::HashMap<u64, &Vec<u8>> = replay.iter().map(|(lsn, payload)| (lsn.0, payload)).collect();
         assert_eq!(lsns(&replay), (1..=replay.len() as u64).collect::<Vec<_>>(), "round {round}");
         for (lsn, payload) in &acked {
             assert_eq!(replayed.get(lsn), Some(&payload), "round {round}: acknowledged lsn {lsn} lost");

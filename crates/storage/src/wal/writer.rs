@@ -77,14 +77,7 @@ struct Pending {
 }
 
 impl Writer {
-    pub fn new(
-        shared: Arc<Shared>,
-        options: WalOptions,
-        file: File,
-        file_first: u64,
-        file_len: u64,
-        next_lsn: u64,
-    ) -> Self {
+    pub fn new(shared: Arc<Shared>, options: WalOptions, file: File, file_first: u64, file_len: u64, next_lsn: u64) -> Self {
         Writer { shared, options, file, file_first, file_len, next_lsn, buf: Vec::new(), poisoned: None }
     }
 

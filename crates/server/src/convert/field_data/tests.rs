@@ -198,10 +198,8 @@ fn value_rules_are_left_to_the_engine() {
     assert_eq!(array.as_string::<i32>().value(0), "abcd");
 
     let f = array_field("tags", DataType::VarChar);
-    let cells = vec![
-        ScalarField { data: Some(strings(&["a", "b", "c", "d", "e"])) },
-        ScalarField { data: Some(strings(&["far too long"])) },
-    ];
+    let cells =
+        vec![ScalarField { data: Some(strings(&["a", "b", "c", "d", "e"])) }, ScalarField { data: Some(strings(&["far too long"])) }];
     let data = scalar_column(&f, Scalar::ArrayData(ArrayArray { data: cells, element_type: 0 }), vec![]);
     let array = to_arrow(&f, &data, 2).unwrap();
     assert_eq!(array.as_list::<i32>().value(0).len(), 5);
@@ -456,11 +454,8 @@ fn pymilvus_nulls_take_defaults_in_the_engine() {
     fields[0].is_primary_key = true;
     let schema = CollectionSchema { name: "c".into(), description: String::new(), auto_id: false, enable_dynamic_field: true, fields };
     let (columns, meta) = convert_pymilvus_request(include_bytes!("testdata/nullable_insert.bin"));
-    let input = InsertColumns {
-        num_rows: 4,
-        fields: schema.fields.iter().map(|f| f.name.clone()).zip(columns).collect(),
-        dynamic: Some(meta),
-    };
+    let input =
+        InsertColumns { num_rows: 4, fields: schema.fields.iter().map(|f| f.name.clone()).zip(columns).collect(), dynamic: Some(meta) };
     let batch = assemble(&schema, input, PkSource::Client, 1).unwrap();
     let d = batch.column_by_name("d").unwrap();
     assert_eq!(d.as_primitive::<Float64Type>().iter().collect::<Vec<_>>(), vec![Some(2.5), Some(1.5), Some(1.5), Some(4.5)]);
