@@ -6,6 +6,7 @@ use super::model::{CapturedSegment, SnapshotRecord};
 use crate::Engine;
 use crate::catalog::model::{Collection, ConsistencyLevel};
 use crate::error::{EngineError, Result};
+use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjectPath;
 use quiver_base::{FieldId, IndexId, Timestamp};
@@ -16,6 +17,9 @@ use quiver_format::snapshot::{
     Binlog, CollectionDescription, FieldBinlog, IndexFiles, IndexInfo, KeyValuePair, MANIFEST_FORMAT_VERSION, ManifestEntry, SnapshotInfo,
     SnapshotMetadata, decode_manifest, encode_manifest,
 };
+
+/// Manifest writes in flight at once during a create.
+const MANIFEST_WRITES_IN_FLIGHT: usize = 32;
 
 /// A snapshot as read back from object storage.
 pub struct ReadSnapshot {
@@ -109,13 +113,18 @@ fn manifest(collection: &Collection, segment: &CapturedSegment, create_ts: Times
 
 /// Write every manifest, then the metadata JSON; returns their keys.
 pub async fn write(engine: &Engine, collection: &Collection, record: &SnapshotRecord) -> Result<(Vec<String>, String)> {
-    let mut manifests = Vec::with_capacity(record.segments.len());
+    let mut files = Vec::with_capacity(record.segments.len());
     for segment in &record.segments {
         let key = object_keys::snapshot_manifest(collection.id, record.id, segment.segment);
-        let bytes = encode_manifest(&manifest(collection, segment, record.create_ts)).map_err(format_error)?;
-        put(engine, &key, bytes).await?;
-        manifests.push(key);
+        files.push((key, encode_manifest(&manifest(collection, segment, record.create_ts)).map_err(format_error)?));
     }
+    let manifests: Vec<String> = files.iter().map(|(key, _)| key.clone()).collect();
+    // Manifests are independent small objects: write several at once, so create time is
+    // bound by the storage round trip (an fsync locally), not by segments × round trips.
+    futures::stream::iter(files.into_iter().map(|(key, bytes)| async move { put(engine, &key, bytes).await }))
+        .buffer_unordered(MANIFEST_WRITES_IN_FLIGHT)
+        .try_collect::<Vec<()>>()
+        .await?;
     crate::failpoint::hit("snapshot.create.after_manifests");
     let db_name = engine.catalog.database_name(collection.db_id).unwrap_or_default();
     let aliases = engine.catalog.list_aliases(&db_name, Some(&collection.name)).unwrap_or_default();
