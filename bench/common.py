@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -565,3 +566,45 @@ def write_results_md(section_title: str, section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     RESULTS_MD.write_text(text.rstrip("\n") + "\n")
+
+
+def resident_bytes(paths) -> int | None:
+    """Bytes of the given files (or files under given dirs) now in the page cache, via util-linux
+    `fincore`; None when fincore is not available."""
+    files = []
+    for p in paths:
+        p = Path(p)
+        files += [p] if p.is_file() else [Path(r) / f for r, _d, fs in os.walk(p) for f in fs]
+    if not files or not shutil.which("fincore"):
+        return None
+    total = 0
+    for i in range(0, len(files), 200):
+        out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES"] + [str(f) for f in files[i : i + 200]],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            return None
+        total += sum(int(x) for x in out.stdout.split())
+    return total
+
+
+def fsync_probe(directory: Path, n: int = 20) -> float:
+    """p50 ms of: write 1 KiB to a new file, fsync it, fsync its directory (the disk's state right now)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    times = []
+    for i in range(n):
+        path = directory / f"probe-{i}"
+        t0 = time.perf_counter()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, b"x" * 1024)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+        times.append((time.perf_counter() - t0) * 1000.0)
+        path.unlink()
+    return statistics.median(times)
