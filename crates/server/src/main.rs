@@ -8,6 +8,7 @@ mod inspect;
 mod serve;
 mod service;
 mod status;
+mod text;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -1,6 +1,7 @@
 //! How client commands print: aligned tables, `key: value` blocks, JSON values, state
 //! names, durations and UTC times. Pure functions over wire values, so they are unit-tested.
 
+pub use crate::text::table;
 use quiver_proto::milvus::{RestoreSnapshotInfo, RestoreSnapshotState};
 use serde_json::{Value, json};
 
@@ -14,22 +15,8 @@ pub fn format_utc_ms(ms: u64) -> String {
     let secs = ms / 1000;
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = crate::text::civil_from_days(days);
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03} UTC", rem / 3600, (rem / 60) % 60, rem % 60, ms % 1000)
-}
-
-/// Days since 1970-01-01 -> (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Physical milliseconds of a hybrid timestamp (`physical_ms << 18 | logical`).
@@ -119,30 +106,6 @@ pub fn job_block(job: &RestoreSnapshotInfo) -> String {
         ("Time cost", job_time_cost(job)),
         ("Reason", reason),
     ])
-}
-
-/// Left-aligned columns separated by two spaces; trailing blanks trimmed.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut out = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i > 0 {
-                out.push_str("  ");
-            }
-            out.push_str(cell);
-            out.extend(std::iter::repeat_n(' ', widths[i] - cell.chars().count()));
-        }
-        out.trim_end().to_string()
-    };
-    let mut lines = vec![line(header.to_vec())];
-    lines.extend(rows.iter().map(|row| line(row.iter().map(String::as_str).collect())));
-    lines.join("\n")
 }
 
 /// `Key:   value` lines with the values aligned.

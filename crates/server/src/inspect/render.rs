@@ -1,54 +1,13 @@
 //! Text shapes shared by the `inspect` subcommands: aligned tables, times, sizes, types.
 
+pub use crate::text::table;
 use quiver_base::Timestamp;
 use quiver_format::schema::{DataType, FieldSchema};
-
-/// A table with a header row, columns padded to their widest cell (the last one not).
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let last = cells.len().saturating_sub(1);
-        let mut out = String::new();
-        for (i, cell) in cells.into_iter().enumerate() {
-            if i == last {
-                out.push_str(cell);
-            } else {
-                out.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-            }
-        }
-        out.trim_end().to_string() + "\n"
-    };
-    let mut out = line(header.to_vec());
-    for row in rows {
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
-    out
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
 
 /// Unix milliseconds as RFC 3339 UTC with milliseconds: `2024-01-01T12:00:00.000Z`.
 pub fn rfc3339_ms(ms: u64) -> String {
     let secs = (ms / 1000) as i64;
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let (year, month, day) = crate::text::civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
 }
@@ -138,6 +97,6 @@ mod tests {
         assert_eq!(size(10), "10 B");
         assert_eq!(size(1536), "1.5 KiB");
         assert_eq!(size(3 * 1024 * 1024), "3.0 MiB");
-        assert_eq!(table(&["A", "BB"], &[vec!["long".into(), "x".into()]]), "A     BB\nlong  x\n");
+        assert_eq!(table(&["A", "BB"], &[vec!["long".into(), "x".into()]]), "A     BB\nlong  x");
     }
 }

@@ -77,6 +77,7 @@ fn text(snapshot: &Snapshot) -> String {
     let fields: Vec<Vec<String>> =
         schema.fields.iter().map(|f| vec![f.id.0.to_string(), f.name.clone(), render::field_type(f), render::field_flags(f)]).collect();
     out.push_str(&render::table(&["ID", "NAME", "TYPE", "FLAGS"], &fields));
+    out.push('\n');
 
     out.push_str("\nIndexes\n");
     if metadata.indexes.is_empty() {
@@ -98,6 +99,7 @@ fn text(snapshot: &Snapshot) -> String {
             })
             .collect();
         out.push_str(&render::table(&["NAME", "ID", "FIELD", "TYPE", "METRIC", "PARAMS"], &indexes));
+        out.push('\n');
     }
 
     out.push_str("\nSegments\n");
@@ -131,6 +133,7 @@ fn text(snapshot: &Snapshot) -> String {
             }
         }
         out.push_str(&render::table(&["  KIND", "KEY", "SIZE", "CRC32C", "ROWS"], &files));
+        out.push('\n');
     }
     out
 }

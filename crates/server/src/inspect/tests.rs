@@ -29,7 +29,8 @@ fn inspect_uses_only_format_and_storage() {
     ];
     let forbidden = ["quiver_engine", "quiver_proto", "quiver_index", "quiver_expr", "crate::"];
     for (file, text) in sources {
-        for line in text.lines() {
+        // `crate::text` is the one shared module allowed: plain-text shapes over std only.
+        for line in text.lines().map(|l| l.replace("crate::text::", "")) {
             for word in forbidden {
                 assert!(!line.contains(word), "inspect/{file} uses {word}: {line}");
             }
