@@ -22,15 +22,19 @@
 //! - IVF_FLAT: `lists` (u32), the centroids (`lists` rows), list offsets (`lists + 1`
 //!   u32), the row numbers of every list concatenated (`rows` u32), then the vectors in
 //!   that same order.
-//! - HNSW: `M^2` (f32; IP's inner-product reduction, 0 otherwise), then usearch's own
-//!   serialization (`save_to_buffer`).
+//! - HNSW: `M^2` (f32; IP's inner-product reduction, 0 otherwise), the exact rows
+//!   (`rows` rows, as FLAT stores them), then usearch's own serialization
+//!   (`save_to_buffer`) of the graph, L2 and COSINE rows as bfloat16.
+//!
+//! Versions: 2 added the HNSW exact rows. A version 1 HNSW body is `M^2` then usearch's
+//! serialization with float32 rows (readers recover the exact rows from it).
 
 use crate::vectors::Rows;
 use crate::{IndexError, IndexKind, Metric};
 
 pub(crate) const MAGIC: &[u8; 4] = b"QVIX";
 /// The newest format this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 const HEADER_LEN: usize = 52;
 
 /// What the header says.
@@ -89,8 +93,9 @@ pub(crate) fn encode(header: &Header, body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Checks magic, version, length and checksum; returns the header and the body.
-pub(crate) fn decode(bytes: &[u8]) -> Result<(Header, &[u8]), IndexError> {
+/// Checks magic, version, length and checksum; returns the header, the format version
+/// and the body.
+pub(crate) fn decode(bytes: &[u8]) -> Result<(Header, u16, &[u8]), IndexError> {
     if bytes.len() < 6 || &bytes[..4] != MAGIC {
         return Err(IndexError::corrupt("not a Quiver index (bad magic)"));
     }
@@ -134,7 +139,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Header, &[u8]), IndexError> {
     if metric.is_binary() != binary || dim == 0 || (binary && !dim.is_multiple_of(8)) || rows > u32::MAX as usize {
         return Err(IndexError::corrupt("inconsistent header"));
     }
-    Ok((Header { kind, metric, binary, dim, rows }, body))
+    Ok((Header { kind, metric, binary, dim, rows }, version, body))
 }
 
 /// Appends little-endian values.
@@ -215,6 +220,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Everything not read yet.
+    pub fn remaining(self) -> &'a [u8] {
+        self.rest
+    }
+
     pub fn finish(self) -> Result<(), IndexError> {
         if self.rest.is_empty() { Ok(()) } else { Err(IndexError::corrupt("trailing bytes after body")) }
     }
@@ -231,8 +241,9 @@ mod tests {
     #[test]
     fn header_round_trips() {
         let bytes = encode(&header(), b"body");
-        let (h, body) = decode(&bytes).unwrap();
+        let (h, version, body) = decode(&bytes).unwrap();
         assert_eq!(h, header());
+        assert_eq!(version, FORMAT_VERSION);
         assert_eq!(body, b"body");
     }
 
@@ -247,6 +258,6 @@ mod tests {
         assert!(decode(&flipped).unwrap_err().to_string().contains("checksum"));
         let mut newer = bytes.clone();
         newer[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
-        assert!(matches!(decode(&newer), Err(IndexError::NewerVersion { found: 2, supported: 1 })));
+        assert!(matches!(decode(&newer), Err(IndexError::NewerVersion { found: 3, supported: 2 })));
     }
 }

@@ -115,10 +115,10 @@ pub fn build(kind: &IndexKind, metric: Metric, vectors: &Vectors, threads: usize
 /// index, are truncated or damaged ([`IndexError::Corrupt`]), or come from a newer format
 /// ([`IndexError::NewerVersion`]).
 pub fn load(bytes: &[u8]) -> Result<Box<dyn VectorIndex>, IndexError> {
-    let (header, body) = codec::decode(bytes)?;
+    let (header, version, body) = codec::decode(bytes)?;
     Ok(match header.kind {
         IndexKind::Flat => Box::new(flat::FlatIndex::load(header, body)?),
         IndexKind::IvfFlat { .. } => Box::new(ivf::IvfIndex::load(header, body)?),
-        IndexKind::Hnsw { .. } => Box::new(hnsw::HnswIndex::load(header, body)?),
+        IndexKind::Hnsw { .. } => Box::new(hnsw::HnswIndex::load(header, version, body)?),
     })
 }

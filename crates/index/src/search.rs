@@ -182,6 +182,26 @@ impl TopK {
     }
 }
 
+/// The key of `row` for `query` (smaller is closer; see the module doc).
+#[inline(always)]
+pub(crate) fn key(metric: Metric, query: Row, row: Row) -> f32 {
+    match (query, row) {
+        (Row::Float(q), Row::Float(r)) => match metric {
+            Metric::L2 => metric::squared_l2(q, r),
+            Metric::Ip => -metric::dot(q, r),
+            // Both sides are normalised; clamp the rounding error past +-1.
+            Metric::Cosine => -metric::dot(q, r).clamp(-1.0, 1.0),
+            Metric::Hamming | Metric::Jaccard => unreachable!("binary metric on float rows"),
+        },
+        (Row::Binary(q), Row::Binary(r)) => match metric {
+            Metric::Hamming => metric::hamming(q, r),
+            Metric::Jaccard => metric::jaccard(q, r),
+            _ => unreachable!("float metric on binary rows"),
+        },
+        _ => unreachable!("query and rows of different vector types"),
+    }
+}
+
 /// Scores `query` against every row of `block` that `allow` lets through and whose score
 /// is within `bounds`, into `top`. Block row `i` is indexed row `ids[i]` when `ids` is
 /// given, else `first_row + i`.
@@ -200,20 +220,9 @@ pub(crate) fn scan(
         Some(ids) => ids[i],
         None => (first_row + i) as u32,
     };
-    match (query, block) {
-        (Row::Float(q), Rows::Float { dim, data }) => match metric {
-            Metric::L2 => scan_rows(data, *dim, |r| metric::squared_l2(q, r), row_of, allow, bounds, top),
-            Metric::Ip => scan_rows(data, *dim, |r| -metric::dot(q, r), row_of, allow, bounds, top),
-            // Both sides are normalised; clamp the rounding error past +-1.
-            Metric::Cosine => scan_rows(data, *dim, |r| -metric::dot(q, r).clamp(-1.0, 1.0), row_of, allow, bounds, top),
-            Metric::Hamming | Metric::Jaccard => unreachable!("binary metric on float rows"),
-        },
-        (Row::Binary(q), Rows::Binary { bytes, data }) => match metric {
-            Metric::Hamming => scan_rows(data, *bytes, |r| metric::hamming(q, r), row_of, allow, bounds, top),
-            Metric::Jaccard => scan_rows(data, *bytes, |r| metric::jaccard(q, r), row_of, allow, bounds, top),
-            _ => unreachable!("float metric on binary rows"),
-        },
-        _ => unreachable!("query and rows of different vector types"),
+    match block {
+        Rows::Float { dim, data } => scan_rows(data, *dim, |r| key(metric, query, Row::Float(r)), row_of, allow, bounds, top),
+        Rows::Binary { bytes, data } => scan_rows(data, *bytes, |r| key(metric, query, Row::Binary(r)), row_of, allow, bounds, top),
     }
 }
 

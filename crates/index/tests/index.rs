@@ -1,7 +1,7 @@
 //! quiver-index integration tests: every index kind and metric against exact search on
 //! seeded clustered data, filtered and range search, serialization, errors. The
 //! `#[ignore]`d `benchmark_hnsw_100k` prints build time, QPS and recall (run it in
-//! release, with and without `--features simd`).
+//! release).
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -444,6 +444,46 @@ fn load_refuses_garbage_damage_and_future_versions() {
     }
 }
 
+/// Rows of the format version 1 golden files in `tests/golden/` (written by the build
+/// before version 2, whose HNSW graph held float32 rows and no exact copy).
+fn v1_float_rows(n: usize, dim: usize) -> Vec<f32> {
+    (0..n * dim).map(|x| ((x * 7919 + (x / dim) * 104_729) % 1009) as f32 / 1009.0 - 0.5).collect()
+}
+
+fn v1_bit_rows(n: usize, bytes: usize) -> Vec<u8> {
+    (0..n * bytes).map(|x| ((x * 7919 + (x / bytes) * 104_729) % 251) as u8).collect()
+}
+
+#[test]
+fn version_1_hnsw_files_still_load_and_search_exactly() {
+    let (n, dim) = (2500, 8);
+    let floats = v1_float_rows(n, dim);
+    let bits = v1_bit_rows(n, 8);
+    for (file, metric) in [("l2", Metric::L2), ("ip", Metric::Ip), ("hamming", Metric::Hamming)] {
+        let bytes = std::fs::read(format!("{}/tests/golden/hnsw_v1_{file}.qvix", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 1);
+        let index = load(&bytes).unwrap();
+        assert_eq!((index.kind(), index.len()), (&IndexKind::Hnsw { m: 8, ef_construction: 64 }, n), "{file}");
+        let (base, queries) = if metric.is_binary() {
+            (Vectors::Binary { dim_bits: 64, data: &bits }, Vectors::Binary { dim_bits: 64, data: &bits[..80] })
+        } else {
+            (Vectors::Float { dim, data: &floats }, Vectors::Float { dim, data: &floats[..10 * dim] })
+        };
+        let p = params(K);
+        let truth = brute_force(metric, &base, &queries, &p, None).unwrap();
+        // The graph path: candidates rescored against the rows recovered from the graph.
+        let got = index.search(&queries, &p, None).unwrap();
+        assert!(recall(metric, &got, &truth) >= 0.9, "{file}: recall {}", recall(metric, &got, &truth));
+        // The exact path over the recovered rows gives brute force's answer exactly.
+        let allow: Vec<bool> = (0..n).map(|r| r % 10 == 0).collect();
+        let exact = brute_force(metric, &base, &queries, &p, Some(&allow)).unwrap();
+        assert_eq!(index.search(&queries, &p, Some(&allow)).unwrap(), exact, "{file}");
+        // Saved again, it is a current-version file with the same answers.
+        let again = load(&index.to_bytes().unwrap()).unwrap();
+        assert_eq!(again.search(&queries, &p, Some(&allow)).unwrap(), exact, "{file}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Errors and edge cases
 
@@ -524,7 +564,7 @@ fn ip_scores_unnormalised_vectors() {
 
 // ---------------------------------------------------------------------------------------
 // Benchmark (release only):
-// cargo test --release -j2 -p quiver-index -- --ignored --nocapture  [--features simd]
+// cargo test --release -j2 -p quiver-index -- --ignored --nocapture
 
 #[test]
 #[ignore = "benchmark: 100k x 128 HNSW, run in release with --nocapture"]
@@ -535,8 +575,7 @@ fn benchmark_hnsw_100k() {
     let base = Vectors::Float { dim, data: &all };
     let qv = Vectors::Float { dim, data: &queries };
     let metric = Metric::L2;
-    let simd = if cfg!(feature = "simd") { "on" } else { "off" };
-    println!("\n100k x 128 clustered (100 centres, sigma 0.1), L2, top-10, usearch SIMD feature {simd}");
+    println!("\n100k x 128 clustered (100 centres, sigma 0.1), L2, top-10");
 
     let t = Instant::now();
     let truth = brute_force(metric, &base, &qv, &SearchParams { threads: 2, ..SearchParams::top_k(K) }, None).unwrap();
