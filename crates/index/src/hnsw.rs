@@ -363,7 +363,7 @@ impl VectorIndex for HnswIndex {
         if few_allowed || (allow.is_none() && self.len() <= EXACT_FLOOR) {
             return Ok(exact(&queries, allow));
         }
-        search::per_query(nq, params.threads, |q| {
+        search::parallel_map(nq, params.threads, |q| {
             let hits = self.search_graph(queries.row(q), k, ef, &bounds, params.is_range(), allow)?;
             // Predicate search can strand itself in a rejected region: redo it exactly.
             if let Some(allowed) = allowed

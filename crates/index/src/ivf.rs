@@ -150,7 +150,7 @@ impl VectorIndex for IvfIndex {
             return Err(IndexError::param("nprobe", "must be at least 1"));
         }
         let nprobe = nprobe.min(self.lists());
-        search::per_query(nq, params.threads, |q| Ok(self.search_one(&queries, q, params.k, nprobe, &bounds, allow, allowed)))
+        search::parallel_map(nq, params.threads, |q| Ok(self.search_one(&queries, q, params.k, nprobe, &bounds, allow, allowed)))
     }
 
     fn to_bytes(&self) -> Result<Vec<u8>, IndexError> {

@@ -36,7 +36,7 @@ pub use flat::brute_force;
 pub use hnsw::{MIN_DEFAULT_EF, brute_force_limit};
 pub use ivf::DEFAULT_NPROBE;
 pub use metric::Metric;
-pub use search::{Hit, SearchParams};
+pub use search::{Hit, SearchParams, parallel_map};
 pub use vectors::Vectors;
 
 /// Which index to build. Over binary vectors `Flat` and `IvfFlat` are Milvus's BIN_FLAT

@@ -312,29 +312,30 @@ pub(crate) fn exact(
     tops.into_iter().map(|t| t.into_hits(metric)).collect()
 }
 
-/// Runs `f` for every query index, split into contiguous chunks over up to `threads`
-/// threads; results in query order.
-pub(crate) fn per_query<T, F>(nq: usize, threads: usize, f: F) -> Result<Vec<T>, IndexError>
+/// Runs `f` for every index in `0..n` (queries, segments), split into contiguous chunks
+/// over up to `threads` scoped threads; results in index order, the first error wins.
+pub fn parallel_map<T, E, F>(n: usize, threads: usize, f: F) -> Result<Vec<T>, E>
 where
     T: Send,
-    F: Fn(usize) -> Result<T, IndexError> + Sync,
+    E: Send,
+    F: Fn(usize) -> Result<T, E> + Sync,
 {
-    let threads = threads.max(1).min(nq.max(1));
+    let threads = threads.max(1).min(n.max(1));
     if threads == 1 {
-        return (0..nq).map(f).collect();
+        return (0..n).map(f).collect();
     }
-    let chunk = nq.div_ceil(threads);
+    let chunk = n.div_ceil(threads);
     let f = &f;
-    let parts: Vec<Result<Vec<T>, IndexError>> = std::thread::scope(|s| {
+    let parts: Vec<Result<Vec<T>, E>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let range = (t * chunk).min(nq)..((t + 1) * chunk).min(nq);
-                s.spawn(move || range.map(f).collect::<Result<Vec<T>, IndexError>>())
+                let range = (t * chunk).min(n)..((t + 1) * chunk).min(n);
+                s.spawn(move || range.map(f).collect::<Result<Vec<T>, E>>())
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("search worker panicked")).collect()
+        handles.into_iter().map(|h| h.join().expect("parallel worker panicked")).collect()
     });
-    let mut out = Vec::with_capacity(nq);
+    let mut out = Vec::with_capacity(n);
     for part in parts {
         out.extend(part?);
     }
@@ -392,10 +393,10 @@ mod tests {
     }
 
     #[test]
-    fn per_query_keeps_order_and_propagates_errors() {
-        let out = per_query(10, 3, |q| Ok(q * 2)).unwrap();
+    fn parallel_map_keeps_order_and_propagates_errors() {
+        let out: Vec<usize> = parallel_map(10, 3, |q| Ok::<_, IndexError>(q * 2)).unwrap();
         assert_eq!(out, (0..10).map(|q| q * 2).collect::<Vec<_>>());
-        let err = per_query(10, 2, |q| if q == 7 { Err(IndexError::param("x", "y")) } else { Ok(q) });
+        let err = parallel_map(10, 2, |q| if q == 7 { Err(IndexError::param("x", "y")) } else { Ok(q) });
         assert!(err.is_err());
     }
 }

@@ -15,7 +15,7 @@ use quiver_base::PartitionId;
 use quiver_expr::{Plan, TemplateValue};
 use quiver_format::columns::{META_COLUMN, bf16_to_f32, f16_to_f32};
 use quiver_format::schema::{DataType, FieldSchema};
-use quiver_index::{Hit, Metric, SearchParams, Vectors, brute_force};
+use quiver_index::{Hit, Metric, SearchParams, Vectors, brute_force, parallel_map};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -256,6 +256,17 @@ fn better(metric: Metric) -> impl Fn(&Candidate, &Candidate) -> Ordering {
     }
 }
 
+/// A search spreads its segments over threads when they hold at least this many rows
+/// together: below it, starting threads costs more than the graph walks they split.
+const PARALLEL_SEARCH_ROWS: usize = 50_000;
+
+/// Threads one search may use across segments: every core (a sequential client otherwise
+/// leaves all but one idle; concurrent searches just share them).
+fn search_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run(
     collection: &Collection,
@@ -300,22 +311,25 @@ fn run(
         let refs: Vec<&dyn Array> = columns.iter().map(|a| a.as_ref()).collect();
         Ok(arrow_select::interleave::interleave(&refs, picks)?)
     };
-    let allows: Vec<Option<Vec<bool>>> =
-        segments.iter().map(|segment| allowed_rows(segment, state, plan, &pk_name, read_ts)).collect::<Result<_>>()?;
     let searchable_rows: usize = segments.iter().map(|s| s.rows).sum();
+    let threads = if segments.len() > 1 && searchable_rows >= PARALLEL_SEARCH_ROWS { search_threads() } else { 1 };
+    let allows: Vec<Option<Vec<bool>>> =
+        parallel_map(segments.len(), threads, |i| allowed_rows(segments[i], state, plan, &pk_name, read_ts))?;
     let collect = |k: usize| -> Result<Vec<Vec<Candidate>>> {
         // Widening past the client's `ef` widens the graph search with it.
         let params = SearchParams { k, ef: request.params.ef.map(|ef| ef.max(k)), ..request.params.clone() };
-        let mut candidates: Vec<Vec<Candidate>> = vec![Vec::new(); nq];
-        for (index, segment) in segments.iter().enumerate() {
-            let allow = &allows[index];
+        let per_segment = parallel_map(segments.len(), threads, |index| -> Result<Vec<Vec<Hit>>> {
+            let (segment, allow) = (segments[index], &allows[index]);
             if allow.as_ref().is_some_and(|a| !a.iter().any(|&b| b)) {
-                continue;
+                return Ok(Vec::new());
             }
-            let hits: Vec<Vec<Hit>> = match segment.indexes.get(&field.id) {
+            Ok(match segment.indexes.get(&field.id) {
                 Some(built) => built.index.search(&queries, &params, allow.as_deref())?,
                 None => exact_over_batches(segment, field, metric, &queries, &params, allow.as_deref(), nq)?,
-            };
+            })
+        })?;
+        let mut candidates: Vec<Vec<Candidate>> = vec![Vec::new(); nq];
+        for (index, hits) in per_segment.into_iter().enumerate() {
             for (q, list) in hits.into_iter().enumerate() {
                 candidates[q].extend(list.into_iter().map(|h| Candidate { score: h.score, segment: index, row: h.row }));
             }
