@@ -53,6 +53,9 @@ pub struct Engine {
     started_ms: u64,
     /// Finished manual compactions by id, for GetCompactionState (not persisted).
     compactions: Mutex<HashMap<i64, (CollectionId, Vec<CompactionPlan>)>>,
+    /// Woken when there may be index builds to run (new sealed segments, a new index), so
+    /// the builder starts at once instead of at its next poll.
+    index_work: Arc<tokio::sync::Notify>,
 }
 
 impl Engine {
@@ -86,7 +89,13 @@ impl Engine {
             snapshot_ddl: tokio::sync::Mutex::new(()),
             started_ms: snapshot::now_ms(),
             compactions: Mutex::new(HashMap::new()),
+            index_work: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// Notified when index builds may be due; the background builder waits on it.
+    pub fn index_work(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.index_work)
     }
 
     async fn allocate_id(&self) -> Result<i64> {

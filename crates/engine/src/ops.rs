@@ -94,7 +94,9 @@ impl Engine {
 
     pub async fn flush(&self, db: &str, name: &str) -> Result<FlushOutcome> {
         let collection = self.collection(db, name)?;
-        self.data.flush(&collection).await
+        let outcome = self.data.flush(&collection).await?;
+        self.index_work.notify_one();
+        Ok(outcome)
     }
 
     /// The partitions a read covers: the named ones (each must be loaded), else every
@@ -299,6 +301,7 @@ impl Engine {
         for collection in self.catalog.all_collections() {
             self.data.seal_due(&collection).await?;
         }
+        self.index_work.notify_one();
         Ok(())
     }
 }

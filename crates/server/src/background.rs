@@ -7,13 +7,15 @@ use quiver_engine::{Engine, Result};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::Notify;
 
 /// How often the sealer looks for due collections.
 const SEAL_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// How often interrupted snapshot creates/drops, expired pins and old jobs are swept.
 const SNAPSHOT_SWEEP_INTERVAL: Duration = Duration::from_secs(5);
-/// How often the index builder looks for sealed segments without their index files.
-const INDEX_CHECK_INTERVAL: Duration = Duration::from_millis(250);
+/// How often the index builder looks for sealed segments without their index files when
+/// nothing wakes it (flush, sealing and CreateIndex do).
+const INDEX_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Start every loop; the returned handles stop them when aborted.
 pub fn start(engine: Arc<Engine>, settings: &DataSettings) -> Vec<tokio::task::JoinHandle<()>> {
@@ -21,7 +23,7 @@ pub fn start(engine: Arc<Engine>, settings: &DataSettings) -> Vec<tokio::task::J
     let job_retention_ms = settings.restore_job_retention_seconds * 1000;
     vec![
         tokio::spawn(every(SEAL_CHECK_INTERVAL, "sealing growing data", Arc::clone(&engine), |e| async move { e.seal_due().await })),
-        tokio::spawn(every(INDEX_CHECK_INTERVAL, "building indexes", Arc::clone(&engine), |e| async move {
+        tokio::spawn(every_or_woken(INDEX_CHECK_INTERVAL, engine.index_work(), "building indexes", Arc::clone(&engine), |e| async move {
             let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
             e.build_indexes(threads).await.map(|_| ())
         })),
@@ -51,10 +53,23 @@ where
     F: Fn(Arc<Engine>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<()>> + Send + 'static,
 {
+    // Never notified: the loop runs on its interval alone.
+    every_or_woken(interval, Arc::new(Notify::new()), what, engine, work).await
+}
+
+/// Runs `work` every `interval`, and also as soon as `wake` is notified.
+async fn every_or_woken<F, Fut>(interval: Duration, wake: Arc<Notify>, what: &'static str, engine: Arc<Engine>, work: F)
+where
+    F: Fn(Arc<Engine>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<()>> + Send + 'static,
+{
     let mut tick = tokio::time::interval(interval);
     tick.tick().await;
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = wake.notified() => {}
+        }
         match tokio::spawn(work(Arc::clone(&engine))).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::warn!(%error, "{what} failed"),

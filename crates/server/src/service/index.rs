@@ -10,7 +10,9 @@ use std::sync::Arc;
 pub async fn create(engine: Arc<Engine>, db_name: String, request: CreateIndexRequest) -> Result<()> {
     let params = properties(&request.extra_params);
     detached(async move {
-        engine.catalog.create_index(&db_name, &request.collection_name, &request.field_name, &request.index_name, &params).await
+        engine.catalog.create_index(&db_name, &request.collection_name, &request.field_name, &request.index_name, &params).await?;
+        engine.index_work().notify_one();
+        Ok(())
     })
     .await
 }
