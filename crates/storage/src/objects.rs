@@ -3,7 +3,10 @@
 //! filesystem is the default; S3 (or any S3-protocol server) by configuration. There is
 //! exactly one code path above this point for both backends.
 
+mod checksum;
 mod local;
+
+pub use checksum::checksum;
 
 use futures::{StreamExt, TryStreamExt};
 use local::{DirSyncs, LocalStore};
