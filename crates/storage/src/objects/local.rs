@@ -74,25 +74,13 @@ impl std::fmt::Display for LocalStore {
 /// `LocalFileSystem` does), fsync it, then rename it into place.
 fn put_file(path: &std::path::Path, payload: &PutPayload, dirs: &DirSyncs) -> Result<()> {
     let parent = path.parent().ok_or_else(|| io_error(std::io::Error::new(ErrorKind::InvalidInput, "object path has no parent")))?;
-    if !parent.exists() {
-        // The new directories' own entries must become durable too.
-        let mut dir = parent;
-        while !dir.exists() {
-            dirs.record(dir);
-            dir = dir.parent().unwrap_or(dir);
+    let (mut file, staged) = loop {
+        match create_staged(path) {
+            Err(e) if e.kind() == ErrorKind::NotFound => create_dirs(parent, dirs)?,
+            created => break created.map_err(io_error)?,
         }
-        dirs.record(dir);
-        std::fs::create_dir_all(parent).map_err(io_error)?;
-    }
+    };
     dirs.record(parent);
-    let (mut file, staged) = (1..)
-        .map(|n| PathBuf::from(format!("{}#{n}", path.display())))
-        .find_map(|staged| match OpenOptions::new().write(true).create_new(true).open(&staged) {
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => None,
-            opened => Some(opened.map(|file| (file, staged))),
-        })
-        .expect("an unused staging name")
-        .map_err(io_error)?;
     let written = payload.iter().try_for_each(|chunk| file.write_all(chunk)).and_then(|()| file.sync_all());
     drop(file);
     if let Err(e) = written.and_then(|()| std::fs::rename(&staged, path)) {
@@ -100,6 +88,30 @@ fn put_file(path: &std::path::Path, payload: &PutPayload, dirs: &DirSyncs) -> Re
         return Err(io_error(e));
     }
     Ok(())
+}
+
+/// A new, unused staging file for `path`.
+fn create_staged(path: &std::path::Path) -> std::io::Result<(File, PathBuf)> {
+    let mut n = 1;
+    loop {
+        let staged = PathBuf::from(format!("{}#{n}", path.display()));
+        match OpenOptions::new().write(true).create_new(true).open(&staged) {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => n += 1,
+            opened => return opened.map(|file| (file, staged)),
+        }
+    }
+}
+
+/// Create `dir` and its missing ancestors, recording each of them and the first ancestor
+/// that existed (its entries changed too) so their entries become durable with the batch.
+fn create_dirs(dir: &std::path::Path, dirs: &DirSyncs) -> Result<()> {
+    let mut ancestor = dir;
+    while !ancestor.exists() {
+        dirs.record(ancestor);
+        ancestor = ancestor.parent().unwrap_or(ancestor);
+    }
+    dirs.record(ancestor);
+    std::fs::create_dir_all(dir).map_err(io_error)
 }
 
 #[async_trait]
