@@ -9,7 +9,7 @@ use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray, UInt64A
 use arrow_schema::{ArrowError, DataType as ArrowType, Field, Schema, SchemaRef};
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderBuilder, ParquetRecordBatchReaderBuilder};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
@@ -62,8 +62,15 @@ pub fn write_parquet(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<
 
 /// Decode a whole Parquet file, optionally only the named columns.
 pub fn read_parquet(bytes: Bytes, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>, LogError> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?.with_batch_size(ROW_GROUP_ROWS);
-    let builder = match columns {
+    let builder = log_reader(ParquetRecordBatchReaderBuilder::try_new(bytes)?, columns);
+    Ok(builder.build()?.collect::<Result<Vec<_>, ArrowError>>()?)
+}
+
+/// Set up a reader of a log file, in memory or fetching its parts from storage: a batch
+/// per row group, optionally only the named columns.
+pub fn log_reader<T>(builder: ArrowReaderBuilder<T>, columns: Option<&[&str]>) -> ArrowReaderBuilder<T> {
+    let builder = builder.with_batch_size(ROW_GROUP_ROWS);
+    match columns {
         Some(names) => {
             let schema = builder.parquet_schema();
             let roots: Vec<usize> =
@@ -72,8 +79,7 @@ pub fn read_parquet(bytes: Bytes, columns: Option<&[&str]>) -> Result<Vec<Record
             builder.with_projection(mask)
         }
         None => builder,
-    };
-    Ok(builder.build()?.collect::<Result<Vec<_>, ArrowError>>()?)
+    }
 }
 
 /// Primary keys of deletes: Int64 or VarChar, as the collection's pk.

@@ -7,8 +7,9 @@ use super::{DataPath, keys};
 use crate::catalog::encode;
 use crate::catalog::model::Collection;
 use crate::error::{EngineError, Result};
-use quiver_base::Timestamp;
+use quiver_base::{SegmentId, Timestamp};
 use quiver_storage::Txn;
+use std::collections::HashMap;
 
 /// A sealed segment with the index builds recorded for it.
 #[derive(Clone, Debug)]
@@ -30,18 +31,17 @@ impl DataPath {
             state.segments.values().filter_map(|s| s.meta.clone()).filter(|m| m.is_live()).collect()
         };
         let prefix = format!("{}{:020}/", keys::INDEX_BUILD_PREFIX, collection.id.0);
-        let mut builds: Vec<IndexBuild> = Vec::new();
-        for (key, value) in self.meta.scan_prefix(&prefix).await? {
-            builds.push(serde_json::from_slice(&value).map_err(|e| EngineError::CorruptMetadata { key, reason: e.to_string() })?);
-        }
         let current = |b: &IndexBuild| collection.indexes.iter().any(|d| d.id == b.index_id && d.field_id == b.field_id);
-        let captures = metas
-            .into_iter()
-            .map(|meta| {
-                let builds = builds.iter().filter(|b| b.segment == meta.id && current(b)).cloned().collect();
-                SegmentCapture { meta, builds }
-            })
-            .collect();
+        // Grouped by segment, so capturing n segments with their builds is not n × builds.
+        let mut builds: HashMap<SegmentId, Vec<IndexBuild>> = HashMap::new();
+        for (key, value) in self.meta.scan_prefix(&prefix).await? {
+            let build: IndexBuild =
+                serde_json::from_slice(&value).map_err(|e| EngineError::CorruptMetadata { key, reason: e.to_string() })?;
+            if current(&build) {
+                builds.entry(build.segment).or_default().push(build);
+            }
+        }
+        let captures = metas.into_iter().map(|meta| SegmentCapture { builds: builds.remove(&meta.id).unwrap_or_default(), meta }).collect();
         Ok((ts, captures))
     }
 

@@ -1,19 +1,25 @@
 //! Reading a collection's sealed segments back from object storage: their rows, and
 //! their delete logs into the collection's delete index.
 
+use super::ranged::RangedLog;
 use super::segment::{Segment, SegmentMeta};
 use super::{DataPath, DataState, keys};
 use crate::catalog::model::Collection;
 use crate::error::{EngineError, Result};
+use arrow_array::RecordBatch;
 use bytes::Bytes;
+use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjectPath;
+use parquet::arrow::ParquetRecordBatchStreamBuilder;
+use parquet::errors::ParquetError;
 use quiver_format::FileRef;
-use quiver_format::logs::{read_delete_log, read_parquet};
+use quiver_format::logs::{log_reader, read_delete_log, read_parquet};
+use std::sync::Arc;
 
 impl DataPath {
-    /// Every live segment of `collection`, read from object storage and verified: every
-    /// column when the collection is loaded, else only the primary key and `$ts`.
+    /// Every live segment of `collection`, read from object storage: every column (each
+    /// file verified) when the collection is loaded, else only the primary key and `$ts`.
     pub(crate) async fn load_sealed(&self, collection: &Collection) -> Result<DataState> {
         let prefix = format!("{}{:020}/", keys::SEGMENT_PREFIX, collection.id.0);
         let pk_name = collection.schema.primary_field().name.clone();
@@ -41,8 +47,9 @@ impl DataPath {
         let mut segment = Segment::growing(meta.id, meta.partition, meta.shard);
         let keys = [pk_name, quiver_format::columns::TS_COLUMN];
         for file in &meta.insert_logs {
-            let columns = if all_columns { None } else { Some(&keys[..]) };
-            for batch in read_parquet(self.read_verified(file).await?, columns)? {
+            let batches =
+                if all_columns { read_parquet(self.read_verified(file).await?, None)? } else { self.read_columns(file, &keys).await? };
+            for batch in batches {
                 segment.append(batch, pk_name, meta.max_ts.0);
             }
         }
@@ -101,6 +108,18 @@ impl DataPath {
         for segment in state.segments.values_mut() {
             segment.release(&pk_name);
         }
+    }
+
+    /// Only the named columns of an insert log, fetched as ranged reads of the footer and
+    /// their column chunks (a small part of a file whose vectors make up most of it). Not
+    /// checked against the file's CRC-32C, which needs every byte: the whole file is read
+    /// and verified when its segment is loaded, and a restore verifies every copy before
+    /// it registers it.
+    async fn read_columns(&self, file: &FileRef, columns: &[&str]) -> Result<Vec<RecordBatch>> {
+        let unreadable = |e: ParquetError| EngineError::Storage(format!("cannot read {}: {e}", file.key));
+        let log = RangedLog::new(Arc::clone(&self.objects), &file.key, file.size);
+        let builder = ParquetRecordBatchStreamBuilder::new(log).await.map_err(unreadable)?;
+        log_reader(builder, Some(columns)).build().map_err(unreadable)?.try_collect().await.map_err(unreadable)
     }
 
     /// Read an object and check it is exactly the file that was recorded.

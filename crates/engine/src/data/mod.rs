@@ -24,6 +24,7 @@ mod gc;
 mod indexing;
 mod load;
 mod query;
+mod ranged;
 mod routing;
 pub mod rows;
 mod scalar_index;

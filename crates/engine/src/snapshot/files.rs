@@ -6,7 +6,6 @@ use super::model::{CapturedSegment, SnapshotRecord};
 use crate::Engine;
 use crate::catalog::model::{Collection, ConsistencyLevel};
 use crate::error::{EngineError, Result};
-use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjectPath;
 use quiver_base::{FieldId, IndexId, Timestamp};
@@ -17,6 +16,7 @@ use quiver_format::snapshot::{
     Binlog, CollectionDescription, FieldBinlog, IndexFiles, IndexInfo, KeyValuePair, MANIFEST_FORMAT_VERSION, ManifestEntry, SnapshotInfo,
     SnapshotMetadata, decode_manifest, encode_manifest,
 };
+use quiver_storage::objects::put_all;
 
 /// Manifest writes in flight at once during a create.
 const MANIFEST_WRITES_IN_FLIGHT: usize = 32;
@@ -120,11 +120,12 @@ pub async fn write(engine: &Engine, collection: &Collection, record: &SnapshotRe
     }
     let manifests: Vec<String> = files.iter().map(|(key, _)| key.clone()).collect();
     // Manifests are independent small objects: write several at once, so create time is
-    // bound by the storage round trip (an fsync locally), not by segments × round trips.
-    futures::stream::iter(files.into_iter().map(|(key, bytes)| async move { put(engine, &key, bytes).await }))
-        .buffer_unordered(MANIFEST_WRITES_IN_FLIGHT)
-        .try_collect::<Vec<()>>()
-        .await?;
+    // bound by the storage round trip (an fsync locally), not by segments × round trips;
+    // as one batch, so their shared directory is synced once, not once per manifest.
+    let objects = files.into_iter().map(|(key, bytes)| (ObjectPath::from(key), bytes.into())).collect();
+    put_all(&*engine.objects, objects, MANIFEST_WRITES_IN_FLIGHT)
+        .await
+        .map_err(|e| EngineError::Storage(format!("cannot write the manifests of snapshot {}: {e}", record.name)))?;
     crate::failpoint::hit("snapshot.create.after_manifests");
     let db_name = engine.catalog.database_name(collection.db_id).unwrap_or_default();
     let aliases = engine.catalog.list_aliases(&db_name, Some(&collection.name)).unwrap_or_default();
