@@ -38,6 +38,21 @@ pub struct FlushOutcome {
     pub flush_ts: Timestamp,
 }
 
+/// The pending deletes one flush routes to one sealed segment: entry `j` is row
+/// `rows[j]` of pending group `groups[j]`, deleted at `timestamps[j]`.
+struct SegmentDeletes {
+    partition: PartitionId,
+    rows: Vec<usize>,
+    timestamps: Vec<u64>,
+    groups: Vec<usize>,
+}
+
+impl SegmentDeletes {
+    fn new(partition: PartitionId) -> SegmentDeletes {
+        SegmentDeletes { partition, rows: Vec::new(), timestamps: Vec::new(), groups: Vec::new() }
+    }
+}
+
 impl DataPath {
     /// Seal all of a collection's growing data and pending deletes.
     ///
@@ -79,7 +94,7 @@ impl DataPath {
         }
 
         // Route each pending delete to every segment (in its partition scope) holding the pk.
-        let mut delta: BTreeMap<SegmentId, (PartitionId, Vec<usize>, Vec<u64>, Vec<usize>)> = BTreeMap::new();
+        let mut delta: BTreeMap<SegmentId, SegmentDeletes> = BTreeMap::new();
         for (group, (pks, delete)) in pending.iter().enumerate() {
             for (segment, partition, set) in &sealed_keys {
                 if delete.partition.is_some_and(|p| p != *partition) {
@@ -87,16 +102,16 @@ impl DataPath {
                 }
                 for i in 0..pks.len() {
                     if set.contains_at(pks, i) {
-                        let entry = delta.entry(*segment).or_insert_with(|| (*partition, Vec::new(), Vec::new(), Vec::new()));
-                        entry.1.push(i);
-                        entry.2.push(delete.ts);
-                        entry.3.push(group);
+                        let entry = delta.entry(*segment).or_insert_with(|| SegmentDeletes::new(*partition));
+                        entry.rows.push(i);
+                        entry.timestamps.push(delete.ts);
+                        entry.groups.push(group);
                     }
                 }
             }
         }
         let mut updated: Vec<SegmentMeta> = Vec::new();
-        for (segment, (partition, rows, timestamps, groups)) in delta {
+        for (segment, SegmentDeletes { partition, rows, timestamps, groups }) in delta {
             let pks = gather_pks(&pending, &rows, &groups);
             let key = object_keys::delta_log(collection.id, partition, segment, self.ids.next().await?);
             let file = self.put(&key, write_delete_log(&pks, &timestamps)?, pks.len() as u64).await?;

@@ -80,7 +80,7 @@ pub async fn load_book(store: &dyn MetaStore) -> Result<SnapshotBook> {
 
 fn required(value: &str, what: &str) -> Result<()> {
     if value.trim().is_empty() {
-        return Err(EngineError::InvalidParameter(format!("{what}")));
+        return Err(EngineError::InvalidParameter(what.to_string()));
     }
     Ok(())
 }
