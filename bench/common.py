@@ -106,6 +106,16 @@ def row_batches(vectors: np.ndarray, batch: int, extra=None):
 # servers
 
 
+def failed_system(label: str, error: Exception, server) -> dict:
+    """Logs a system's failed run (with its server's log tail unless the bench itself
+    raised) and returns the result entry that records it; the other systems go on."""
+    msg = f"{type(error).__name__}: {error}"
+    if server is not None and not isinstance(error, BenchError):
+        msg += "\n" + server.log_tail()
+    log(f"ERROR {label}: {msg}")
+    return {"ok": False, "error": msg.splitlines()[0][:300]}
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import (DIM, N_CENTRES, RUNS_DIR, SEED, SIGMA, SYSTEM_LABEL, BenchError, Server, count_of,
+from common import (DIM, N_CENTRES, RUNS_DIR, SEED, SIGMA, SYSTEM_LABEL, BenchError, Server, failed_system, count_of,
                     dir_size, fmt, header_lines, install_signal_handlers, kill_all_live, log, make_data,
                     ratio, running, write_results_md)
 from common import ROOT
@@ -185,11 +185,7 @@ def run_system(system: str, run_idx: int, run_root: Path, batches, n: int, args)
     except KeyboardInterrupt:
         raise
     except Exception as e:  # noqa: BLE001 - report and go on with the other systems
-        msg = f"{type(e).__name__}: {e}"
-        if server is not None and not isinstance(e, BenchError):
-            msg += "\n" + server.log_tail()
-        log(f"ERROR {SYSTEM_LABEL[system]} (run {run_idx}): {msg}")
-        return {"ok": False, "error": msg.splitlines()[0][:300]}
+        return failed_system(f"{SYSTEM_LABEL[system]} (run {run_idx})", e, server)
     finally:
         if ok and not args.keep_data:
             shutil.rmtree(workdir / "data", ignore_errors=True)  # failed runs keep theirs (and the logs) for a post-mortem

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import (DIM, N_CENTRES, RUNS_DIR, SEED, SIGMA, SYSTEM_LABEL, BenchError, add_common_args, count_of,
+from common import (DIM, N_CENTRES, RUNS_DIR, SEED, SIGMA, SYSTEM_LABEL, BenchError, add_common_args, failed_system, count_of,
                     dir_size, fmt, header_lines, install_signal_handlers, kill_all_live, log, make_data,
                     make_queries, parse_systems, percentile, ratio, row_batches, running, write_results_md)
 
@@ -236,11 +236,7 @@ def run_system(system: str, run_root: Path, data, queries, truth, args, loads: l
     except KeyboardInterrupt:
         raise
     except Exception as e:  # noqa: BLE001 - report and go on with the other systems
-        msg = f"{type(e).__name__}: {e}"
-        if server is not None and not isinstance(e, BenchError):
-            msg += "\n" + server.log_tail()
-        log(f"ERROR {LABEL[system]}: {msg}")
-        return {"ok": False, "error": msg.splitlines()[0][:300]}
+        return failed_system(LABEL[system], e, server)
     finally:
         if ok and not args.keep_data:
             shutil.rmtree(workdir / "data", ignore_errors=True)
