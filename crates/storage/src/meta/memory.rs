@@ -16,6 +16,13 @@ impl MemMetaStore {
     }
 }
 
+fn scan(map: &BTreeMap<String, Vec<u8>>, prefix: &str) -> Vec<(String, Vec<u8>)> {
+    map.range(prefix.to_string()..)
+        .take_while(|(key, _)| key.starts_with(prefix))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
 #[async_trait]
 impl MetaStore for MemMetaStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
@@ -23,12 +30,12 @@ impl MetaStore for MemMetaStore {
     }
 
     async fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(scan(&self.map.lock().expect("meta map poisoned"), prefix))
+    }
+
+    async fn scan_prefixes(&self, prefixes: &[&str]) -> Result<Vec<Vec<(String, Vec<u8>)>>> {
         let map = self.map.lock().expect("meta map poisoned");
-        Ok(map
-            .range(prefix.to_string()..)
-            .take_while(|(key, _)| key.starts_with(prefix))
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .collect())
+        Ok(prefixes.iter().map(|prefix| scan(&map, prefix)).collect())
     }
 
     async fn commit(&self, txn: Txn) -> Result<()> {

@@ -34,6 +34,10 @@ pub enum MetaError {
     /// The blocking task running the store operation panicked or was cancelled.
     #[error("metadata store task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The store could not be reached or refused the operation (a remote backend that is
+    /// down, or a fault injected by a test).
+    #[error("metadata store unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type Result<T, E = MetaError> = std::result::Result<T, E>;
@@ -51,6 +55,13 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// Every `(key, value)` whose key starts with `prefix`, in key order.
     async fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
+
+    /// [`scan_prefix`](Self::scan_prefix) of each of `prefixes`, all read as of one
+    /// instant: no commit lands between the reads of two prefixes. A reader that must
+    /// see a reference that moves from one prefix to another (GC's reference set) reads
+    /// them in one view, so it sees the reference in one place or the other, never in
+    /// neither.
+    async fn scan_prefixes(&self, prefixes: &[&str]) -> Result<Vec<Vec<(String, Vec<u8>)>>>;
 
     /// Apply `txn` atomically and durably if all its conditions hold.
     async fn commit(&self, txn: Txn) -> Result<()>;

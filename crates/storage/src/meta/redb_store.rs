@@ -37,6 +37,18 @@ fn read_value(table: &impl ReadableTable<&'static str, &'static [u8]>, key: &str
     Ok(table.get(key).map_err(redb::Error::from)?.map(|guard| guard.value().to_vec()))
 }
 
+fn scan(table: &impl ReadableTable<&'static str, &'static [u8]>, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for entry in table.range(prefix..).map_err(redb::Error::from)? {
+        let (key, value) = entry.map_err(redb::Error::from)?;
+        if !key.value().starts_with(prefix) {
+            break;
+        }
+        out.push((key.value().to_string(), value.value().to_vec()));
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl MetaStore for RedbMetaStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
@@ -50,19 +62,16 @@ impl MetaStore for RedbMetaStore {
     }
 
     async fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        let prefix = prefix.to_string();
+        Ok(self.scan_prefixes(&[prefix]).await?.pop().unwrap_or_default())
+    }
+
+    async fn scan_prefixes(&self, prefixes: &[&str]) -> Result<Vec<Vec<(String, Vec<u8>)>>> {
+        let prefixes: Vec<String> = prefixes.iter().map(|p| p.to_string()).collect();
         self.blocking(move |db| {
+            // One read transaction: redb serves it from one committed version.
             let txn = db.begin_read().map_err(redb::Error::from)?;
             let table = txn.open_table(TABLE).map_err(redb::Error::from)?;
-            let mut out = Vec::new();
-            for entry in table.range(prefix.as_str()..).map_err(redb::Error::from)? {
-                let (key, value) = entry.map_err(redb::Error::from)?;
-                if !key.value().starts_with(prefix.as_str()) {
-                    break;
-                }
-                out.push((key.value().to_string(), value.value().to_vec()));
-            }
-            Ok(out)
+            prefixes.iter().map(|prefix| scan(&table, prefix)).collect()
         })
         .await
     }
