@@ -92,7 +92,24 @@ pub enum EngineError {
     IndexBuild(String),
 
     #[error("object storage: {0}")]
-    Storage(String),
+    Storage(#[from] StorageError),
+
+    /// A collection whose stored data cannot be read (a missing or corrupt file): its
+    /// reads and maintenance are refused until the file is back; others are served.
+    #[error("collection {name} cannot be served: {reason}")]
+    CollectionUnavailable { name: String, reason: String },
+
+    /// A fault of Quiver itself, not of the request: reported as Milvus's unexpected error.
+    #[error("unexpected error: {0}")]
+    Internal(String),
+
+    /// An armed failpoint stopped the operation (tests only; see `failpoint`).
+    #[error("crashed at failpoint {point}")]
+    Crashed { point: &'static str },
+
+    /// Another writer changed what this operation read, more often than it retries.
+    #[error("{what} changed concurrently, please retry")]
+    Conflict { what: String },
 
     #[error("write-ahead log: {0}")]
     Wal(#[from] quiver_storage::wal::WalError),
@@ -136,7 +153,56 @@ impl From<SchemaError> for EngineError {
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 
+/// What went wrong with an object, by kind: a missing object is not an I/O failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageErrorKind {
+    NotFound,
+    AlreadyExists,
+    Other,
+}
+
+/// An object storage operation that failed, naming the operation and the object.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {op} {key}: {message}")]
+pub struct StorageError {
+    pub op: &'static str,
+    pub key: String,
+    pub kind: StorageErrorKind,
+    pub message: String,
+}
+
+impl StorageError {
+    pub fn new(op: &'static str, key: impl Into<String>, error: &object_store::Error) -> StorageError {
+        let kind = match error {
+            object_store::Error::NotFound { .. } => StorageErrorKind::NotFound,
+            object_store::Error::AlreadyExists { .. } => StorageErrorKind::AlreadyExists,
+            _ => StorageErrorKind::Other,
+        };
+        StorageError { op, key: key.into(), kind, message: error.to_string() }
+    }
+
+    /// An object that was read but is not the file that was recorded.
+    pub fn corrupt(key: impl Into<String>, message: String) -> StorageError {
+        StorageError { op: "verify", key: key.into(), kind: StorageErrorKind::Other, message }
+    }
+}
+
 /// Shorthand for an [`EngineError::InvalidParameter`].
 pub fn invalid(message: impl Into<String>) -> EngineError {
     EngineError::InvalidParameter(message.into())
+}
+
+/// Shorthand for an [`EngineError::Internal`].
+pub fn internal(message: impl Into<String>) -> EngineError {
+    EngineError::Internal(message.into())
+}
+
+/// Decode a JSON record read at `key`, or say which record is corrupt.
+pub fn decode<T: serde::de::DeserializeOwned>(key: &str, value: &[u8]) -> Result<T> {
+    serde_json::from_slice(value).map_err(|e| EngineError::CorruptMetadata { key: key.to_string(), reason: e.to_string() })
+}
+
+/// Encode a record for the metadata store.
+pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("records always serialize")
 }

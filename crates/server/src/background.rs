@@ -1,13 +1,15 @@
-//! Background loops: sealing idle or large growing data, building index files for
-//! sealed segments, automatic compaction and garbage collection. Each loop runs its work in a spawned task (the work is not
-//! cancel safe, shutdown only stops the loop between runs), logs failures and goes on.
+//! Background loops: sealing idle or large growing data, building index files, automatic
+//! compaction, sweeping snapshots and restore jobs, garbage collection, and the session
+//! heartbeat. Each loop runs its work in a spawned task (the work is not cancel safe)
+//! and, on shutdown, finishes the run in progress before it stops.
 
 use crate::config::DataSettings;
+use quiver_engine::gc::sessions::HEARTBEAT_INTERVAL_MS;
 use quiver_engine::{Engine, Result};
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::Notify;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
 
 /// How often the sealer looks for due collections.
 const SEAL_CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -17,58 +19,98 @@ const SNAPSHOT_SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// nothing wakes it (flush, sealing and CreateIndex do).
 const INDEX_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Start every loop; the returned handles stop them when aborted.
-pub fn start(engine: Arc<Engine>, settings: &DataSettings) -> Vec<tokio::task::JoinHandle<()>> {
+/// The running loops.
+pub struct Loops {
+    stop: watch::Sender<bool>,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Loops {
+    /// Stop every loop, letting each finish the run in progress, for at most `deadline`.
+    pub async fn stop(self, deadline: Duration) {
+        self.stop.send_replace(true);
+        if tokio::time::timeout(deadline, futures::future::join_all(self.handles)).await.is_err() {
+            tracing::warn!("background work did not finish within the shutdown deadline");
+        }
+    }
+}
+
+/// Start every loop.
+pub fn start(engine: Arc<Engine>, settings: &DataSettings) -> Loops {
     let grace_ms = settings.gc_grace_seconds * 1000;
     let job_retention_ms = settings.restore_job_retention_seconds * 1000;
-    vec![
-        tokio::spawn(every(SEAL_CHECK_INTERVAL, "sealing growing data", Arc::clone(&engine), |e| async move { e.seal_due().await })),
-        tokio::spawn(every_or_woken(INDEX_CHECK_INTERVAL, engine.index_work(), "building indexes", Arc::clone(&engine), |e| async move {
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            e.build_indexes(threads).await.map(|_| ())
-        })),
-        tokio::spawn(every(
-            Duration::from_secs(settings.compaction_interval_seconds.max(1)),
-            "automatic compaction",
-            Arc::clone(&engine),
-            |e| async move { e.compact_due().await },
-        )),
-        tokio::spawn(every(SNAPSHOT_SWEEP_INTERVAL, "sweeping snapshots and restore jobs", Arc::clone(&engine), move |e| async move {
-            e.sweep_snapshots(&e.catalog.all_collections()).await?;
-            e.sweep_jobs(job_retention_ms).await
-        })),
-        tokio::spawn(every(Duration::from_secs(settings.gc_interval_seconds.max(1)), "garbage collection", engine, move |e| async move {
-            let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-            let report = e.collect_garbage(grace_ms, now_ms).await?;
-            if report.deleted_files > 0 || report.forgotten_segments > 0 {
-                tracing::info!(deleted = report.deleted_files, segments = report.forgotten_segments, "garbage collected");
-            }
-            Ok(())
-        })),
-    ]
+    let (stop, _) = watch::channel(false);
+    let never = || Arc::new(Notify::new());
+    let mut handles = Vec::new();
+    let mut spawn = |interval, wake, what, work: Box<dyn Fn(Arc<Engine>) -> Work + Send + Sync>| {
+        handles.push(tokio::spawn(every(interval, wake, stop.subscribe(), what, Arc::clone(&engine), work)));
+    };
+    spawn(SEAL_CHECK_INTERVAL, never(), "sealing growing data", Box::new(|e| Box::pin(async move { e.seal_due().await })));
+    spawn(
+        INDEX_CHECK_INTERVAL,
+        engine.index_work(),
+        "building indexes",
+        Box::new(|e| {
+            Box::pin(async move {
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                e.build_indexes(threads).await.map(|_| ())
+            })
+        }),
+    );
+    spawn(
+        Duration::from_secs(settings.compaction_interval_seconds.max(1)),
+        never(),
+        "automatic compaction",
+        Box::new(|e| Box::pin(async move { e.compact_due().await })),
+    );
+    spawn(
+        SNAPSHOT_SWEEP_INTERVAL,
+        never(),
+        "sweeping snapshots and restore jobs",
+        Box::new(move |e| Box::pin(async move { e.sweep(job_retention_ms).await })),
+    );
+    spawn(
+        Duration::from_secs(settings.gc_interval_seconds.max(1)),
+        never(),
+        "garbage collection",
+        Box::new(move |e| {
+            Box::pin(async move {
+                let report = e.collect_garbage(grace_ms).await?;
+                if report.deleted_files > 0 || report.forgotten_records > 0 {
+                    tracing::info!(deleted = report.deleted_files, records = report.forgotten_records, "garbage collected");
+                }
+                Ok(())
+            })
+        }),
+    );
+    spawn(
+        Duration::from_millis(HEARTBEAT_INTERVAL_MS),
+        never(),
+        "renewing the session",
+        Box::new(|e| Box::pin(async move { e.heartbeat().await })),
+    );
+    Loops { stop, handles }
 }
 
-async fn every<F, Fut>(interval: Duration, what: &'static str, engine: Arc<Engine>, work: F)
-where
-    F: Fn(Arc<Engine>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<()>> + Send + 'static,
-{
-    // Never notified: the loop runs on its interval alone.
-    every_or_woken(interval, Arc::new(Notify::new()), what, engine, work).await
-}
+type Work = std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send>>;
 
-/// Runs `work` every `interval`, and also as soon as `wake` is notified.
-async fn every_or_woken<F, Fut>(interval: Duration, wake: Arc<Notify>, what: &'static str, engine: Arc<Engine>, work: F)
-where
-    F: Fn(Arc<Engine>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<()>> + Send + 'static,
-{
+/// Runs `work` every `interval`, and as soon as `wake` is notified, until `stop` is set;
+/// a run in progress then finishes first.
+async fn every(
+    interval: Duration,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+    what: &'static str,
+    engine: Arc<Engine>,
+    work: Box<dyn Fn(Arc<Engine>) -> Work + Send + Sync>,
+) {
     let mut tick = tokio::time::interval(interval);
     tick.tick().await;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = wake.notified() => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
         }
         match tokio::spawn(work(Arc::clone(&engine))).await {
             Ok(Ok(())) => {}

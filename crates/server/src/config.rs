@@ -14,6 +14,8 @@
 //! | `[data] gc_interval_seconds` | – | – | `60` |
 //! | `[data] gc_grace_seconds` | – | – | `3600` |
 //! | `[data] restore_job_retention_seconds` | – | – | `10800` |
+//! | `[data] restore_workers` | – | – | `2` |
+//! | `[data] shutdown_timeout_seconds` | – | – | `30` |
 
 use quiver_storage::ObjectStoreConfig;
 use serde::Deserialize;
@@ -48,6 +50,11 @@ pub struct DataSettings {
     pub gc_grace_seconds: u64,
     /// Finished restore jobs stay listed this long.
     pub restore_job_retention_seconds: u64,
+    /// Restore jobs copying at once (more wait in the queue).
+    pub restore_workers: usize,
+    /// On SIGTERM/SIGINT, how long background work and restore jobs get to finish or save
+    /// their progress before the process exits.
+    pub shutdown_timeout_seconds: u64,
 }
 
 impl Default for DataSettings {
@@ -59,6 +66,8 @@ impl Default for DataSettings {
             gc_interval_seconds: 60,
             gc_grace_seconds: 3600,
             restore_job_retention_seconds: 3 * 3600,
+            restore_workers: 2,
+            shutdown_timeout_seconds: 30,
         }
     }
 }

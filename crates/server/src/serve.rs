@@ -4,7 +4,7 @@ use crate::background;
 use crate::config::Config;
 use crate::service::MilvusApi;
 use quiver_base::{Clock, SystemClock};
-use quiver_engine::{DataConfig, Engine};
+use quiver_engine::{DataConfig, Engine, EngineConfig};
 use quiver_proto::milvus::milvus_service_server::MilvusServiceServer;
 use quiver_storage::{MetaStore, RedbMetaStore};
 use std::io::IsTerminal;
@@ -50,25 +50,27 @@ async fn serve(config: Config) -> Result<(), String> {
     let objects = quiver_storage::objects::build(&config.object_store()).map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let identifier = clock.now_ms() as i64;
-    let data_config = DataConfig {
-        seal_bytes: (config.data.seal_mb * 1024 * 1024) as usize,
-        seal_idle: Duration::from_secs(config.data.seal_idle_seconds),
-        ..DataConfig::default()
+    let engine_config = EngineConfig {
+        data: DataConfig {
+            seal_bytes: (config.data.seal_mb * 1024 * 1024) as usize,
+            seal_idle: Duration::from_secs(config.data.seal_idle_seconds),
+            ..DataConfig::default()
+        },
+        restore_workers: config.data.restore_workers.max(1),
     };
     let wal_dir = config.data_dir.join("wal");
     let engine =
-        Arc::new(Engine::open(store, objects, &wal_dir, clock, data_config).await.map_err(|e| format!("cannot open the engine: {e}"))?);
+        Arc::new(Engine::open(store, objects, &wal_dir, clock, engine_config).await.map_err(|e| format!("cannot open the engine: {e}"))?);
     // Finish what a crash interrupted (dead creates, half-done drops) before serving, so
-    // no half-made snapshot holds a name.
-    engine.sweep_snapshots(&engine.catalog.all_collections()).await.map_err(|e| format!("cannot sweep snapshots: {e}"))?;
-    engine.resume_jobs();
+    // no half-made snapshot holds a name; then resume restore jobs.
+    engine.start().await.map_err(|e| format!("cannot start the engine: {e}"))?;
     let loops = background::start(Arc::clone(&engine), &config.data);
 
     let addr: SocketAddr = format!("{}:{}", config.host, config.port)
         .parse()
         .map_err(|e| format!("invalid listen address {}:{}: {e}", config.host, config.port))?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let service = MilvusServiceServer::new(MilvusApi::new(engine, identifier))
+    let service = MilvusServiceServer::new(MilvusApi::new(Arc::clone(&engine), identifier))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     tracing::info!(address = %addr, data_dir = %config.data_dir.display(), "quiver ready");
@@ -80,7 +82,11 @@ async fn serve(config: Config) -> Result<(), String> {
         .serve_with_incoming_shutdown(tokio_stream_listener(listener), shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
-    loops.iter().for_each(|task| task.abort());
+    // Requests in flight have been answered; let background work and restore jobs finish
+    // or checkpoint, each within the deadline.
+    let deadline = Duration::from_secs(config.data.shutdown_timeout_seconds);
+    loops.stop(deadline).await;
+    engine.shutdown(deadline).await;
     tracing::info!("quiver stopped");
     Ok(())
 }

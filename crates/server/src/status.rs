@@ -3,6 +3,7 @@
 //! failure Status by hand.
 
 use quiver_engine::EngineError;
+use quiver_engine::error::StorageErrorKind;
 use quiver_proto::common::{ErrorCode, Status};
 
 /// Milvus `merr` codes used by Quiver.
@@ -11,8 +12,11 @@ pub mod code {
     pub const COLLECTION_NOT_LOADED: i32 = 101;
     pub const PARTITION_NOT_FOUND: i32 = 200;
     pub const PARTITION_NOT_LOADED: i32 = 201;
+    pub const SEGMENT_LOAD_FAILED: i32 = 604;
     pub const INDEX_NOT_FOUND: i32 = 700;
     pub const DATABASE_NOT_FOUND: i32 = 800;
+    pub const IO_KEY_NOT_FOUND: i32 = 1000;
+    pub const IO_FAILED: i32 = 1001;
     pub const PARAMETER_INVALID: i32 = 1100;
     pub const ALIAS_NOT_FOUND: i32 = 1600;
     pub const ALIAS_COLLECTION_NAME_CONFLICT: i32 = 1601;
@@ -50,6 +54,9 @@ pub fn status_of(error: &EngineError) -> Status {
         SnapshotNotFound { .. } => (code::SNAPSHOT_NOT_FOUND, ErrorCode::UnexpectedError),
         SnapshotPinned { .. } => (code::SNAPSHOT_PINNED, ErrorCode::UnexpectedError),
         RestoreJobNotFound { .. } => (code::IMPORT_FAILED, ErrorCode::UnexpectedError),
+        Storage(e) if e.kind == StorageErrorKind::NotFound => (code::IO_KEY_NOT_FOUND, ErrorCode::UnexpectedError),
+        Storage(_) => (code::IO_FAILED, ErrorCode::UnexpectedError),
+        CollectionUnavailable { .. } => (code::SEGMENT_LOAD_FAILED, ErrorCode::UnexpectedError),
         DatabaseAlreadyExists { .. }
         | DefaultDatabaseUndroppable
         | DatabaseNotEmpty { .. }
@@ -60,7 +67,9 @@ pub fn status_of(error: &EngineError) -> Status {
         | DefaultPartitionUndroppable
         | PartitionLoaded { .. }
         | Meta(_)
-        | Storage(_)
+        | Internal(_)
+        | Crashed { .. }
+        | Conflict { .. }
         | IndexBuild(_)
         | SnapshotFormat(_)
         | Wal(_)
@@ -94,6 +103,13 @@ mod tests {
             EngineError::DuplicateCollection { name: "c".into() },
             EngineError::IndexNotFound { collection: "c".into() },
             EngineError::AliasNotFound { db: "default".into(), alias: "a".into() },
+            EngineError::Internal("no growing segment".into()),
+            EngineError::Storage(quiver_engine::error::StorageError {
+                op: "read",
+                key: "insert_log/1/2/3/4.parquet".into(),
+                kind: StorageErrorKind::NotFound,
+                message: "not found".into(),
+            }),
         ];
         for error in &samples {
             let status = status_of(error);
@@ -104,5 +120,8 @@ mod tests {
         let missing = status_of(&samples[0]);
         assert_eq!((missing.code, missing.error_code), (100, ErrorCode::CollectionNotExists as i32));
         assert_eq!(status_of(&samples[4]).error_code, ErrorCode::IndexNotExist as i32);
+        // Faults of Quiver itself are not the caller's invalid parameter; storage errors keep their kind.
+        assert_eq!(status_of(&samples[6]).code, code::UNEXPECTED);
+        assert_eq!(status_of(&samples[7]).code, code::IO_KEY_NOT_FOUND);
     }
 }

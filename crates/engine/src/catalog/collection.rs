@@ -1,13 +1,15 @@
 //! Collection DDL: create, drop, describe, list, rename, alter properties.
 
+use super::index::NewIndex;
+use super::model::NameClaim;
 use super::model::{
     Collection, ConsistencyLevel, DEFAULT_PARTITION, DEFAULT_PARTITION_KEY_PARTITIONS, MAX_PARTITIONS, MAX_SHARDS, Partition, Properties,
 };
-use super::{Catalog, CollectionInfo, encode, keys};
+use super::{Catalog, CollectionInfo, keys};
 use crate::error::{EngineError, NameKind, Result, invalid};
 use crate::names;
 use crate::schema::CollectionSchema;
-use quiver_base::{CollectionId, PartitionId};
+use quiver_base::{CollectionId, IndexId, PartitionId};
 use quiver_storage::Txn;
 
 /// What a client asks for when it creates a collection.
@@ -21,6 +23,11 @@ pub struct NewCollection {
     pub properties: Properties,
     /// 0 means the default (16) for partition-key collections.
     pub num_partitions: i64,
+    /// Partitions besides the default one (a restore recreates a snapshot's).
+    pub partitions: Vec<String>,
+    /// Index definitions to create with the collection (a restore recreates a
+    /// snapshot's), checked like CreateIndex.
+    pub indexes: Vec<NewIndex>,
 }
 
 impl NewCollection {
@@ -59,51 +66,63 @@ impl NewCollection {
     }
 }
 
+/// A checked collection definition with its ids, not created yet.
+#[derive(Clone, Debug)]
+pub struct PreparedCollection {
+    request: NewCollection,
+    collection: Collection,
+}
+
+impl PreparedCollection {
+    /// The collection as it will be created (its database id is set at creation).
+    pub fn collection(&self) -> &Collection {
+        &self.collection
+    }
+}
+
 impl Catalog {
     /// Create a collection with its partitions. Creating the same collection again with
     /// the same definition succeeds and changes nothing, as in Milvus.
     pub async fn create_collection(&self, db_name: &str, request: NewCollection) -> Result<CollectionInfo> {
-        self.create(db_name, request, false).await
+        let prepared = self.prepare_collection(request).await?;
+        self.create_prepared(db_name, prepared, false, Txn::new()).await
     }
 
-    /// Create a collection that must not exist yet, even with the same definition (the
-    /// target of a restore): of concurrent creates of one name exactly one succeeds.
-    pub async fn create_new_collection(&self, db_name: &str, request: NewCollection) -> Result<CollectionInfo> {
-        self.create(db_name, request, true).await
-    }
-
-    async fn create(&self, db_name: &str, request: NewCollection, exclusive: bool) -> Result<CollectionInfo> {
+    /// Check a new collection's definition and give it its ids (collection, partitions,
+    /// indexes), so a caller can build records naming them before it exists.
+    pub async fn prepare_collection(&self, request: NewCollection) -> Result<PreparedCollection> {
         let request = request.normalized()?;
-        let (_ddl, mut next) = self.begin().await;
-        let db = next.database(db_name)?.clone();
-        if next.is_alias(db.id, &request.name) {
-            return Err(EngineError::CollectionNameConflictsWithAlias { name: request.name });
-        }
-        if let Some(existing) = next.collection_named(db.id, &request.name) {
-            return if request.matches(existing) && !exclusive {
-                Ok(Self::info(&next, existing))
-            } else {
-                Err(EngineError::DuplicateCollection { name: request.name })
-            };
-        }
         let created_ts = self.next_ts().await?;
-        let partition_names: Vec<String> = if request.num_partitions > 0 {
+        let mut partition_names: Vec<String> = if request.num_partitions > 0 {
             (0..request.num_partitions).map(|i| format!("{DEFAULT_PARTITION}_{i}")).collect()
         } else {
             vec![DEFAULT_PARTITION.to_string()]
         };
-        let mut partitions = Vec::with_capacity(partition_names.len());
-        for name in partition_names {
-            partitions.push(Partition { id: PartitionId(self.next_id().await?), name, created_ts, loaded: false });
+        for name in &request.partitions {
+            names::validate(NameKind::Partition, name)?;
+            if !partition_names.contains(name) {
+                partition_names.push(name.clone());
+            }
         }
-        let collection = Collection {
-            id: CollectionId(self.next_id().await?),
-            db_id: db.id,
-            name: request.name,
-            schema: request.schema,
+        if partition_names.len() > MAX_PARTITIONS {
+            return Err(EngineError::TooManyPartitions { limit: MAX_PARTITIONS });
+        }
+        let count = 1 + partition_names.len() + request.indexes.len();
+        let first_id = self.ctx.ids.next_block(count as u64).await?;
+        let partitions = partition_names
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| Partition { id: PartitionId(first_id + 1 + i as i64), name, created_ts, loaded: false })
+            .collect::<Vec<_>>();
+        let index_ids = first_id + 1 + partitions.len() as i64;
+        let mut collection = Collection {
+            id: CollectionId(first_id),
+            db_id: quiver_base::DatabaseId(0),
+            name: request.name.clone(),
+            schema: request.schema.clone(),
             shards_num: request.shards_num,
             consistency_level: request.consistency_level,
-            properties: request.properties,
+            properties: request.properties.clone(),
             num_partitions: request.num_partitions,
             partitions,
             indexes: Vec::new(),
@@ -111,39 +130,88 @@ impl Catalog {
             updated_ts: created_ts,
             loaded: false,
         };
-        let key = keys::collection(collection.id);
-        let txn = Txn::new().when_absent(&key).put(key, encode(&collection));
-        next.collections.insert(collection.id, collection.clone());
-        let info = Self::info(&next, &collection);
-        self.publish(txn, next).await?;
-        Ok(info)
+        for (i, index) in request.indexes.iter().enumerate() {
+            super::index::define(&mut collection, index, IndexId(index_ids + i as i64), created_ts)?;
+        }
+        Ok(PreparedCollection { request, collection })
+    }
+
+    /// Create a prepared collection in `db_name`, in one transaction with `extra` (the
+    /// caller's own records): the collection appears only together with them. With
+    /// `exclusive`, the name must be free even for the same definition (the target of a
+    /// restore): of concurrent creates of one name exactly one succeeds.
+    pub async fn create_prepared(
+        &self,
+        db_name: &str,
+        prepared: PreparedCollection,
+        exclusive: bool,
+        extra: Txn,
+    ) -> Result<CollectionInfo> {
+        let PreparedCollection { request, collection } = prepared;
+        self.change_with(extra, |draft| {
+            let db = draft.next.database(db_name)?.clone();
+            if draft.next.is_alias(db.id, &request.name) {
+                return Err(EngineError::CollectionNameConflictsWithAlias { name: request.name.clone() });
+            }
+            if let Some(existing) = draft.next.collection_named(db.id, &request.name) {
+                return if request.matches(existing) && !exclusive {
+                    Ok(Self::info(&draft.next, existing))
+                } else {
+                    Err(EngineError::DuplicateCollection { name: request.name.clone() })
+                };
+            }
+            let mut collection = collection.clone();
+            collection.db_id = db.id;
+            draft.create(keys::name(db.id, &collection.name), &NameClaim::Collection(collection.id));
+            draft.put_collection(collection.clone(), true);
+            draft.touch_database(db.id);
+            Ok(Self::info(&draft.next, &collection))
+        })
+        .await
     }
 
     /// Drop a collection by its own name (not an alias). Dropping one that does not exist
-    /// succeeds, as in Milvus; one that still has aliases is refused.
-    pub async fn drop_collection(&self, db_name: &str, name: &str) -> Result<()> {
-        let (_ddl, mut next) = self.begin().await;
-        let db = next.database(db_name)?.clone();
-        let Some(collection) = next.collection_named(db.id, name).cloned() else {
-            if next.is_alias(db.id, name) {
-                return Err(invalid(format!("cannot drop the collection via alias = {name}")));
+    /// succeeds, as in Milvus; one that still has aliases is refused. Returns the dropped
+    /// collection.
+    pub async fn drop_collection(&self, db_name: &str, name: &str) -> Result<Option<Collection>> {
+        self.change(|draft| {
+            let db = draft.next.database(db_name)?.clone();
+            let Some(collection) = draft.next.collection_named(db.id, name).cloned() else {
+                if draft.next.is_alias(db.id, name) {
+                    return Err(invalid(format!("cannot drop the collection via alias = {name}")));
+                }
+                return Ok(None);
+            };
+            let aliases = draft.next.aliases_of(collection.id);
+            if !aliases.is_empty() {
+                return Err(EngineError::CollectionHasAliases { name: name.to_string(), aliases });
             }
-            return Ok(());
-        };
-        let aliases = next.aliases_of(collection.id);
-        if !aliases.is_empty() {
-            return Err(EngineError::CollectionHasAliases { name: name.to_string(), aliases });
-        }
-        next.collections.remove(&collection.id);
-        self.publish(Txn::new().delete(keys::collection(collection.id)), next).await
+            draft.next.collections.remove(&collection.id);
+            draft.remove(keys::collection(collection.id));
+            draft.remove(keys::name(db.id, name));
+            Ok(Some(collection))
+        })
+        .await
     }
 
-    /// A collection by name or alias.
+    /// A collection by name or alias: the one way names are resolved.
+    pub fn resolve(&self, db_name: &str, name: &str) -> Result<Collection> {
+        let state = self.state();
+        let db = state.database(db_name)?;
+        Ok(state.resolve(db, name)?.clone())
+    }
+
+    /// A collection by name or alias, with its database name and aliases.
     pub fn describe_collection(&self, db_name: &str, name: &str) -> Result<CollectionInfo> {
         let state = self.state();
         let db = state.database(db_name)?;
         let collection = state.resolve(db, name)?;
         Ok(Self::info(&state, collection))
+    }
+
+    /// A collection by id, if it exists.
+    pub fn collection(&self, id: CollectionId) -> Option<Collection> {
+        self.state().collections.get(&id).cloned()
     }
 
     /// Every collection of every database.
@@ -161,36 +229,42 @@ impl Catalog {
     /// Rename a collection, possibly into another database. Its id and data stay.
     pub async fn rename_collection(&self, db_name: &str, old: &str, new_db_name: &str, new: &str) -> Result<()> {
         names::validate(NameKind::Collection, new)?;
-        let (_ddl, mut next) = self.begin().await;
-        let db = next.database(db_name)?.clone();
-        let target_db = next.database(new_db_name)?.clone();
-        let mut collection = next
-            .collection_named(db.id, old)
-            .cloned()
-            .ok_or_else(|| EngineError::CollectionNotFound { db: db.name.clone(), name: old.to_string() })?;
-        if next.collection_named(target_db.id, new).is_some() || next.is_alias(target_db.id, new) {
-            return Err(EngineError::RenameTargetExists { db: target_db.name, name: new.to_string() });
-        }
-        let aliases = next.aliases_of(collection.id);
-        if !aliases.is_empty() {
-            return Err(invalid(format!(
-                "fail to rename collection, collection {old} has aliases [{}], please drop them first",
-                aliases.join(", ")
-            )));
-        }
-        collection.name = new.to_string();
-        collection.schema.name = new.to_string();
-        collection.db_id = target_db.id;
-        collection.updated_ts = self.next_ts().await?;
-        let txn = Txn::new().put(keys::collection(collection.id), encode(&collection));
-        next.collections.insert(collection.id, collection);
-        self.publish(txn, next).await
+        let updated_ts = self.next_ts().await?;
+        self.change(|draft| {
+            let db = draft.next.database(db_name)?.clone();
+            let target_db = draft.next.database(new_db_name)?.clone();
+            let mut collection = draft
+                .next
+                .collection_named(db.id, old)
+                .cloned()
+                .ok_or_else(|| EngineError::CollectionNotFound { db: db.name.clone(), name: old.to_string() })?;
+            if draft.next.collection_named(target_db.id, new).is_some() || draft.next.is_alias(target_db.id, new) {
+                return Err(EngineError::RenameTargetExists { db: target_db.name, name: new.to_string() });
+            }
+            let aliases = draft.next.aliases_of(collection.id);
+            if !aliases.is_empty() {
+                return Err(invalid(format!(
+                    "fail to rename collection, collection {old} has aliases [{}], please drop them first",
+                    aliases.join(", ")
+                )));
+            }
+            draft.remove(keys::name(db.id, old));
+            draft.create(keys::name(target_db.id, new), &NameClaim::Collection(collection.id));
+            collection.name = new.to_string();
+            collection.schema.name = new.to_string();
+            collection.db_id = target_db.id;
+            collection.updated_ts = updated_ts;
+            draft.put_collection(collection, false);
+            draft.touch_database(target_db.id);
+            Ok(())
+        })
+        .await
     }
 
     /// Set `properties` (overwriting keys) and remove `delete_keys`.
     pub async fn alter_collection(&self, db_name: &str, name: &str, properties: Properties, delete_keys: &[String]) -> Result<()> {
         self.update_collection(db_name, name, Stamp::Updated, |collection| {
-            collection.properties.extend(properties);
+            collection.properties.extend(properties.clone());
             for key in delete_keys {
                 collection.properties.remove(key);
             }
@@ -205,22 +279,24 @@ impl Catalog {
         db_name: &str,
         name: &str,
         stamp: Stamp,
-        change: impl FnOnce(&mut Collection) -> Result<()>,
+        mut change: impl FnMut(&mut Collection) -> Result<()>,
     ) -> Result<()> {
-        let (_ddl, mut next) = self.begin().await;
-        let db = next.database(db_name)?.clone();
-        let mut collection = next.resolve(&db, name)?.clone();
-        let before = collection.clone();
-        change(&mut collection)?;
-        if collection == before {
-            return Ok(());
-        }
-        if stamp == Stamp::Updated {
-            collection.updated_ts = self.next_ts().await?;
-        }
-        let txn = Txn::new().put(keys::collection(collection.id), encode(&collection));
-        next.collections.insert(collection.id, collection);
-        self.publish(txn, next).await
+        let updated_ts = self.next_ts().await?;
+        self.change(|draft| {
+            let db = draft.next.database(db_name)?.clone();
+            let mut collection = draft.next.resolve(&db, name)?.clone();
+            let before = collection.clone();
+            change(&mut collection)?;
+            if collection == before {
+                return Ok(());
+            }
+            if stamp == Stamp::Updated {
+                collection.updated_ts = updated_ts;
+            }
+            draft.put_collection(collection, false);
+            Ok(())
+        })
+        .await
     }
 }
 

@@ -3,11 +3,11 @@
 
 use super::Catalog;
 use super::collection::Stamp;
-use super::model::IndexDefinition;
+use super::index_spec::IndexSpec;
+use super::model::{Collection, IndexDefinition};
 use crate::error::{EngineError, NameKind, Result, invalid};
-use crate::index_spec::IndexSpec;
 use crate::names;
-use quiver_base::IndexId;
+use quiver_base::{IndexId, Timestamp};
 use std::collections::BTreeMap;
 
 /// An index definition with the name of the field it covers.
@@ -17,56 +17,56 @@ pub struct IndexInfo {
     pub field_name: String,
 }
 
+/// An index a client asks for: CreateIndex's arguments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewIndex {
+    pub field_name: String,
+    /// Empty: named after the field.
+    pub index_name: String,
+    /// Key-value parameters as the client sends them (`index_type`, `metric_type`, ...).
+    pub params: BTreeMap<String, String>,
+}
+
+/// Add `index` to `collection` as definition `id`. The same definition again changes
+/// nothing; a different one on the same field or under the same name is refused.
+pub(crate) fn define(collection: &mut Collection, index: &NewIndex, id: IndexId, created_ts: Timestamp) -> Result<()> {
+    let index_name = if index.index_name.is_empty() { index.field_name.as_str() } else { index.index_name.as_str() };
+    names::validate(NameKind::Index, index_name)?;
+    let field = collection
+        .schema
+        .field(&index.field_name)
+        .ok_or_else(|| EngineError::FieldNotFound { collection: collection.name.clone(), field: index.field_name.clone() })?;
+    let spec = IndexSpec::parse(field, &index.params)?;
+    let definition = IndexDefinition {
+        id,
+        name: index_name.to_string(),
+        field_id: field.id,
+        index_type: spec.index_type,
+        metric_type: spec.metric_type,
+        params: spec.params,
+        created_ts,
+    };
+    let same = |d: &IndexDefinition| {
+        (&d.name, &d.index_type, &d.metric_type, &d.params)
+            == (&definition.name, &definition.index_type, &definition.metric_type, &definition.params)
+    };
+    if let Some(existing) = collection.indexes.iter().find(|d| d.field_id == definition.field_id) {
+        return if same(existing) { Ok(()) } else { Err(invalid("CreateIndex failed: at most one distinct index is allowed per field")) };
+    }
+    if collection.indexes.iter().any(|d| d.name == definition.name) {
+        return Err(invalid(format!("CreateIndex failed: index already exist, but parameters are inconsistent, index name: {index_name}")));
+    }
+    collection.indexes.push(definition);
+    Ok(())
+}
+
 impl Catalog {
-    /// Define an index. The same definition again succeeds; a different one on the
-    /// same field or under the same name is refused.
-    pub async fn create_index(
-        &self,
-        db_name: &str,
-        collection: &str,
-        field_name: &str,
-        index_name: &str,
-        params: &BTreeMap<String, String>,
-    ) -> Result<()> {
-        let index_name = if index_name.is_empty() { field_name } else { index_name };
-        names::validate(NameKind::Index, index_name)?;
+    /// Define an index (see [`define`]).
+    pub async fn create_index(&self, db_name: &str, collection: &str, index: &NewIndex) -> Result<()> {
+        names::validate(NameKind::Index, if index.index_name.is_empty() { &index.field_name } else { &index.index_name })?;
         let id = IndexId(self.next_id().await?);
         let created_ts = self.next_ts().await?;
-        self.update_collection(db_name, collection, Stamp::Updated, |c| {
-            let field = c
-                .schema
-                .field(field_name)
-                .ok_or_else(|| EngineError::FieldNotFound { collection: c.name.clone(), field: field_name.to_string() })?;
-            let spec = IndexSpec::parse(field, params)?;
-            let definition = IndexDefinition {
-                id,
-                name: index_name.to_string(),
-                field_id: field.id,
-                index_type: spec.index_type,
-                metric_type: spec.metric_type,
-                params: spec.params,
-                created_ts,
-            };
-            let same = |d: &IndexDefinition| {
-                (&d.name, &d.index_type, &d.metric_type, &d.params)
-                    == (&definition.name, &definition.index_type, &definition.metric_type, &definition.params)
-            };
-            if let Some(existing) = c.indexes.iter().find(|d| d.field_id == definition.field_id) {
-                return if same(existing) {
-                    Ok(())
-                } else {
-                    Err(invalid("CreateIndex failed: at most one distinct index is allowed per field"))
-                };
-            }
-            if c.indexes.iter().any(|d| d.name == definition.name) {
-                return Err(invalid(format!(
-                    "CreateIndex failed: index already exist, but parameters are inconsistent, index name: {index_name}"
-                )));
-            }
-            c.indexes.push(definition);
-            Ok(())
-        })
-        .await
+        self.update_collection(db_name, collection, Stamp::Updated, |c| define(c, index, id, created_ts)).await
     }
 
     /// Index definitions of a collection, optionally narrowed to one index name and/or

@@ -24,6 +24,17 @@ pub struct Database {
     pub name: String,
     pub properties: Properties,
     pub created_ts: Timestamp,
+    /// Bumped by every collection created in (or renamed into) the database, so a drop
+    /// of the database prepared before such a change fails its conditional commit.
+    #[serde(default)]
+    pub revision: u64,
+}
+
+/// Who holds a name of a database's collection namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NameClaim {
+    Collection(CollectionId),
+    Alias(CollectionId),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,10 +2,10 @@
 
 use super::model::{ConsistencyLevel, LoadState};
 use super::{Catalog, NewCollection};
+use crate::context::Context;
 use crate::error::EngineError;
-use crate::ids::IdAllocator;
 use crate::schema::{CollectionSchema, DataType, FieldSchema};
-use crate::tso::TimestampOracle;
+use object_store::memory::InMemory;
 use quiver_base::SystemClock;
 use quiver_storage::{MetaStore, RedbMetaStore};
 use std::path::Path;
@@ -24,9 +24,8 @@ fn simple_schema(name: &str) -> CollectionSchema {
 
 async fn open(path: &Path) -> Catalog {
     let store: Arc<dyn MetaStore> = Arc::new(RedbMetaStore::open(&path.join("meta.redb")).unwrap());
-    let tso = Arc::new(TimestampOracle::open(Arc::new(SystemClock), store.clone()).await.unwrap());
-    let ids = Arc::new(IdAllocator::open(store.clone()).await.unwrap());
-    Catalog::open(store, tso, ids).await.unwrap()
+    let ctx = Context::open(store, Arc::new(InMemory::new()), Arc::new(SystemClock)).await.unwrap();
+    Catalog::open(Arc::new(ctx)).await.unwrap()
 }
 
 fn new_collection(name: &str) -> NewCollection {
@@ -37,6 +36,8 @@ fn new_collection(name: &str) -> NewCollection {
         consistency_level: ConsistencyLevel::Bounded,
         properties: Default::default(),
         num_partitions: 0,
+        partitions: Vec::new(),
+        indexes: Vec::new(),
     }
 }
 

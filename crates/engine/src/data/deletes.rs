@@ -9,10 +9,10 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Int64Type, UInt64Type};
 use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_buffer::BooleanBuffer;
+use imbl::HashMap;
 use quiver_base::PartitionId;
 use quiver_format::columns::TS_COLUMN;
 use quiver_format::logs::PkColumn;
-use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delete {
@@ -27,7 +27,8 @@ impl Delete {
     }
 }
 
-/// Every delete of one collection, by primary key.
+/// Every delete of one collection, by primary key. Cloning it is O(1) (persistent maps
+/// share structure), so a read takes a snapshot while writers go on adding.
 #[derive(Clone, Debug, Default)]
 pub struct DeleteIndex {
     ints: HashMap<i64, Vec<Delete>>,

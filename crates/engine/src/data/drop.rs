@@ -1,65 +1,46 @@
-//! Dropping a collection's or a partition's data: sealed segments are marked `Dropped`
-//! (their files stay until GC proves nothing references them), growing rows are
-//! discarded, and the collection stops holding back WAL truncation.
+//! Dropping a collection's or a partition's data, after the catalog commit that dropped
+//! it (the commit point). Segments of a collection or partition that no longer exists
+//! are dead whether or not their records say so (GC reads them that way), so this is
+//! cleanup: marking records, forgetting rows, letting the WAL be truncated. Files stay
+//! until GC proves nothing references them.
 
 use super::segment::SegmentState;
-use super::{DataPath, keys};
-use crate::catalog::encode;
+use super::{Data, keys};
 use crate::catalog::model::Collection;
-use crate::error::Result;
-use crate::ops::SegmentInfo;
+use crate::error::{Result, encode};
 use quiver_base::PartitionId;
 use quiver_storage::Txn;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
-impl DataPath {
+impl Data {
+    /// Forget a dropped collection's rows and its checkpoint and revision.
     pub async fn drop_collection(&self, collection: &Collection) -> Result<()> {
-        self.drop_segments(collection, None).await?;
-        self.meta.delete(&keys::checkpoint(collection.id)).await?;
+        let data = self.collection_data(collection.id);
+        let _maintenance = data.maintenance.lock().await;
+        self.ctx.meta.commit(Txn::new().delete(keys::checkpoint(collection.id)).delete(keys::revision(collection.id))).await?;
         self.collections.lock().expect("collections poisoned").remove(&collection.id);
         self.truncate_wal()
     }
 
+    /// Mark a dropped partition's sealed segments dropped and forget its rows.
     pub async fn drop_partition(&self, collection: &Collection, partition: PartitionId) -> Result<()> {
-        self.drop_segments(collection, Some(partition)).await
-    }
-
-    /// Mark the sealed segments in scope dropped and forget every segment in scope.
-    async fn drop_segments(&self, collection: &Collection, partition: Option<PartitionId>) -> Result<()> {
         let data = self.collection_data(collection.id);
-        let _writer = data.writer.lock().await;
-        let in_scope = |p: PartitionId| partition.is_none_or(|x| x == p);
-        let metas: Vec<_> = {
-            let state = data.state.read().expect("data state poisoned");
-            state.segments.values().filter(|s| in_scope(s.partition)).filter_map(|s| s.meta.clone()).collect()
+        let _maintenance = data.maintenance.lock().await;
+        let (metas, revision) = {
+            let state = data.read();
+            let metas: Vec<_> = state.segments.values().filter(|s| s.partition == partition).filter_map(|s| s.meta.clone()).collect();
+            (metas, state.revision)
         };
-        let at_ms = now_ms();
-        let mut txn = Txn::new();
-        for mut meta in metas {
-            meta.state = SegmentState::Dropped { at_ms };
-            txn = txn.put(keys::segment(collection.id, meta.id), encode(&meta));
+        if !metas.is_empty() {
+            let at_ms = self.ctx.now_ms();
+            let mut txn = Txn::new();
+            for mut meta in metas {
+                meta.state = SegmentState::Dropped { at_ms };
+                txn = txn.put(keys::segment(collection.id, meta.id), encode(&meta));
+            }
+            self.commit_segments(collection.id, revision, keys::bump_revision(txn, collection.id, revision)).await?;
+            data.write().revision = revision + 1;
         }
-        if !txn.is_empty() {
-            self.meta.commit(txn).await?;
-        }
-        let mut state = data.state.write().expect("data state poisoned");
-        state.segments.retain(|_, s| !in_scope(s.partition));
+        data.write().segments.retain(|_, s| s.partition != partition);
         Ok(())
-    }
-
-    /// Segments of a collection with their row counts.
-    pub fn segment_infos(&self, collection: &Collection) -> Vec<SegmentInfo> {
-        let data = self.collection_data(collection.id);
-        let state = data.state.read().expect("data state poisoned");
-        state
-            .segments
-            .values()
-            .filter(|s| s.rows > 0)
-            .map(|s| SegmentInfo { id: s.id, partition: s.partition, rows: s.rows as u64, sealed: s.is_sealed() })
-            .collect()
     }
 }

@@ -1,34 +1,43 @@
 //! Sealing: growing segments become Parquet insert logs, pending deletes become delete
-//! logs on the segments they hit, and the segment metadata and WAL checkpoint are
+//! logs on the segments they hit, and the segment records and WAL checkpoint are
 //! committed in one metadata transaction.
 //!
-//! A crash before the commit leaves only unreferenced objects (GC removes them after
-//! its grace period) and the WAL still holds every row; a crash after it leaves a
-//! checkpoint that replay honours. Either way nothing acknowledged is lost or doubled.
+//! Three steps, so writers wait only for the first and the last:
+//! 1. *Freeze* (writer lock, no I/O): the growing segments with rows stop taking rows
+//!    (new writes open new growing segments), and the pending deletes and the applied
+//!    lsn are noted.
+//! 2. *Write* (no lock but the collection's maintenance lock): pk sets and delete
+//!    routing off the runtime, the files staged under an intent and written.
+//! 3. *Commit and install*: one conditional commit (checkpoint, records, segment
+//!    revision, intent release), then the frozen segments become sealed in memory.
+//!
+//! A crash before the commit leaves only staged files (garbage once the session is
+//! gone) and the WAL still holds every row; a crash after it leaves a checkpoint that
+//! replay honours. Either way nothing acknowledged is lost or doubled.
 
-use super::segment::{PkSet, SegmentMeta, SegmentState};
-use super::{CollectionData, DataPath, keys};
-use crate::catalog::encode;
+use super::deletes::Delete;
+use super::segment::{PkSet, Segment, SegmentMeta, SegmentState};
+use super::{CollectionData, Data, keys};
 use crate::catalog::model::Collection;
-use crate::error::{EngineError, Result};
+use crate::error::{Result, encode, internal};
 use arrow_array::RecordBatch;
-use object_store::ObjectStoreExt;
-use object_store::path::Path as ObjectPath;
-use quiver_base::{PartitionId, SegmentId, Timestamp};
+use arrow_schema::SchemaRef;
+use quiver_base::{CollectionId, PartitionId, SegmentId, Timestamp};
 use quiver_format::columns::arrow_schema;
 use quiver_format::logs::{PkColumn, write_delete_log, write_parquet};
 use quiver_format::{FileRef, keys as object_keys};
-use quiver_storage::Txn;
-use quiver_storage::wal::Lsn;
+use quiver_storage::{MetaError, Txn};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Where a segment's files go.
-pub(crate) struct Placement<'a> {
-    pub collection: quiver_base::CollectionId,
+#[derive(Clone)]
+pub struct Placement {
+    pub collection: CollectionId,
     pub partition: PartitionId,
     pub shard: u32,
-    pub schema: &'a arrow_schema::SchemaRef,
+    pub schema: SchemaRef,
 }
 
 /// The result of a flush: the collection's sealed segments and the flush timestamp.
@@ -38,8 +47,8 @@ pub struct FlushOutcome {
     pub flush_ts: Timestamp,
 }
 
-/// The pending deletes one flush routes to one sealed segment: entry `j` is row
-/// `rows[j]` of pending group `groups[j]`, deleted at `timestamps[j]`.
+/// The pending deletes one flush routes to one segment: entry `j` is row `rows[j]` of
+/// pending group `groups[j]`, deleted at `timestamps[j]`.
 struct SegmentDeletes {
     partition: PartitionId,
     rows: Vec<usize>,
@@ -47,13 +56,17 @@ struct SegmentDeletes {
     groups: Vec<usize>,
 }
 
-impl SegmentDeletes {
-    fn new(partition: PartitionId) -> SegmentDeletes {
-        SegmentDeletes { partition, rows: Vec::new(), timestamps: Vec::new(), groups: Vec::new() }
-    }
+/// What a flush took from memory when it froze the collection.
+struct Frozen {
+    flush_ts: Timestamp,
+    growing: Vec<Arc<Segment>>,
+    sealed: Vec<Arc<Segment>>,
+    pending: Vec<(PkColumn, Delete)>,
+    applied_lsn: u64,
+    revision: u64,
 }
 
-impl DataPath {
+impl Data {
     /// Seal all of a collection's growing data and pending deletes.
     ///
     /// # Cancel safety
@@ -61,185 +74,242 @@ impl DataPath {
     /// it in a spawned task.
     pub async fn flush(&self, collection: &Collection) -> Result<FlushOutcome> {
         let data = self.collection_data(collection.id);
-        let _writer = data.writer.lock().await;
-        self.flush_locked(collection, &data).await
+        let _maintenance = data.maintenance.lock().await;
+        data.check_available(collection)?;
+        let started = Instant::now();
+        let frozen = {
+            let _writer = data.writer.lock().await;
+            let flush_ts = self.ctx.next_ts().await?;
+            let mut state = data.write();
+            if state.applied_lsn == state.flushed_lsn && state.pending_deletes.is_empty() {
+                drop(state);
+                return Ok(FlushOutcome { sealed: sealed_ids(&data), flush_ts });
+            }
+            let mut growing = Vec::new();
+            for segment in state.segments.values_mut().filter(|s| s.is_growing() && s.rows > 0) {
+                Arc::make_mut(segment).sealing = true;
+                growing.push(Arc::clone(segment));
+            }
+            let sealed = state.segments.values().filter(|s| s.meta.is_some()).cloned().collect();
+            Frozen {
+                flush_ts,
+                growing,
+                sealed,
+                pending: state.pending_deletes.clone(),
+                applied_lsn: state.applied_lsn,
+                revision: state.revision,
+            }
+        };
+        let frozen_ids: Vec<SegmentId> = frozen.growing.iter().map(|s| s.id).collect();
+        match self.seal(collection, &data, frozen).await {
+            Ok(outcome) => {
+                tracing::debug!(collection = %collection.name, elapsed_ms = started.elapsed().as_millis() as u64, "flushed");
+                Ok(outcome)
+            }
+            Err(error) => {
+                // The rows stay in memory and in the WAL; the next flush takes them again.
+                let mut state = data.write();
+                for id in frozen_ids {
+                    if let Some(segment) = state.segments.get_mut(&id).filter(|s| s.meta.is_none()) {
+                        Arc::make_mut(segment).sealing = false;
+                    }
+                }
+                Err(error)
+            }
+        }
     }
 
-    async fn flush_locked(&self, collection: &Collection, data: &CollectionData) -> Result<FlushOutcome> {
-        let started = Instant::now();
-        let flush_ts = self.tso.next().await?;
-        // What to seal, read under the state lock (cheap: batches are reference counted).
-        let (growing, pending, applied_lsn, sealed_keys) = {
-            let state = data.state.read().expect("data state poisoned");
-            let growing: Vec<(SegmentId, PartitionId, u32, Vec<RecordBatch>, usize, u64)> = state
-                .segments
-                .values()
-                .filter(|s| !s.is_sealed() && s.rows > 0)
-                .map(|s| (s.id, s.partition, s.shard, s.batches.clone(), s.rows, s.max_ts))
-                .collect();
-            let sealed_keys: Vec<(SegmentId, PartitionId, PkSet)> =
-                state.segments.values().filter(|s| s.rows > 0).map(|s| (s.id, s.partition, s.pks.clone())).collect();
-            (growing, state.pending_deletes.clone(), state.applied_lsn, sealed_keys)
+    async fn seal(&self, collection: &Collection, data: &CollectionData, frozen: Frozen) -> Result<FlushOutcome> {
+        let pk_name = collection.schema.primary_field().name.clone();
+        let Frozen { flush_ts, growing, sealed, pending, applied_lsn, revision } = frozen;
+        let (growing_pks, routed) = {
+            let (growing, sealed, pending) = (growing.clone(), sealed, pending.clone());
+            tokio::task::spawn_blocking(move || {
+                let growing_pks: Vec<Arc<PkSet>> = growing.iter().map(|s| Arc::new(PkSet::of(&s.batches, &pk_name))).collect();
+                let holders: Vec<(SegmentId, PartitionId, &PkSet)> = growing
+                    .iter()
+                    .zip(&growing_pks)
+                    .map(|(s, pks)| (s.id, s.partition, pks.as_ref()))
+                    .chain(sealed.iter().map(|s| (s.id, s.partition, s.pks.as_ref())))
+                    .collect();
+                let routed = route_deletes(&pending, &holders);
+                let metas: BTreeMap<SegmentId, SegmentMeta> = sealed.iter().filter_map(|s| s.meta.clone().map(|m| (s.id, m))).collect();
+                (growing_pks, (routed, metas))
+            })
+            .await
+            .map_err(|e| internal(format!("flush task failed: {e}")))?
         };
-        if growing.is_empty() && pending.is_empty() && applied_lsn == data.state.read().expect("poisoned").flushed_lsn {
-            return Ok(FlushOutcome { sealed: self.sealed_ids(data), flush_ts });
-        }
+        let (routed, sealed_metas) = routed;
 
+        // Name every file before writing any, so they are staged together.
         let schema = arrow_schema(&collection.schema);
-        let mut new_metas: BTreeMap<SegmentId, SegmentMeta> = BTreeMap::new();
-        for (id, partition, shard, batches, rows, max_ts) in growing {
-            let placement = Placement { collection: collection.id, partition, shard, schema: &schema };
-            let meta = self.write_segment(placement, id, &batches, rows, Timestamp(max_ts), flush_ts, Vec::new()).await?;
-            new_metas.insert(id, meta);
+        let mut insert_keys = Vec::with_capacity(growing.len());
+        for segment in &growing {
+            insert_keys.push(object_keys::insert_log(collection.id, segment.partition, segment.id, self.ctx.next_id().await?));
         }
-
-        // Route each pending delete to every segment (in its partition scope) holding the pk.
-        let mut delta: BTreeMap<SegmentId, SegmentDeletes> = BTreeMap::new();
-        for (group, (pks, delete)) in pending.iter().enumerate() {
-            for (segment, partition, set) in &sealed_keys {
-                if delete.partition.is_some_and(|p| p != *partition) {
-                    continue;
-                }
-                for i in 0..pks.len() {
-                    if set.contains_at(pks, i) {
-                        let entry = delta.entry(*segment).or_insert_with(|| SegmentDeletes::new(*partition));
-                        entry.rows.push(i);
-                        entry.timestamps.push(delete.ts);
-                        entry.groups.push(group);
+        let mut delta_keys = Vec::with_capacity(routed.len());
+        for (segment, deletes) in &routed {
+            delta_keys.push(object_keys::delta_log(collection.id, deletes.partition, *segment, self.ctx.next_id().await?));
+        }
+        let intent = self.staging.stage(insert_keys.iter().chain(&delta_keys).cloned().collect()).await?;
+        let written = async {
+            let mut new_metas: BTreeMap<SegmentId, SegmentMeta> = BTreeMap::new();
+            for (segment, key) in growing.iter().zip(&insert_keys) {
+                let placement =
+                    Placement { collection: collection.id, partition: segment.partition, shard: segment.shard, schema: schema.clone() };
+                let file = self.write_insert_log(key, &placement, segment.batches.clone(), segment.rows).await?;
+                let meta = sealed_meta(&placement, segment.id, file, &segment.batches, Timestamp(segment.max_ts), flush_ts, Vec::new());
+                new_metas.insert(segment.id, meta);
+            }
+            let mut updated: Vec<SegmentMeta> = Vec::new();
+            for ((segment, SegmentDeletes { rows, timestamps, groups, .. }), key) in routed.into_iter().zip(&delta_keys) {
+                let pks = gather_pks(&pending, &rows, &groups);
+                let rows = pks.len() as u64;
+                let file = self.ctx.put_file(key, write_delete_log(&pks, &timestamps)?, rows).await?;
+                match new_metas.get_mut(&segment) {
+                    Some(meta) => meta.delta_logs.push(file),
+                    None => {
+                        let mut meta = sealed_metas
+                            .get(&segment)
+                            .cloned()
+                            .ok_or_else(|| internal(format!("segment {segment} vanished during flush")))?;
+                        meta.delta_logs.push(file);
+                        updated.push(meta);
                     }
                 }
             }
-        }
-        let mut updated: Vec<SegmentMeta> = Vec::new();
-        for (segment, SegmentDeletes { partition, rows, timestamps, groups }) in delta {
-            let pks = gather_pks(&pending, &rows, &groups);
-            let key = object_keys::delta_log(collection.id, partition, segment, self.ids.next().await?);
-            let file = self.put(&key, write_delete_log(&pks, &timestamps)?, pks.len() as u64).await?;
-            match new_metas.get_mut(&segment) {
-                Some(meta) => meta.delta_logs.push(file),
-                None => {
-                    let mut meta = self
-                        .sealed_meta(data, segment)
-                        .ok_or_else(|| EngineError::InvalidParameter(format!("segment {segment} vanished during flush")))?;
-                    meta.delta_logs.push(file);
-                    updated.push(meta);
-                }
+            self.ctx.failpoint("flush.after_objects")?;
+            let mut txn = Txn::new().put(keys::checkpoint(collection.id), applied_lsn.to_be_bytes().to_vec());
+            for meta in new_metas.values().chain(&updated) {
+                txn = txn.put(keys::segment(collection.id, meta.id), encode(meta));
             }
+            txn = keys::bump_revision(intent.release(txn), collection.id, revision);
+            self.commit_segments(collection.id, revision, txn).await?;
+            Ok::<_, crate::error::EngineError>((new_metas, updated))
         }
-
-        crate::failpoint::hit("flush.after_objects");
-        let mut txn = Txn::new().put(keys::checkpoint(collection.id), applied_lsn.to_be_bytes().to_vec());
-        for meta in new_metas.values().chain(&updated) {
-            txn = txn.put(keys::segment(collection.id, meta.id), encode(meta));
-        }
-        self.meta.commit(txn).await?;
+        .await;
+        let (new_metas, updated) = match written {
+            Ok(done) => done,
+            Err(error) => {
+                self.staging.abandon(intent).await;
+                return Err(error);
+            }
+        };
+        self.ctx.failpoint("flush.after_commit")?;
 
         {
-            let mut state = data.state.write().expect("data state poisoned");
-            let pk_name = collection.schema.primary_field().name.clone();
-            for meta in new_metas.into_values().chain(updated) {
+            let mut state = data.write();
+            for (segment, pks) in growing.iter().zip(growing_pks) {
+                let Some(meta) = new_metas.get(&segment.id) else { continue };
+                let mut sealed = Segment::clone(segment);
+                sealed.sealing = false;
+                sealed.meta = Some(meta.clone());
+                sealed.pks = pks;
+                if !collection.loaded {
+                    sealed.release(&collection.schema.primary_field().name);
+                }
+                state.segments.insert(sealed.id, Arc::new(sealed));
+            }
+            for meta in updated {
                 if let Some(segment) = state.segments.get_mut(&meta.id) {
-                    segment.meta = Some(meta);
-                    if !collection.loaded {
-                        segment.release(&pk_name);
-                    }
+                    Arc::make_mut(segment).meta = Some(meta);
                 }
             }
-            let flushed = pending.len();
-            state.pending_deletes.drain(..flushed);
+            state.pending_deletes.drain(..pending.len());
             state.flushed_lsn = applied_lsn;
+            state.revision = revision + 1;
         }
         self.truncate_wal()?;
-        tracing::debug!(collection = %collection.name, elapsed_ms = started.elapsed().as_millis() as u64, "flushed");
-        Ok(FlushOutcome { sealed: self.sealed_ids(data), flush_ts })
+        Ok(FlushOutcome { sealed: sealed_ids(data), flush_ts })
     }
 
-    /// Write a sealed segment's rows as one Parquet insert log and describe the segment.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn write_segment(
-        &self,
-        at: Placement<'_>,
-        id: SegmentId,
-        batches: &[RecordBatch],
-        rows: usize,
-        max_ts: Timestamp,
-        sealed_ts: Timestamp,
-        compacted_from: Vec<SegmentId>,
-    ) -> Result<SegmentMeta> {
-        let key = object_keys::insert_log(at.collection, at.partition, id, self.ids.next().await?);
-        let file = self.put(&key, write_parquet(at.schema, batches)?, rows as u64).await?;
-        let min_ts = batches.iter().filter_map(|b| b.column_by_name(quiver_format::columns::TS_COLUMN)).filter_map(|c| {
-            use arrow_array::cast::AsArray;
-            c.as_primitive::<arrow_array::types::UInt64Type>().values().iter().copied().min()
-        });
-        Ok(SegmentMeta {
-            id,
-            min_ts: Timestamp(min_ts.min().unwrap_or(0)),
-            collection: at.collection,
-            partition: at.partition,
-            shard: at.shard,
-            rows: rows as u64,
-            insert_logs: vec![file],
-            delta_logs: Vec::new(),
-            state: SegmentState::Flushed,
-            max_ts,
-            sealed_ts,
-            compacted_from,
-        })
-    }
-
-    /// Write one object and describe it.
-    pub(crate) async fn put(&self, key: &str, bytes: Vec<u8>, rows: u64) -> Result<FileRef> {
-        let file = FileRef::of(key, &bytes, rows);
-        self.objects
-            .put(&ObjectPath::from(key), bytes.into())
-            .await
-            .map_err(|e| EngineError::Storage(format!("cannot write {key}: {e}")))?;
-        Ok(file)
-    }
-
-    fn sealed_ids(&self, data: &CollectionData) -> Vec<SegmentId> {
-        let state = data.state.read().expect("data state poisoned");
-        state.segments.values().filter(|s| s.is_sealed()).map(|s| s.id).collect()
-    }
-
-    fn sealed_meta(&self, data: &CollectionData, id: SegmentId) -> Option<SegmentMeta> {
-        data.state.read().expect("data state poisoned").segments.get(&id).and_then(|s| s.meta.clone())
-    }
-
-    /// Delete WAL files that every collection has checkpointed past.
-    pub(crate) fn truncate_wal(&self) -> Result<()> {
-        let collections: Vec<_> = self.collections.lock().expect("collections poisoned").values().cloned().collect();
-        let mut upto = self.wal.last_lsn().0;
-        for data in collections {
-            let state = data.state.read().expect("data state poisoned");
-            if state.applied_lsn > state.flushed_lsn {
-                upto = upto.min(state.flushed_lsn);
+    /// Commit a change of a collection's segments prepared at revision `seen`. If the
+    /// store reports an error that leaves the outcome unknown (not a failed condition),
+    /// the revision is read back: the change landed if it moved to `seen + 1`.
+    pub(super) async fn commit_segments(&self, collection: CollectionId, seen: u64, txn: Txn) -> Result<()> {
+        match self.ctx.meta.commit(txn).await {
+            Ok(()) => Ok(()),
+            Err(MetaError::ConditionFailed { key }) => {
+                Err(crate::error::EngineError::Conflict { what: format!("the segments of collection {collection} ({key})") })
+            }
+            Err(error) => {
+                let now = self.ctx.meta.get(&keys::revision(collection)).await.ok().flatten().map(|v| keys::decode_u64(&v));
+                if now == Some(seen + 1) { Ok(()) } else { Err(error.into()) }
             }
         }
-        self.wal.truncate_through(Lsn(upto))?;
-        Ok(())
     }
 
-    /// Seal collections whose growing data is large or idle (called by the background
-    /// flusher).
-    pub async fn seal_due(&self, collection: &Collection) -> Result<bool> {
-        let data = self.collection_data(collection.id);
-        let due = {
-            let state = data.state.read().expect("data state poisoned");
-            let bytes: usize = state.segments.values().filter(|s| !s.is_sealed()).map(|s| s.bytes).sum();
-            let unflushed = state.applied_lsn > state.flushed_lsn;
-            let idle = state.last_write.is_some_and(|t| t.elapsed() >= self.config.seal_idle);
-            unflushed && (bytes >= self.config.seal_bytes || idle)
-        };
-        if due {
-            self.flush(collection).await?;
-        }
-        Ok(due)
+    /// Write a sealed segment's rows as one Parquet insert log (encoded off the runtime).
+    pub(crate) async fn write_insert_log(&self, key: &str, at: &Placement, batches: Vec<RecordBatch>, rows: usize) -> Result<FileRef> {
+        let schema = at.schema.clone();
+        let bytes = tokio::task::spawn_blocking(move || write_parquet(&schema, &batches))
+            .await
+            .map_err(|e| internal(format!("parquet encoding task failed: {e}")))??;
+        self.ctx.put_file(key, bytes, rows as u64).await
     }
 }
 
-fn gather_pks(pending: &[(PkColumn, super::deletes::Delete)], rows: &[usize], groups: &[usize]) -> PkColumn {
+/// The record of a sealed segment whose rows `batches` are in `file`.
+pub fn sealed_meta(
+    at: &Placement,
+    id: SegmentId,
+    file: FileRef,
+    batches: &[RecordBatch],
+    max_ts: Timestamp,
+    sealed_ts: Timestamp,
+    compacted_from: Vec<SegmentId>,
+) -> SegmentMeta {
+    let min_ts = batches.iter().filter_map(|b| b.column_by_name(quiver_format::columns::TS_COLUMN)).filter_map(|c| {
+        use arrow_array::cast::AsArray;
+        c.as_primitive::<arrow_array::types::UInt64Type>().values().iter().copied().min()
+    });
+    SegmentMeta {
+        id,
+        min_ts: Timestamp(min_ts.min().unwrap_or(0)),
+        collection: at.collection,
+        partition: at.partition,
+        shard: at.shard,
+        rows: file.rows,
+        insert_logs: vec![file],
+        delta_logs: Vec::new(),
+        state: SegmentState::Flushed,
+        max_ts,
+        sealed_ts,
+        compacted_from,
+    }
+}
+
+fn sealed_ids(data: &CollectionData) -> Vec<SegmentId> {
+    data.read().segments.values().filter(|s| s.meta.is_some()).map(|s| s.id).collect()
+}
+
+/// Each pending delete, routed to every segment (in its partition scope) holding its key.
+fn route_deletes(pending: &[(PkColumn, Delete)], holders: &[(SegmentId, PartitionId, &PkSet)]) -> BTreeMap<SegmentId, SegmentDeletes> {
+    let mut routed: BTreeMap<SegmentId, SegmentDeletes> = BTreeMap::new();
+    for (group, (pks, delete)) in pending.iter().enumerate() {
+        for (segment, partition, set) in holders {
+            if delete.partition.is_some_and(|p| p != *partition) {
+                continue;
+            }
+            for i in 0..pks.len() {
+                if set.contains_at(pks, i) {
+                    let entry = routed.entry(*segment).or_insert_with(|| SegmentDeletes {
+                        partition: *partition,
+                        rows: Vec::new(),
+                        timestamps: Vec::new(),
+                        groups: Vec::new(),
+                    });
+                    entry.rows.push(i);
+                    entry.timestamps.push(delete.ts);
+                    entry.groups.push(group);
+                }
+            }
+        }
+    }
+    routed
+}
+
+fn gather_pks(pending: &[(PkColumn, Delete)], rows: &[usize], groups: &[usize]) -> PkColumn {
     match pending.first().map(|(p, _)| p) {
         Some(PkColumn::Str(_)) => PkColumn::Str(
             rows.iter()

@@ -1,100 +1,83 @@
-//! Reading a collection's sealed segments back from object storage: their rows, and
-//! their delete logs into the collection's delete index.
+//! Reading a collection's sealed segments back from object storage: their rows (all
+//! columns when loaded, else only the primary key and `$ts`), and their delete logs into
+//! the collection's delete index; loading and releasing columns.
 
+use super::keys;
 use super::ranged::RangedLog;
 use super::segment::{Segment, SegmentMeta};
-use super::{DataPath, DataState, keys};
+use super::{Data, DataState};
 use crate::catalog::model::Collection;
-use crate::error::{EngineError, Result};
+use crate::error::{Result, StorageError, decode, internal};
 use arrow_array::RecordBatch;
-use bytes::Bytes;
 use futures::TryStreamExt;
-use object_store::ObjectStoreExt;
-use object_store::path::Path as ObjectPath;
 use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::errors::ParquetError;
 use quiver_format::FileRef;
 use quiver_format::logs::{log_reader, read_delete_log, read_parquet};
 use std::sync::Arc;
 
-impl DataPath {
-    /// Every live segment of `collection`, read from object storage: every column (each
-    /// file verified) when the collection is loaded, else only the primary key and `$ts`.
-    pub(crate) async fn load_sealed(&self, collection: &Collection) -> Result<DataState> {
-        let prefix = format!("{}{:020}/", keys::SEGMENT_PREFIX, collection.id.0);
+impl Data {
+    /// Every live segment of `collection` and its segment revision, read from storage.
+    pub(super) async fn load_sealed(&self, collection: &Collection) -> Result<DataState> {
         let pk_name = collection.schema.primary_field().name.clone();
-        let mut state = DataState::default();
-        for (key, value) in self.meta.scan_prefix(&prefix).await? {
-            let meta: SegmentMeta =
-                serde_json::from_slice(&value).map_err(|e| EngineError::CorruptMetadata { key: key.clone(), reason: e.to_string() })?;
-            if !meta.is_live() {
+        let mut view = self.ctx.meta.scan_prefixes(&[&keys::segments_of(collection.id), &keys::revision(collection.id)]).await?.into_iter();
+        let records = view.next().unwrap_or_default();
+        let revision = view.next().unwrap_or_default().first().map(|(_, v)| keys::decode_u64(v)).unwrap_or(0);
+        let mut state = DataState { revision, ..Default::default() };
+        for (key, value) in records {
+            let meta: SegmentMeta = decode(&key, &value)?;
+            if !meta.serves(collection) {
                 continue;
             }
-            let mut segment = self.read_segment(&meta, &pk_name, collection.loaded).await?;
             for file in &meta.delta_logs {
-                let (pks, timestamps) = read_delete_log(self.read_verified(file).await?)?;
+                let (pks, timestamps) = read_delete_log(self.ctx.read_verified(file).await?)?;
                 state.deletes.add_timestamped(&pks, &timestamps, Some(meta.partition));
             }
-            segment.meta = Some(meta);
-            state.segments.insert(segment.id, segment);
+            let segment = self.read_segment(meta, &pk_name, collection.loaded).await?;
+            state.segments.insert(segment.id, Arc::new(segment));
         }
-        self.load_index_builds(collection, &mut state, collection.loaded).await?;
         Ok(state)
     }
 
-    /// A sealed segment's rows: all columns, or only the primary key and `$ts`.
-    pub(crate) async fn read_segment(&self, meta: &SegmentMeta, pk_name: &str, all_columns: bool) -> Result<Segment> {
-        let mut segment = Segment::growing(meta.id, meta.partition, meta.shard);
-        let keys = [pk_name, quiver_format::columns::TS_COLUMN];
+    /// A sealed segment's rows: all columns (every file verified), or only the primary key
+    /// and `$ts`.
+    pub(crate) async fn read_segment(&self, meta: SegmentMeta, pk_name: &str, all_columns: bool) -> Result<Segment> {
+        let mut batches = Vec::new();
         for file in &meta.insert_logs {
-            let batches =
-                if all_columns { read_parquet(self.read_verified(file).await?, None)? } else { self.read_columns(file, &keys).await? };
-            for batch in batches {
-                segment.append(batch, pk_name, meta.max_ts.0);
+            if all_columns {
+                let bytes = self.ctx.read_verified(file).await?;
+                batches.extend(
+                    tokio::task::spawn_blocking(move || read_parquet(bytes, None))
+                        .await
+                        .map_err(|e| internal(format!("parquet decoding task failed: {e}")))??,
+                );
+            } else {
+                batches.extend(self.read_columns(file, &[pk_name, quiver_format::columns::TS_COLUMN]).await?);
             }
         }
-        segment.loaded = all_columns;
-        segment.meta = Some(meta.clone());
-        Ok(segment)
+        Ok(Segment::sealed(meta, batches, pk_name, all_columns))
     }
 
-    /// Load every column and index of a collection's released segments.
+    /// Load every column of a collection's released segments (their indexes are the
+    /// index builder's to attach).
     ///
     /// # Cancel safety
     /// Cancel safe: nothing durable changes; a cancelled load leaves segments released.
     pub async fn load(&self, collection: &Collection) -> Result<()> {
         let data = self.collection_data(collection.id);
+        data.check_available(collection)?;
         let pk_name = collection.schema.primary_field().name.clone();
-        let released: Vec<SegmentMeta> = {
-            let state = data.state.read().expect("data state poisoned");
-            state.segments.values().filter(|s| !s.loaded).filter_map(|s| s.meta.clone()).collect()
-        };
+        let released: Vec<SegmentMeta> = data.read().segments.values().filter(|s| !s.loaded).filter_map(|s| s.meta.clone()).collect();
         for meta in released {
-            let segment = self.read_segment(&meta, &pk_name, true).await?;
-            let mut state = data.state.write().expect("data state poisoned");
-            if let Some(slot) = state.segments.get_mut(&meta.id)
+            let loaded = self.read_segment(meta, &pk_name, true).await?;
+            let mut state = data.write();
+            if let Some(slot) = state.segments.get_mut(&loaded.id)
                 && !slot.loaded
             {
-                slot.batches = segment.batches;
-                slot.bytes = segment.bytes;
+                let slot = Arc::make_mut(slot);
+                slot.batches = loaded.batches;
+                slot.bytes = loaded.bytes;
                 slot.loaded = true;
-            }
-        }
-        let mut builds = DataState::default();
-        {
-            let state = data.state.read().expect("data state poisoned");
-            for segment in state.segments.values().filter(|s| s.is_sealed() && s.indexes.is_empty()) {
-                builds.segments.insert(segment.id, Segment::growing(segment.id, segment.partition, segment.shard));
-            }
-        }
-        self.load_index_builds(collection, &mut builds, true).await?;
-        let mut state = data.state.write().expect("data state poisoned");
-        for (id, loaded) in builds.segments {
-            if let Some(segment) = state.segments.get_mut(&id)
-                && segment.loaded
-            {
-                segment.indexes.extend(loaded.indexes);
-                segment.built.extend(loaded.built);
             }
         }
         Ok(())
@@ -104,10 +87,28 @@ impl DataPath {
     pub fn release(&self, collection: &Collection) {
         let data = self.collection_data(collection.id);
         let pk_name = collection.schema.primary_field().name.clone();
-        let mut state = data.state.write().expect("data state poisoned");
-        for segment in state.segments.values_mut() {
-            segment.release(&pk_name);
+        let mut state = data.write();
+        for segment in state.segments.values_mut().filter(|s| s.meta.is_some() && s.loaded) {
+            Arc::make_mut(segment).release(&pk_name);
         }
+    }
+
+    /// Only the named columns of a sealed segment's insert logs.
+    pub(crate) async fn read_segment_columns(&self, meta: &SegmentMeta, columns: &[&str]) -> Result<Vec<RecordBatch>> {
+        let mut batches = Vec::new();
+        for file in &meta.insert_logs {
+            let bytes = self.ctx.read_verified(file).await?;
+            let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+            batches.extend(
+                tokio::task::spawn_blocking(move || {
+                    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+                    read_parquet(bytes, Some(&names))
+                })
+                .await
+                .map_err(|e| internal(format!("parquet decoding task failed: {e}")))??,
+            );
+        }
+        Ok(batches)
     }
 
     /// Only the named columns of an insert log, fetched as ranged reads of the footer and
@@ -116,31 +117,14 @@ impl DataPath {
     /// and verified when its segment is loaded, and a restore verifies every copy before
     /// it registers it.
     async fn read_columns(&self, file: &FileRef, columns: &[&str]) -> Result<Vec<RecordBatch>> {
-        let unreadable = |e: ParquetError| EngineError::Storage(format!("cannot read {}: {e}", file.key));
-        let log = RangedLog::new(Arc::clone(&self.objects), &file.key, file.size);
+        let unreadable = |e: ParquetError| match &e {
+            ParquetError::External(inner) if inner.downcast_ref::<object_store::Error>().is_some() => {
+                StorageError::new("read", &file.key, inner.downcast_ref::<object_store::Error>().expect("checked"))
+            }
+            _ => StorageError::corrupt(&file.key, e.to_string()),
+        };
+        let log = RangedLog::new(Arc::clone(&self.ctx.objects), &file.key, file.size);
         let builder = ParquetRecordBatchStreamBuilder::new(log).await.map_err(unreadable)?;
-        log_reader(builder, Some(columns)).build().map_err(unreadable)?.try_collect().await.map_err(unreadable)
-    }
-
-    /// Read an object and check it is exactly the file that was recorded.
-    pub(crate) async fn read_verified(&self, file: &FileRef) -> Result<Bytes> {
-        let bytes = self
-            .objects
-            .get(&ObjectPath::from(file.key.as_str()))
-            .await
-            .map_err(|e| EngineError::Storage(format!("cannot read {}: {e}", file.key)))?
-            .bytes()
-            .await
-            .map_err(|e| EngineError::Storage(format!("cannot read {}: {e}", file.key)))?;
-        if !file.matches(&bytes) {
-            return Err(EngineError::Storage(format!(
-                "{} is corrupt: expected {} bytes with crc32c {:08x}, found {} bytes",
-                file.key,
-                file.size,
-                file.crc32c,
-                bytes.len()
-            )));
-        }
-        Ok(bytes)
+        Ok(log_reader(builder, Some(columns)).build().map_err(unreadable)?.try_collect().await.map_err(unreadable)?)
     }
 }

@@ -1,64 +1,76 @@
-//! The data path: durable writes, segments, flush, reads.
+//! The data component: a collection's rows, from acknowledged write to sealed segment.
+//!
+//! Owns the write-ahead log, the growing and sealed segments of every collection in
+//! memory (with their delete index), flush, the segment records in the metadata store,
+//! loading and releasing segment columns, and the entry points through which other
+//! components change segments: compaction ([`Data::replace`]), restore
+//! ([`Data::register`]) and index builds ([`Data::attach_index`]). No other component
+//! builds a segment record.
 //!
 //! Terms: a *write* is an insert, upsert or delete of one collection. Each write gets a
 //! hybrid timestamp, is appended to the WAL and fsynced, and only then applied to the
 //! collection's in-memory state and acknowledged. *Flush* seals every growing segment of
 //! a collection into Parquet insert logs, writes the pending deletes as delete logs on
-//! the segments they hit, and commits the segment metadata together with the
+//! the segments they hit, and commits the segment records together with the
 //! collection's WAL checkpoint in one metadata transaction; WAL files wholly behind every
 //! collection's checkpoint are then deleted.
 //!
 //! Invariants:
 //! - An acknowledged write is in the WAL (fsynced) or in a committed segment.
-//! - A collection's writes are ordered by its `writer` lock: timestamp, WAL append and
-//!   apply happen in one critical section, so apply order is timestamp order. Flush holds
-//!   the same lock, so no write slips between "what was sealed" and the checkpoint.
-//! - Readers take the state lock only to read in-memory batches; never across I/O.
+//! - Every commit that changes a collection's segments (flush, compaction, restore
+//!   registration, dropping a partition) also compare-and-sets the collection's segment
+//!   revision (`data/revision/<collection>`). Two such changes prepared from the same
+//!   revision cannot both commit, in this process or another sharing the store; and a
+//!   snapshot capture that read one revision commits only if it still holds.
+//! - Files are written before the commit that references them, under a staging intent
+//!   (`gc::staging`) that the same commit releases, so GC never takes a file being
+//!   written for garbage, however long the write takes.
+//!
+//! Locks (in this order; each only orders work inside this process):
+//! - `maintenance` (async, per collection): one flush, compaction, registration or
+//!   partition drop of a collection at a time. Held across their object I/O, but
+//!   neither writers nor readers take it.
+//! - `writer` (async, per collection): timestamp, WAL append and apply happen in one
+//!   critical section, so apply order is timestamp order. Flush and compaction take it
+//!   only to swap segments, never across object I/O.
+//! - `state` (std, per collection): held only to read or swap in-memory handles; never
+//!   across an await or a scan. Reads take a [`CollectionView`] (segment handles and an
+//!   O(1) clone of the delete index) and run without it.
 
-mod capture;
-mod compaction;
+mod attach;
 mod deletes;
 mod drop;
 mod flush;
-mod gc;
-mod indexing;
+pub mod keys;
 mod load;
-mod query;
 mod ranged;
+mod register;
 mod routing;
 pub mod rows;
-mod scalar_index;
-mod search;
 mod segment;
-mod wal_entry;
+pub mod wal_entry;
+mod write;
 
-pub use capture::SegmentCapture;
-pub use compaction::{CompactionPlan, CompactionTrigger};
-pub use deletes::pk_column as pk_values;
-pub use flush::FlushOutcome;
-pub use gc::{Decision, GcReport, ReferenceSet, decide};
-pub use indexing::{IndexProgress, kind_of};
-pub use query::{QueryOutput, QueryRequest};
+pub use deletes::{DeleteIndex, pk_column as pk_values};
+pub use flush::{FlushOutcome, Placement, sealed_meta};
+pub use register::{Maintenance, SealedSegment};
 pub use rows::{InsertColumns, PkSource};
-pub use search::{QueryVectors, SearchOutput, SearchRequest};
-pub use segment::{IndexBuild, SegmentMeta, SegmentState};
+pub use segment::{PkSet, Segment, SegmentIndex, SegmentMeta, SegmentState};
+pub use write::MutationOutcome;
 
 use crate::catalog::model::Collection;
-use crate::error::{EngineError, Result};
-use crate::ids::IdAllocator;
-use crate::tso::TimestampOracle;
-use deletes::{Delete, DeleteIndex};
-use object_store::ObjectStore;
-use quiver_base::{CollectionId, PartitionId, SegmentId, Timestamp};
-use quiver_expr::{Pks, Plan, TemplateValue};
+use crate::context::Context;
+use crate::error::{EngineError, Result, decode};
+use crate::gc::Staging;
+use deletes::Delete;
+use quiver_base::{CollectionId, PartitionId, SegmentId};
 use quiver_format::logs::PkColumn;
-use quiver_storage::MetaStore;
+use quiver_storage::Txn;
 use quiver_storage::wal::{Lsn, Wal, WalOptions};
-use segment::Segment;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 use wal_entry::WalEntry;
 
 /// Tunables of the data path.
@@ -78,101 +90,113 @@ impl Default for DataConfig {
     }
 }
 
-/// Metadata keys of the data path (see also `catalog::keys`).
-pub mod keys {
-    use quiver_base::{CollectionId, SegmentId};
-
-    use quiver_base::IndexId;
-
-    pub const SEGMENT_PREFIX: &str = "data/segment/";
-    pub const CHECKPOINT_PREFIX: &str = "data/checkpoint/";
-    pub const INDEX_BUILD_PREFIX: &str = "data/index_build/";
-
-    /// `data/index_build/<collection>/<segment>/<index>` → [`IndexBuild`](super::segment::IndexBuild) JSON.
-    pub fn index_build(collection: CollectionId, segment: SegmentId, index: IndexId) -> String {
-        format!("{INDEX_BUILD_PREFIX}{:020}/{:020}/{:020}", collection.0, segment.0, index.0)
-    }
-
-    /// `data/segment/<collection>/<segment>` → [`SegmentMeta`](super::SegmentMeta) JSON.
-    pub fn segment(collection: CollectionId, segment: SegmentId) -> String {
-        format!("{SEGMENT_PREFIX}{:020}/{:020}", collection.0, segment.0)
-    }
-
-    /// `data/checkpoint/<collection>` → last WAL lsn whose effects are in segments (u64 BE).
-    pub fn checkpoint(collection: CollectionId) -> String {
-        format!("{CHECKPOINT_PREFIX}{:020}", collection.0)
-    }
-}
-
 /// One collection's rows and deletes in memory.
 #[derive(Default)]
 pub(crate) struct DataState {
     /// Growing and sealed segments, by id.
-    segments: BTreeMap<SegmentId, Segment>,
-    /// Every delete not yet purged by compaction.
+    segments: BTreeMap<SegmentId, Arc<Segment>>,
+    /// Every delete applied so far.
     deletes: DeleteIndex,
     /// Deletes applied since the last flush (not yet in a delete log).
     pending_deletes: Vec<(PkColumn, Delete)>,
     applied_lsn: u64,
     flushed_lsn: u64,
-    /// When the last write was applied (for sealing idle data).
-    last_write: Option<Instant>,
+    /// The segment revision last committed (see the module invariants).
+    revision: u64,
+    /// When the last write was applied (clock ms; for sealing idle data).
+    last_write_ms: Option<u64>,
+    /// Why the collection's stored data could not be read, if it could not: reads and
+    /// flushes are refused (a flush could not route deletes to unread segments), the
+    /// rest of the server goes on.
+    unavailable: Option<String>,
 }
 
 pub(crate) struct CollectionData {
+    maintenance: Arc<tokio::sync::Mutex<()>>,
     writer: tokio::sync::Mutex<()>,
     state: RwLock<DataState>,
 }
 
-/// What a mutation returns to the client.
-#[derive(Clone, Debug)]
-pub struct MutationOutcome {
-    pub ids: PkColumn,
-    pub count: usize,
-    pub ts: Timestamp,
+impl CollectionData {
+    fn read(&self) -> RwLockReadGuard<'_, DataState> {
+        self.state.read().expect("data state poisoned")
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, DataState> {
+        self.state.write().expect("data state poisoned")
+    }
+
+    fn check_available(&self, collection: &Collection) -> Result<()> {
+        match &self.read().unavailable {
+            Some(reason) => Err(EngineError::CollectionUnavailable { name: collection.name.clone(), reason: reason.clone() }),
+            None => Ok(()),
+        }
+    }
 }
 
-pub struct DataPath {
-    meta: Arc<dyn MetaStore>,
-    objects: Arc<dyn ObjectStore>,
+/// What a read sees of a collection: its segments and deletes at one moment. Taking one
+/// copies handles only; rows, indexes and the delete index are shared.
+#[derive(Clone, Default)]
+pub struct CollectionView {
+    pub segments: Vec<Arc<Segment>>,
+    pub deletes: DeleteIndex,
+}
+
+/// A segment as GetPersistentSegmentInfo / GetQuerySegmentInfo report it.
+#[derive(Clone, Debug)]
+pub struct SegmentInfo {
+    pub id: SegmentId,
+    pub partition: PartitionId,
+    pub rows: u64,
+    pub sealed: bool,
+}
+
+pub struct Data {
+    ctx: Arc<Context>,
     wal: Wal,
-    tso: Arc<TimestampOracle>,
-    ids: Arc<IdAllocator>,
     config: DataConfig,
+    staging: Staging,
     collections: Mutex<HashMap<CollectionId, Arc<CollectionData>>>,
 }
 
-impl DataPath {
+impl Data {
     /// Load every live segment of `collections`, then replay the WAL past each
     /// collection's checkpoint. Entries of collections that no longer exist are skipped.
-    pub async fn open(
-        meta: Arc<dyn MetaStore>,
-        objects: Arc<dyn ObjectStore>,
-        wal_dir: &Path,
-        tso: Arc<TimestampOracle>,
-        ids: Arc<IdAllocator>,
-        config: DataConfig,
-        collections: &[Collection],
-    ) -> Result<DataPath> {
+    /// A collection whose files cannot be read is marked unavailable (with the reason)
+    /// instead of stopping the server.
+    pub async fn open(ctx: Arc<Context>, wal_dir: &Path, config: DataConfig, collections: &[Collection]) -> Result<Data> {
         let by_id: HashMap<CollectionId, &Collection> = collections.iter().map(|c| (c.id, c)).collect();
         let mut checkpoints = HashMap::new();
-        for (key, value) in meta.scan_prefix(keys::CHECKPOINT_PREFIX).await? {
-            let id = key[keys::CHECKPOINT_PREFIX.len()..].parse().map(CollectionId).map_err(|_| corrupt(&key))?;
-            checkpoints.insert(id, crate::tso::decode_u64(&value));
+        let mut stale = Txn::new();
+        for (key, value) in ctx.meta.scan_prefix(keys::CHECKPOINT_PREFIX).await? {
+            let id = keys::collection_of(&key, keys::CHECKPOINT_PREFIX)?;
+            if by_id.contains_key(&id) {
+                checkpoints.insert(id, keys::decode_u64(&value));
+            } else {
+                stale = stale.delete(key);
+            }
+        }
+        if !stale.is_empty() {
+            ctx.meta.commit(stale).await?;
         }
         let replay_after = collections.iter().map(|c| checkpoints.get(&c.id).copied().unwrap_or(0)).min().unwrap_or(0);
         let options = WalOptions { sync: config.wal_sync, ..WalOptions::default() };
         let (wal, records) = Wal::open(wal_dir, options, Lsn(replay_after))?;
-        let data = DataPath { meta, objects, wal, tso, ids, config, collections: Mutex::new(HashMap::new()) };
+        let staging = Staging::new(Arc::clone(&ctx));
+        let data = Data { ctx, wal, config, staging, collections: Mutex::new(HashMap::new()) };
         for collection in collections {
-            let state = data.load_sealed(collection).await?;
-            let entry = data.collection_data(collection.id);
-            let mut guard = entry.state.write().expect("data state poisoned");
-            *guard = state;
-            guard.flushed_lsn = checkpoints.get(&collection.id).copied().unwrap_or(0);
-            guard.applied_lsn = guard.flushed_lsn;
+            let mut state = match data.load_sealed(collection).await {
+                Ok(state) => state,
+                Err(error) => {
+                    tracing::error!(collection = %collection.name, %error, "collection cannot be served until its files are readable");
+                    DataState { unavailable: Some(error.to_string()), ..Default::default() }
+                }
+            };
+            state.flushed_lsn = checkpoints.get(&collection.id).copied().unwrap_or(0);
+            state.applied_lsn = state.flushed_lsn;
+            *data.collection_data(collection.id).write() = state;
         }
-        let mut replay = Vec::new();
+        let mut replayed = 0;
         for (lsn, payload) in records {
             let entry = WalEntry::decode(&payload)?;
             let Some(collection) = by_id.get(&entry.collection()) else { continue };
@@ -187,13 +211,9 @@ impl DataPath {
                 WalEntry::Insert { partition, .. } => data.ensure_growing(collection, &[*partition]).await?,
                 WalEntry::Delete { .. } => {}
             }
-            replay.push((*collection, entry, lsn));
-        }
-        let replayed = replay.len();
-        for (collection, entry, lsn) in replay {
             let target = data.collection_data(collection.id);
-            let mut state = target.state.write().expect("data state poisoned");
-            data.apply(collection, &mut state, entry, lsn)?;
+            data.apply(collection, &mut target.write(), entry, lsn)?;
+            replayed += 1;
         }
         if replayed > 0 {
             tracing::info!(entries = replayed, "replayed the write-ahead log");
@@ -203,164 +223,74 @@ impl DataPath {
 
     pub(crate) fn collection_data(&self, id: CollectionId) -> Arc<CollectionData> {
         let mut map = self.collections.lock().expect("collections map poisoned");
-        Arc::clone(
-            map.entry(id).or_insert_with(|| {
-                Arc::new(CollectionData { writer: tokio::sync::Mutex::new(()), state: RwLock::new(DataState::default()) })
-            }),
-        )
-    }
-
-    /// Insert rows into `partition` (or, for partition-key collections, the partitions
-    /// their keys hash to). Acknowledged only once durable in the WAL.
-    pub async fn insert(&self, collection: &Collection, partition: Option<PartitionId>, columns: InsertColumns) -> Result<MutationOutcome> {
-        let data = self.collection_data(collection.id);
-        let _writer = data.writer.lock().await;
-        let pk = if collection.schema.primary_field().auto_id {
-            PkSource::Generated(self.ids.next_block(columns.num_rows as u64).await?)
-        } else {
-            PkSource::Client
-        };
-        let ts = self.tso.next().await?;
-        let batch = rows::assemble(&collection.schema, columns, pk, ts.0)?;
-        let ids = deletes::pk_column(batch.column_by_name(&collection.schema.primary_field().name).expect("pk column"));
-        let count = batch.num_rows();
-        let entries = routing::by_partition(collection, partition, batch)?
-            .into_iter()
-            .map(|(partition, batch)| WalEntry::Insert { collection: collection.id, partition, batch })
-            .collect();
-        self.write(collection, &data, entries).await?;
-        Ok(MutationOutcome { ids, count, ts })
-    }
-
-    /// Replace rows by primary key: a delete of the pks everywhere in the collection and
-    /// an insert, at one timestamp.
-    pub async fn upsert(&self, collection: &Collection, partition: Option<PartitionId>, columns: InsertColumns) -> Result<MutationOutcome> {
-        let data = self.collection_data(collection.id);
-        let _writer = data.writer.lock().await;
-        let ts = self.tso.next().await?;
-        let batch = rows::assemble(&collection.schema, columns, PkSource::Client, ts.0)?;
-        let pks = deletes::pk_column(batch.column_by_name(&collection.schema.primary_field().name).expect("pk column"));
-        let count = batch.num_rows();
-        let mut entries = vec![WalEntry::Delete { collection: collection.id, partition: None, pks: pks.clone(), ts: ts.0 }];
-        entries.extend(routing::by_partition(collection, partition, batch)?.into_iter().map(|(partition, batch)| WalEntry::Insert {
-            collection: collection.id,
-            partition,
-            batch,
-        }));
-        self.write(collection, &data, entries).await?;
-        Ok(MutationOutcome { ids: pks, count, ts })
-    }
-
-    /// Delete the rows matching `filter` (in `partition` only, when given). `pk in [...]`
-    /// filters delete exactly the listed keys without a scan, as Milvus does.
-    pub async fn delete(
-        &self,
-        collection: &Collection,
-        partition: Option<PartitionId>,
-        filter: &str,
-        templates: &HashMap<String, TemplateValue>,
-    ) -> Result<MutationOutcome> {
-        if filter.trim().is_empty() {
-            return Err(EngineError::InvalidParameter("delete requires a filter expression".to_string()));
-        }
-        let plan = Plan::compile(filter, &collection.schema, templates)?;
-        let data = self.collection_data(collection.id);
-        let _writer = data.writer.lock().await;
-        let ts = self.tso.next().await?;
-        let pks = match plan.primary_keys() {
-            Some(Pks::Int(keys)) => PkColumn::Int(keys),
-            Some(Pks::Str(keys)) => PkColumn::Str(keys),
-            None => {
-                let state = data.state.read().expect("data state poisoned");
-                query::matching_pks(collection, &state, &plan, partition, ts.0)?
-            }
-        };
-        let count = pks.len();
-        if count > 0 {
-            let entry = WalEntry::Delete { collection: collection.id, partition, pks, ts: ts.0 };
-            self.write(collection, &data, vec![entry]).await?;
-        }
-        Ok(MutationOutcome { ids: PkColumn::Int(Vec::new()), count, ts })
-    }
-
-    /// Append `entries` durably, then apply them. Call with the collection's writer lock.
-    ///
-    /// # Cancel safety
-    /// Not cancel safe: a write cancelled after the WAL append would be durable but not
-    /// applied until restart. The server runs writes in spawned tasks.
-    async fn write(&self, collection: &Collection, data: &CollectionData, entries: Vec<WalEntry>) -> Result<()> {
-        let partitions: Vec<PartitionId> = entries
-            .iter()
-            .filter_map(|e| match e {
-                WalEntry::Insert { partition, .. } => Some(*partition),
-                WalEntry::Delete { .. } => None,
+        Arc::clone(map.entry(id).or_insert_with(|| {
+            Arc::new(CollectionData {
+                maintenance: Arc::new(tokio::sync::Mutex::new(())),
+                writer: tokio::sync::Mutex::new(()),
+                state: RwLock::new(DataState::default()),
             })
-            .collect();
-        self.ensure_growing(collection, &partitions).await?;
-        let payloads = entries.iter().map(WalEntry::encode).collect::<Result<Vec<_>>>()?;
-        let lsns = self.wal.append_all(payloads).await?;
-        let mut state = data.state.write().expect("data state poisoned");
-        for (entry, lsn) in entries.into_iter().zip(lsns) {
-            self.apply(collection, &mut state, entry, lsn)?;
-        }
-        Ok(())
+        }))
     }
 
-    /// Apply one durable entry to memory. Growing segments for the entry's partition
-    /// must exist (see `ensure_growing`).
-    fn apply(&self, collection: &Collection, state: &mut DataState, entry: WalEntry, lsn: Lsn) -> Result<()> {
-        let pk_name = collection.schema.primary_field().name.clone();
-        match entry {
-            WalEntry::Insert { partition, batch, .. } => {
-                let ts = batch_ts(&batch);
-                for (shard, part) in routing::by_shard(collection, &pk_name, batch)? {
-                    let segment =
-                        state.segments.values_mut().find(|s| !s.is_sealed() && s.partition == partition && s.shard == shard).ok_or_else(
-                            || EngineError::InvalidParameter(format!("no growing segment for partition {partition} shard {shard}")),
-                        )?;
-                    segment.append(part, &pk_name, ts);
-                }
-            }
-            WalEntry::Delete { partition, pks, ts, .. } => {
-                let delete = Delete { ts, partition };
-                state.deletes.add(&pks, delete);
-                state.pending_deletes.push((pks, delete));
-            }
-        }
-        state.applied_lsn = state.applied_lsn.max(lsn.0);
-        state.last_write = Some(Instant::now());
-        Ok(())
-    }
-
-    /// Make sure every partition in `partitions` has growing segments (one per shard).
-    pub(crate) async fn ensure_growing(&self, collection: &Collection, partitions: &[PartitionId]) -> Result<()> {
+    /// The collection's segments and deletes as of now, for a read.
+    pub fn view(&self, collection: &Collection) -> Result<CollectionView> {
         let data = self.collection_data(collection.id);
-        let shards = collection.shards_num.max(1) as u32;
-        let missing: Vec<(PartitionId, u32)> = {
-            let state = data.state.read().expect("data state poisoned");
-            partitions
-                .iter()
-                .flat_map(|p| (0..shards).map(move |s| (*p, s)))
-                .filter(|(p, s)| !state.segments.values().any(|seg| !seg.is_sealed() && seg.partition == *p && seg.shard == *s))
-                .collect()
-        };
-        for (partition, shard) in missing {
-            let id = SegmentId(self.ids.next().await?);
-            let mut state = data.state.write().expect("data state poisoned");
-            state.segments.insert(id, Segment::growing(id, partition, shard));
+        data.check_available(collection)?;
+        let state = data.read();
+        Ok(CollectionView { segments: state.segments.values().cloned().collect(), deletes: state.deletes.clone() })
+    }
+
+    /// Segments of a collection with their row counts.
+    pub fn segment_infos(&self, collection: &Collection) -> Vec<SegmentInfo> {
+        let data = self.collection_data(collection.id);
+        let state = data.read();
+        state
+            .segments
+            .values()
+            .filter(|s| s.rows > 0)
+            .map(|s| SegmentInfo { id: s.id, partition: s.partition, rows: s.rows as u64, sealed: s.meta.is_some() })
+            .collect()
+    }
+
+    /// Why a collection cannot be served, if it cannot.
+    pub fn unavailable(&self, collection: &Collection) -> Option<String> {
+        self.collection_data(collection.id).read().unavailable.clone()
+    }
+
+    /// Try again to read an unavailable collection's stored data (its files may be back).
+    /// Rows and deletes replayed from the WAL meanwhile are kept.
+    pub async fn recover(&self, collection: &Collection) -> Result<()> {
+        let data = self.collection_data(collection.id);
+        let _maintenance = data.maintenance.lock().await;
+        if data.read().unavailable.is_none() {
+            return Ok(());
         }
+        let loaded = self.load_sealed(collection).await?;
+        let mut state = data.write();
+        state.segments.extend(loaded.segments);
+        state.deletes.merge(loaded.deletes);
+        state.revision = loaded.revision;
+        state.unavailable = None;
+        tracing::info!(collection = %collection.name, "collection is served again");
         Ok(())
     }
-}
 
-fn batch_ts(batch: &arrow_array::RecordBatch) -> u64 {
-    use arrow_array::cast::AsArray;
-    batch
-        .column_by_name(quiver_format::columns::TS_COLUMN)
-        .map(|c| c.as_primitive::<arrow_array::types::UInt64Type>().values().iter().copied().max().unwrap_or(0))
-        .unwrap_or(0)
-}
+    /// Delete WAL files that every collection has checkpointed past.
+    pub(crate) fn truncate_wal(&self) -> Result<()> {
+        let collections: Vec<_> = self.collections.lock().expect("collections poisoned").values().cloned().collect();
+        let mut upto = self.wal.last_lsn().0;
+        for data in collections {
+            let state = data.read();
+            if state.applied_lsn > state.flushed_lsn {
+                upto = upto.min(state.flushed_lsn);
+            }
+        }
+        self.wal.truncate_through(Lsn(upto))?;
+        Ok(())
+    }
 
-fn corrupt(key: &str) -> EngineError {
-    EngineError::CorruptMetadata { key: key.to_string(), reason: "unparsable key".to_string() }
+    /// The segment record as stored, from its key and value.
+    pub fn decode_segment(key: &str, value: &[u8]) -> Result<SegmentMeta> {
+        decode(key, value)
+    }
 }

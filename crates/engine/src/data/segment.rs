@@ -7,8 +7,9 @@
 //! until GC finds nothing references them.
 
 use super::deletes::{DeleteIndex, pk_column};
+use crate::read::scalar_index::ScalarIndex;
 use arrow_array::{BooleanArray, RecordBatch};
-use quiver_base::{BuildId, CollectionId, FieldId, IndexId, PartitionId, SegmentId, Timestamp};
+use quiver_base::{CollectionId, FieldId, IndexId, PartitionId, SegmentId, Timestamp};
 use quiver_format::FileRef;
 use quiver_format::logs::PkColumn;
 use quiver_index::VectorIndex;
@@ -51,6 +52,13 @@ impl SegmentMeta {
         self.state == SegmentState::Flushed
     }
 
+    /// Whether this segment's files are still needed by its collection: it is not
+    /// dropped, and its partition is still in `collection` (a dropped partition's
+    /// segments die with it, whether or not their records were marked yet).
+    pub fn serves(&self, collection: &crate::catalog::model::Collection) -> bool {
+        self.is_live() && self.collection == collection.id && collection.partitions.iter().any(|p| p.id == self.partition)
+    }
+
     /// Every object this segment references.
     pub fn files(&self) -> impl Iterator<Item = &FileRef> {
         self.insert_logs.iter().chain(&self.delta_logs)
@@ -79,6 +87,15 @@ impl PkSet {
         }
     }
 
+    /// The keys of stored batches (pk column `pk_name`).
+    pub fn of(batches: &[RecordBatch], pk_name: &str) -> PkSet {
+        let mut set = PkSet::default();
+        for batch in batches {
+            set.extend(&pk_column(batch.column_by_name(pk_name).expect("pk column")));
+        }
+        set
+    }
+
     pub fn contains_at(&self, pks: &PkColumn, i: usize) -> bool {
         match pks {
             PkColumn::Int(v) => self.ints.contains(&v[i]),
@@ -87,32 +104,23 @@ impl PkSet {
     }
 }
 
-/// A vector index built over one sealed segment's field.
+/// A vector index built over one sealed segment's field, held while it is loaded.
 #[derive(Clone)]
 pub struct SegmentIndex {
-    pub build: IndexBuild,
+    pub index_id: IndexId,
     pub index: Arc<dyn VectorIndex>,
 }
 
 impl fmt::Debug for SegmentIndex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SegmentIndex").field("build", &self.build).finish_non_exhaustive()
+        f.debug_struct("SegmentIndex").field("index_id", &self.index_id).finish_non_exhaustive()
     }
 }
 
-/// What the metadata store records of one index build
-/// (`data/index_build/<collection>/<segment>/<index_id>`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct IndexBuild {
-    pub build_id: BuildId,
-    pub index_id: IndexId,
-    pub segment: SegmentId,
-    pub field_id: FieldId,
-    pub file: FileRef,
-    pub rows: u64,
-}
-
 /// A segment's rows in memory: growing segments always, sealed ones when loaded.
+///
+/// Held as `Arc<Segment>` in the collection's state, so a read takes its segments
+/// without copying rows; a writer changing one copies only the handles it holds.
 #[derive(Clone, Debug)]
 pub struct Segment {
     pub id: SegmentId,
@@ -121,16 +129,20 @@ pub struct Segment {
     pub batches: Vec<RecordBatch>,
     pub rows: usize,
     pub bytes: usize,
-    pub pks: PkSet,
+    /// The primary keys, for routing deletes at flush (sealed segments only: a growing
+    /// segment's are collected when it is sealed).
+    pub pks: Arc<PkSet>,
     pub max_ts: u64,
     /// `Some` once sealed.
     pub meta: Option<SegmentMeta>,
+    /// A flush is writing this growing segment out: it takes no more rows.
+    pub sealing: bool,
     /// Vector indexes by field (sealed segments only, while loaded).
     pub indexes: BTreeMap<FieldId, SegmentIndex>,
     /// Indexes with a recorded build (loaded or not).
     pub built: BTreeSet<IndexId>,
     /// Scalar indexes by field name (loaded sealed segments only).
-    pub scalar: BTreeMap<String, Arc<super::scalar_index::ScalarIndex>>,
+    pub scalar: BTreeMap<String, Arc<ScalarIndex>>,
     /// Whether `batches` hold every column. A released sealed segment keeps only the
     /// primary key and `$ts` (enough for deletes, counts and flush-time routing).
     pub loaded: bool,
@@ -145,9 +157,10 @@ impl Segment {
             batches: Vec::new(),
             rows: 0,
             bytes: 0,
-            pks: PkSet::default(),
+            pks: Arc::default(),
             max_ts: 0,
             meta: None,
+            sealing: false,
             indexes: BTreeMap::new(),
             built: BTreeSet::new(),
             scalar: BTreeMap::new(),
@@ -155,12 +168,28 @@ impl Segment {
         }
     }
 
-    pub fn append(&mut self, batch: RecordBatch, pk_name: &str, ts: u64) {
+    pub fn append(&mut self, batch: RecordBatch, ts: u64) {
         self.rows += batch.num_rows();
         self.bytes += batch.get_array_memory_size();
-        self.pks.extend(&pk_column(batch.column_by_name(pk_name).expect("pk column")));
         self.max_ts = self.max_ts.max(ts);
         self.batches.push(batch);
+    }
+
+    /// A sealed segment from stored rows (all columns, or only the pk and `$ts`).
+    pub fn sealed(meta: SegmentMeta, batches: Vec<RecordBatch>, pk_name: &str, loaded: bool) -> Segment {
+        let mut segment = Segment::growing(meta.id, meta.partition, meta.shard);
+        segment.pks = Arc::new(PkSet::of(&batches, pk_name));
+        for batch in batches {
+            segment.append(batch, meta.max_ts.0);
+        }
+        segment.loaded = loaded;
+        segment.meta = Some(meta);
+        segment
+    }
+
+    /// Whether writes may go here: growing and not being sealed.
+    pub fn is_growing(&self) -> bool {
+        self.meta.is_none() && !self.sealing
     }
 
     /// Drop every column but the primary key and `$ts`, and the indexes (release).

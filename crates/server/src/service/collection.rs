@@ -30,15 +30,17 @@ pub async fn create(engine: Arc<Engine>, db_name: String, request: CreateCollect
         consistency_level: consistency_from_wire(request.consistency_level),
         properties: properties(&request.properties),
         num_partitions: request.num_partitions,
+        partitions: Vec::new(),
+        indexes: Vec::new(),
     };
-    match detached(async move { engine.catalog.create_collection(&db_name, new).await }).await {
+    match detached(async move { engine.create_collection(&db_name, new).await }).await {
         Ok(_) => success(),
         Err(error) => status_of(&error),
     }
 }
 
 pub fn has(engine: &Engine, db_name: &str, name: &str) -> Result<BoolResponse> {
-    let value = match engine.catalog.describe_collection(db_name, name) {
+    let value = match engine.describe_collection(db_name, name) {
         Ok(_) => true,
         Err(EngineError::CollectionNotFound { .. }) => false,
         Err(other) => return Err(other),
@@ -55,9 +57,9 @@ pub fn describe(engine: &Engine, db_name: &str, name: &str) -> Result<DescribeCo
     if name.is_empty() {
         return Err(EngineError::InvalidParameter("collection name should be not empty".to_string()));
     }
-    let info = engine.catalog.describe_collection(db_name, name)?;
+    let info = engine.describe_collection(db_name, name)?;
     let c = &info.collection;
-    let db = engine.catalog.describe_database(&info.db_name)?;
+    let db = engine.describe_database(&info.db_name)?;
     Ok(DescribeCollectionResponse {
         schema: Some(convert::schema::to_wire(&c.schema, &info.db_name)),
         collection_id: c.id.0,
@@ -80,7 +82,7 @@ pub fn describe(engine: &Engine, db_name: &str, name: &str) -> Result<DescribeCo
 }
 
 pub fn show(engine: &Engine, db_name: &str, request: &ShowCollectionsRequest) -> Result<ShowCollectionsResponse> {
-    let mut collections = engine.catalog.list_collections(db_name)?;
+    let mut collections = engine.list_collections(db_name)?;
     if !request.collection_names.is_empty() {
         for name in &request.collection_names {
             if !collections.iter().any(|c| &c.name == name) {
@@ -106,10 +108,10 @@ pub fn show(engine: &Engine, db_name: &str, request: &ShowCollectionsRequest) ->
 
 pub async fn rename(engine: Arc<Engine>, db_name: String, request: RenameCollectionRequest) -> Result<()> {
     let target_db = if request.new_db_name.is_empty() { db_name.clone() } else { request.new_db_name };
-    detached(async move { engine.catalog.rename_collection(&db_name, &request.old_name, &target_db, &request.new_name).await }).await
+    detached(async move { engine.rename_collection(&db_name, &request.old_name, &target_db, &request.new_name).await }).await
 }
 
 pub async fn alter(engine: Arc<Engine>, db_name: String, request: AlterCollectionRequest) -> Result<()> {
     let props = properties(&request.properties);
-    detached(async move { engine.catalog.alter_collection(&db_name, &request.collection_name, props, &request.delete_keys).await }).await
+    detached(async move { engine.alter_collection(&db_name, &request.collection_name, props, &request.delete_keys).await }).await
 }

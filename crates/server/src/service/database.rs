@@ -11,15 +11,15 @@ use std::sync::Arc;
 
 pub async fn create(engine: Arc<Engine>, request: CreateDatabaseRequest) -> Result<()> {
     let props = properties(&request.properties);
-    detached(async move { engine.catalog.create_database(&request.db_name, props).await.map(|_| ()) }).await
+    detached(async move { engine.create_database(&request.db_name, props).await.map(|_| ()) }).await
 }
 
 pub async fn drop(engine: Arc<Engine>, request: DropDatabaseRequest) -> Result<()> {
-    detached(async move { engine.catalog.drop_database(&request.db_name).await }).await
+    detached(async move { engine.drop_database(&request.db_name).await }).await
 }
 
 pub fn list(engine: &Engine) -> ListDatabasesResponse {
-    let databases = engine.catalog.list_databases();
+    let databases = engine.list_databases();
     ListDatabasesResponse {
         db_names: databases.iter().map(|d| d.name.clone()).collect(),
         created_timestamp: databases.iter().map(|d| d.created_ts.0).collect(),
@@ -29,7 +29,7 @@ pub fn list(engine: &Engine) -> ListDatabasesResponse {
 }
 
 pub fn describe(engine: &Engine, db_name: &str) -> Result<DescribeDatabaseResponse> {
-    let db = engine.catalog.describe_database(db_name)?;
+    let db = engine.describe_database(db_name)?;
     Ok(DescribeDatabaseResponse {
         db_name: db.name,
         db_id: db.id.0,
@@ -41,5 +41,5 @@ pub fn describe(engine: &Engine, db_name: &str) -> Result<DescribeDatabaseRespon
 
 pub async fn alter(engine: Arc<Engine>, db_name: String, request: AlterDatabaseRequest) -> Result<()> {
     let props = properties(&request.properties);
-    detached(async move { engine.catalog.alter_database(&db_name, props, &request.delete_keys).await.map(|_| ()) }).await
+    detached(async move { engine.alter_database(&db_name, props, &request.delete_keys).await.map(|_| ()) }).await
 }

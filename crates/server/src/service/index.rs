@@ -2,19 +2,14 @@
 
 use super::detached;
 use crate::convert::properties;
-use quiver_engine::{Engine, Result};
+use quiver_engine::{Engine, NewIndex, Result};
 use quiver_proto::common::{IndexState, KeyValuePair};
 use quiver_proto::milvus::{CreateIndexRequest, DescribeIndexRequest, DescribeIndexResponse, IndexDescription};
 use std::sync::Arc;
 
 pub async fn create(engine: Arc<Engine>, db_name: String, request: CreateIndexRequest) -> Result<()> {
-    let params = properties(&request.extra_params);
-    detached(async move {
-        engine.catalog.create_index(&db_name, &request.collection_name, &request.field_name, &request.index_name, &params).await?;
-        engine.index_work().notify_one();
-        Ok(())
-    })
-    .await
+    let index = NewIndex { field_name: request.field_name, index_name: request.index_name, params: properties(&request.extra_params) };
+    detached(async move { engine.create_index(&db_name, &request.collection_name, &index).await }).await
 }
 
 pub fn describe(engine: &Engine, db_name: &str, request: &DescribeIndexRequest) -> Result<DescribeIndexResponse> {

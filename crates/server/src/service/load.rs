@@ -6,7 +6,7 @@ use quiver_proto::common::LoadState as WireLoadState;
 use quiver_proto::milvus::{GetLoadStateResponse, GetLoadingProgressResponse};
 
 pub fn state(engine: &Engine, db_name: &str, collection: &str, partitions: &[String]) -> Result<GetLoadStateResponse> {
-    let state = match engine.catalog.load_state(db_name, collection, partitions)? {
+    let state = match engine.load_state(db_name, collection, partitions)? {
         LoadState::Loaded => WireLoadState::Loaded,
         LoadState::NotLoad => WireLoadState::NotLoad,
     };
@@ -14,6 +14,6 @@ pub fn state(engine: &Engine, db_name: &str, collection: &str, partitions: &[Str
 }
 
 pub fn progress(engine: &Engine, db_name: &str, collection: &str, partitions: &[String]) -> Result<GetLoadingProgressResponse> {
-    let progress = engine.catalog.loading_progress(db_name, collection, partitions)?;
+    let progress = engine.loading_progress(db_name, collection, partitions)?;
     Ok(GetLoadingProgressResponse { progress, refresh_progress: progress, ..Default::default() })
 }

@@ -128,7 +128,7 @@ fn reply_status(result: Result<(), EngineError>) -> RpcResult<Status> {
 async fn detached<T: Send + 'static>(work: impl Future<Output = Result<T, EngineError>> + Send + 'static) -> Result<T, EngineError> {
     match tokio::spawn(work).await {
         Ok(result) => result,
-        Err(join) => Err(EngineError::InvalidParameter(format!("request task failed: {join}"))),
+        Err(join) => Err(EngineError::Internal(format!("request task failed: {join}"))),
     }
 }
 
@@ -213,7 +213,7 @@ impl MilvusService for MilvusApi {
         let db = database_of(&request, &request.get_ref().db_name);
         let CreatePartitionRequest { collection_name, partition_name, .. } = request.into_inner();
         let engine = self.engine.clone();
-        reply_status(detached(async move { engine.catalog.create_partition(&db, &collection_name, &partition_name).await }).await)
+        reply_status(detached(async move { engine.create_partition(&db, &collection_name, &partition_name).await }).await)
     }
 
     async fn drop_partition(&self, request: Request<DropPartitionRequest>) -> RpcResult<Status> {
@@ -227,10 +227,7 @@ impl MilvusService for MilvusApi {
         let db = database_of(&request, &request.get_ref().db_name);
         let r = request.get_ref();
         reply(
-            self.engine
-                .catalog
-                .has_partition(&db, &r.collection_name, &r.partition_name)
-                .map(|value| BoolResponse { value, ..Default::default() }),
+            self.engine.has_partition(&db, &r.collection_name, &r.partition_name).map(|value| BoolResponse { value, ..Default::default() }),
         )
     }
 
@@ -243,21 +240,21 @@ impl MilvusService for MilvusApi {
         let db = database_of(&request, &request.get_ref().db_name);
         let CreateAliasRequest { collection_name, alias, .. } = request.into_inner();
         let engine = self.engine.clone();
-        reply_status(detached(async move { engine.catalog.create_alias(&db, &collection_name, &alias).await }).await)
+        reply_status(detached(async move { engine.create_alias(&db, &collection_name, &alias).await }).await)
     }
 
     async fn drop_alias(&self, request: Request<DropAliasRequest>) -> RpcResult<Status> {
         let db = database_of(&request, &request.get_ref().db_name);
         let alias = request.into_inner().alias;
         let engine = self.engine.clone();
-        reply_status(detached(async move { engine.catalog.drop_alias(&db, &alias).await }).await)
+        reply_status(detached(async move { engine.drop_alias(&db, &alias).await }).await)
     }
 
     async fn alter_alias(&self, request: Request<AlterAliasRequest>) -> RpcResult<Status> {
         let db = database_of(&request, &request.get_ref().db_name);
         let AlterAliasRequest { collection_name, alias, .. } = request.into_inner();
         let engine = self.engine.clone();
-        reply_status(detached(async move { engine.catalog.alter_alias(&db, &collection_name, &alias).await }).await)
+        reply_status(detached(async move { engine.alter_alias(&db, &collection_name, &alias).await }).await)
     }
 
     async fn describe_alias(&self, request: Request<DescribeAliasRequest>) -> RpcResult<DescribeAliasResponse> {
@@ -362,7 +359,7 @@ impl MilvusService for MilvusApi {
         // Flush seals synchronously, so a flush the client saw acknowledged is complete.
         let db = database_of(&request, &request.get_ref().db_name);
         let name = &request.get_ref().collection_name;
-        let result = if name.is_empty() { Ok(()) } else { self.engine.catalog.describe_collection(&db, name).map(|_| ()) };
+        let result = if name.is_empty() { Ok(()) } else { self.engine.describe_collection(&db, name).map(|_| ()) };
         reply(result.map(|()| GetFlushStateResponse { flushed: true, ..Default::default() }))
     }
 
@@ -429,13 +426,13 @@ impl MilvusService for MilvusApi {
 
     async fn list_snapshots(&self, request: Request<ListSnapshotsRequest>) -> RpcResult<ListSnapshotsResponse> {
         let db = database_of(&request, &request.get_ref().db_name);
-        reply(snapshot::list(&self.engine, &db, &request.get_ref().collection_name))
+        reply(snapshot::list(&self.engine, &db, &request.get_ref().collection_name).await)
     }
 
     async fn describe_snapshot(&self, request: Request<DescribeSnapshotRequest>) -> RpcResult<DescribeSnapshotResponse> {
         let db = database_of(&request, &request.get_ref().db_name);
         let r = request.get_ref();
-        reply(snapshot::describe(&self.engine, &db, &r.collection_name, &r.name))
+        reply(snapshot::describe(&self.engine, &db, &r.collection_name, &r.name).await)
     }
 
     async fn restore_snapshot(&self, request: Request<RestoreSnapshotRequest>) -> RpcResult<RestoreSnapshotResponse> {
@@ -447,7 +444,7 @@ impl MilvusService for MilvusApi {
         &self,
         request: Request<GetRestoreSnapshotStateRequest>,
     ) -> RpcResult<GetRestoreSnapshotStateResponse> {
-        reply(snapshot::restore_state(&self.engine, request.get_ref().job_id))
+        reply(snapshot::restore_state(&self.engine, request.get_ref().job_id).await)
     }
 
     async fn list_restore_snapshot_jobs(
@@ -455,7 +452,7 @@ impl MilvusService for MilvusApi {
         request: Request<ListRestoreSnapshotJobsRequest>,
     ) -> RpcResult<ListRestoreSnapshotJobsResponse> {
         let db = database_of(&request, &request.get_ref().db_name);
-        reply(snapshot::list_jobs(&self.engine, &db, &request.get_ref().collection_name))
+        reply(snapshot::list_jobs(&self.engine, &db, &request.get_ref().collection_name).await)
     }
 
     async fn pin_snapshot_data(&self, request: Request<PinSnapshotDataRequest>) -> RpcResult<PinSnapshotDataResponse> {

@@ -5,7 +5,7 @@ use quiver_engine::{Engine, EngineError, Result};
 use quiver_proto::milvus::{ShowPartitionsRequest, ShowPartitionsResponse, ShowType};
 
 pub fn show(engine: &Engine, db_name: &str, request: &ShowPartitionsRequest) -> Result<ShowPartitionsResponse> {
-    let mut partitions = engine.catalog.list_partitions(db_name, &request.collection_name)?;
+    let mut partitions = engine.list_partitions(db_name, &request.collection_name)?;
     if let Some(missing) = request.partition_names.iter().find(|n| !partitions.iter().any(|p| &&p.name == n)) {
         return Err(EngineError::PartitionNotFound { collection: request.collection_name.clone(), name: missing.clone() });
     }

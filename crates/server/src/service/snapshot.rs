@@ -2,7 +2,7 @@
 //! Snapshot requests carry `db_name` in the message (empty: the `dbname` header).
 
 use super::detached;
-use quiver_engine::snapshot::{JobInfo, JobState};
+use quiver_engine::restore::{JobInfo, JobState};
 use quiver_engine::{Engine, Result};
 use quiver_proto::milvus::{
     CreateSnapshotRequest, DescribeSnapshotResponse, GetRestoreSnapshotStateResponse, ListRestoreSnapshotJobsResponse,
@@ -20,12 +20,12 @@ pub async fn drop(engine: Arc<Engine>, db: String, collection: String, name: Str
     detached(async move { engine.drop_snapshot(&db, &collection, &name).await }).await
 }
 
-pub fn list(engine: &Engine, db: &str, collection: &str) -> Result<ListSnapshotsResponse> {
-    Ok(ListSnapshotsResponse { snapshots: engine.list_snapshots(db, collection)?, ..Default::default() })
+pub async fn list(engine: &Engine, db: &str, collection: &str) -> Result<ListSnapshotsResponse> {
+    Ok(ListSnapshotsResponse { snapshots: engine.list_snapshots(db, collection).await?, ..Default::default() })
 }
 
-pub fn describe(engine: &Engine, db: &str, collection: &str, name: &str) -> Result<DescribeSnapshotResponse> {
-    let d = engine.describe_snapshot(db, collection, name)?;
+pub async fn describe(engine: &Engine, db: &str, collection: &str, name: &str) -> Result<DescribeSnapshotResponse> {
+    let d = engine.describe_snapshot(db, collection, name).await?;
     Ok(DescribeSnapshotResponse {
         name: d.name,
         description: d.description,
@@ -75,11 +75,11 @@ fn info(job: JobInfo) -> RestoreSnapshotInfo {
     }
 }
 
-pub fn restore_state(engine: &Engine, job_id: i64) -> Result<GetRestoreSnapshotStateResponse> {
-    Ok(GetRestoreSnapshotStateResponse { info: Some(info(engine.restore_state(job_id)?)), ..Default::default() })
+pub async fn restore_state(engine: &Engine, job_id: i64) -> Result<GetRestoreSnapshotStateResponse> {
+    Ok(GetRestoreSnapshotStateResponse { info: Some(info(engine.restore_state(job_id).await?)), ..Default::default() })
 }
 
-pub fn list_jobs(engine: &Engine, db: &str, collection: &str) -> Result<ListRestoreSnapshotJobsResponse> {
-    let jobs = engine.list_restore_jobs(db, collection)?.into_iter().map(info).collect();
+pub async fn list_jobs(engine: &Engine, db: &str, collection: &str) -> Result<ListRestoreSnapshotJobsResponse> {
+    let jobs = engine.list_restore_jobs(db, collection).await?.into_iter().map(info).collect();
     Ok(ListRestoreSnapshotJobsResponse { jobs, ..Default::default() })
 }

@@ -38,6 +38,10 @@ impl MetaStore for MemMetaStore {
         Ok(prefixes.iter().map(|prefix| scan(&map, prefix)).collect())
     }
 
+    fn single_process(&self) -> bool {
+        true
+    }
+
     async fn commit(&self, txn: Txn) -> Result<()> {
         let mut map = self.map.lock().expect("meta map poisoned");
         for condition in &txn.conditions {

@@ -66,6 +66,11 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Apply `txn` atomically and durably if all its conditions hold.
     async fn commit(&self, txn: Txn) -> Result<()>;
 
+    /// Whether only one process can use the store at a time (an embedded file the
+    /// process locks, or memory): then every session another process recorded in it
+    /// belongs to a process that is gone.
+    fn single_process(&self) -> bool;
+
     /// Put one key (an unconditional one-op transaction).
     async fn put(&self, key: &str, value: Vec<u8>) -> Result<()> {
         self.commit(Txn::new().put(key, value)).await

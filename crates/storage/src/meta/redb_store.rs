@@ -76,6 +76,10 @@ impl MetaStore for RedbMetaStore {
         .await
     }
 
+    fn single_process(&self) -> bool {
+        true
+    }
+
     async fn commit(&self, txn: Txn) -> Result<()> {
         self.blocking(move |db| {
             let write = db.begin_write().map_err(redb::Error::from)?;

@@ -64,6 +64,13 @@ impl Txn {
         self
     }
 
+    /// This transaction's conditions and operations followed by `other`'s, committed as one.
+    pub fn merge(mut self, other: Txn) -> Self {
+        self.conditions.extend(other.conditions);
+        self.ops.extend(other.ops);
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.conditions.is_empty() && self.ops.is_empty()
     }

@@ -3,10 +3,10 @@
 //! read by restore (and by `quiver inspect`, Spark, DuckDB…).
 
 use super::model::{CapturedSegment, SnapshotRecord};
-use crate::Engine;
+use crate::catalog::CollectionInfo;
 use crate::catalog::model::{Collection, ConsistencyLevel};
-use crate::error::{EngineError, Result};
-use object_store::ObjectStoreExt;
+use crate::context::Context;
+use crate::error::{EngineError, Result, StorageError};
 use object_store::path::Path as ObjectPath;
 use quiver_base::{FieldId, IndexId, Timestamp};
 use quiver_format::FileRef;
@@ -112,7 +112,8 @@ fn manifest(collection: &Collection, segment: &CapturedSegment, create_ts: Times
 }
 
 /// Write every manifest, then the metadata JSON; returns their keys.
-pub async fn write(engine: &Engine, collection: &Collection, record: &SnapshotRecord) -> Result<(Vec<String>, String)> {
+pub async fn write(ctx: &Context, info: &CollectionInfo, record: &SnapshotRecord) -> Result<(Vec<String>, String)> {
+    let collection = &info.collection;
     let mut files = Vec::with_capacity(record.segments.len());
     for segment in &record.segments {
         let key = object_keys::snapshot_manifest(collection.id, record.id, segment.segment);
@@ -123,12 +124,12 @@ pub async fn write(engine: &Engine, collection: &Collection, record: &SnapshotRe
     // bound by the storage round trip (an fsync locally), not by segments × round trips;
     // as one batch, so their shared directory is synced once, not once per manifest.
     let objects = files.into_iter().map(|(key, bytes)| (ObjectPath::from(key), bytes.into())).collect();
-    put_all(&*engine.objects, objects, MANIFEST_WRITES_IN_FLIGHT)
+    put_all(&*ctx.objects, objects, MANIFEST_WRITES_IN_FLIGHT)
         .await
-        .map_err(|e| EngineError::Storage(format!("cannot write the manifests of snapshot {}: {e}", record.name)))?;
-    crate::failpoint::hit("snapshot.create.after_manifests");
-    let db_name = engine.catalog.database_name(collection.db_id).unwrap_or_default();
-    let aliases = engine.catalog.list_aliases(&db_name, Some(&collection.name)).unwrap_or_default();
+        .map_err(|e| StorageError::new("write", quiver_format::keys::snapshot_manifest_dir(collection.id, record.id), &e))?;
+    ctx.failpoint("snapshot.create.after_manifests")?;
+    let db_name = info.db_name.clone();
+    let aliases = info.aliases.clone();
     let metadata = SnapshotMetadata {
         format_version: 1,
         snapshot_info: SnapshotInfo {
@@ -171,21 +172,16 @@ pub async fn write(engine: &Engine, collection: &Collection, record: &SnapshotRe
         build_ids: record.segments.iter().flat_map(|s| s.indexes.iter().map(|i| i.build_id)).collect(),
     };
     let key = object_keys::snapshot_metadata(collection.id, record.id);
-    put(engine, &key, metadata.encode()).await?;
+    ctx.put_object(&key, metadata.encode()).await?;
     Ok((manifests, key))
 }
 
-async fn put(engine: &Engine, key: &str, bytes: Vec<u8>) -> Result<()> {
-    engine.objects.put(&ObjectPath::from(key), bytes.into()).await.map_err(|e| EngineError::Storage(format!("cannot write {key}: {e}")))?;
-    Ok(())
-}
-
 /// Read a snapshot's metadata JSON and every manifest it lists.
-pub async fn read(engine: &Engine, record: &SnapshotRecord) -> Result<ReadSnapshot> {
-    let metadata = SnapshotMetadata::decode(&engine.read_object(&record.s3_location).await?).map_err(format_error)?;
+pub async fn read(ctx: &Context, record: &SnapshotRecord) -> Result<ReadSnapshot> {
+    let metadata = SnapshotMetadata::decode(&ctx.read(&record.s3_location).await?).map_err(format_error)?;
     let mut manifests = Vec::with_capacity(metadata.manifest_list.len());
     for key in &metadata.manifest_list {
-        manifests.push(decode_manifest(&engine.read_object(key).await?).map_err(|e| EngineError::SnapshotFormat(format!("{key}: {e}")))?);
+        manifests.push(decode_manifest(&ctx.read(key).await?).map_err(|e| EngineError::SnapshotFormat(format!("{key}: {e}")))?);
     }
     Ok(ReadSnapshot { metadata, manifests })
 }

@@ -1,11 +1,8 @@
 //! Reads: filter, project, count, limit and offset over growing and sealed segments at a
 //! read timestamp, honouring deletes.
 
-use super::DataPath;
-use super::DataState;
-use super::deletes::pk_column;
-use super::segment::Segment;
 use crate::catalog::model::Collection;
+use crate::data::{CollectionView, Segment, pk_values as pk_column};
 use crate::error::{EngineError, Result};
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow_select::concat::concat;
@@ -87,69 +84,63 @@ pub(crate) fn resolve_output(schema: &CollectionSchema, requested: &[String]) ->
     Ok(projection)
 }
 
-impl DataPath {
-    /// Run a query over the collection's rows as of now.
-    pub async fn query(&self, collection: &Collection, request: &QueryRequest) -> Result<QueryOutput> {
-        let plan = compile(&request.filter, collection, &request.templates)?;
-        let projection = resolve_output(&collection.schema, &request.output_fields)?;
-        let read_ts = self.tso.next().await?.0;
-        let data = self.collection_data(collection.id);
-        let state = data.state.read().expect("data state poisoned");
-        let pk_name = &collection.schema.primary_field().name;
-        let partitions = request.partitions.as_deref();
-        if projection.count {
-            let mut count = 0u64;
-            for_each_match(&state, plan.as_ref(), pk_name, partitions, read_ts, |_, mask| {
-                count += mask.true_count() as u64;
-                Ok(true)
-            })?;
-            return Ok(QueryOutput { count: Some(count), output_fields: vec![COUNT_STAR.to_string()], ..Default::default() });
-        }
-        if plan.is_none() && request.limit.is_none() {
-            return Err(EngineError::InvalidParameter("empty expression should be used with limit".to_string()));
-        }
-        let mut names: Vec<&str> = projection.fields.iter().map(|f| f.name.as_str()).collect();
-        if projection.meta {
-            names.push(META_COLUMN);
-        }
-        // Phase 1: the matching rows' primary keys and where each row lives. Batches are
-        // reference counted, so keeping them past the lock copies nothing.
-        let mut batches: Vec<RecordBatch> = Vec::new();
-        let mut pks: Vec<ArrayRef> = Vec::new();
-        let mut locations: Vec<(usize, usize)> = Vec::new();
-        for_each_match(&state, plan.as_ref(), pk_name, partitions, read_ts, |batch, mask| {
-            if mask.true_count() > 0 {
-                let index = batches.len();
-                batches.push(project(batch, &names)?);
-                pks.push(arrow_select::filter::filter(batch.column_by_name(pk_name).expect("pk column"), mask)?);
-                locations.extend(mask.values().set_indices().map(|row| (index, row)));
-            }
+/// Run a query over a view of the collection's rows as of `read_ts`.
+pub fn query(collection: &Collection, view: &CollectionView, request: &QueryRequest, read_ts: u64) -> Result<QueryOutput> {
+    let plan = compile(&request.filter, collection, &request.templates)?;
+    let projection = resolve_output(&collection.schema, &request.output_fields)?;
+    let pk_name = &collection.schema.primary_field().name;
+    let partitions = request.partitions.as_deref();
+    if projection.count {
+        let mut count = 0u64;
+        for_each_match(view, plan.as_ref(), pk_name, partitions, read_ts, |_, mask| {
+            count += mask.true_count() as u64;
             Ok(true)
         })?;
-        drop(state);
-        // Phase 2: primary key order, as Milvus merges results (query_iterator's cursor,
-        // `pk > last`, relies on it); then gather only the rows in the window.
-        let window: Vec<(usize, usize)> = if locations.is_empty() {
-            Vec::new()
-        } else {
-            let all: Vec<&dyn Array> = pks.iter().map(|a| a.as_ref()).collect();
-            let keys = concat(&all)?;
-            let wanted = request.limit.map(|l| l.saturating_add(request.offset));
-            let order = arrow_ord::sort::sort_to_indices(&keys, None, wanted)?;
-            order.values().iter().skip(request.offset).map(|&i| locations[i as usize]).collect()
-        };
-        let mut columns = Vec::with_capacity(names.len());
-        for (i, name) in names.iter().enumerate() {
-            let array = if window.is_empty() {
-                arrow_array::new_empty_array(&empty_type(collection, name))
-            } else {
-                let sources: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
-                arrow_select::interleave::interleave(&sources, &window)?
-            };
-            columns.push(OutputColumn { field: collection.schema.field(name).cloned(), array });
-        }
-        Ok(QueryOutput { columns, count: None, output_fields: projection.names })
+        return Ok(QueryOutput { count: Some(count), output_fields: vec![COUNT_STAR.to_string()], ..Default::default() });
     }
+    if plan.is_none() && request.limit.is_none() {
+        return Err(EngineError::InvalidParameter("empty expression should be used with limit".to_string()));
+    }
+    let mut names: Vec<&str> = projection.fields.iter().map(|f| f.name.as_str()).collect();
+    if projection.meta {
+        names.push(META_COLUMN);
+    }
+    // Phase 1: the matching rows' primary keys and where each row lives. Batches are
+    // reference counted, so keeping them past the lock copies nothing.
+    let mut batches: Vec<RecordBatch> = Vec::new();
+    let mut pks: Vec<ArrayRef> = Vec::new();
+    let mut locations: Vec<(usize, usize)> = Vec::new();
+    for_each_match(view, plan.as_ref(), pk_name, partitions, read_ts, |batch, mask| {
+        if mask.true_count() > 0 {
+            let index = batches.len();
+            batches.push(project(batch, &names)?);
+            pks.push(arrow_select::filter::filter(batch.column_by_name(pk_name).expect("pk column"), mask)?);
+            locations.extend(mask.values().set_indices().map(|row| (index, row)));
+        }
+        Ok(true)
+    })?;
+    // Phase 2: primary key order, as Milvus merges results (query_iterator's cursor,
+    // `pk > last`, relies on it); then gather only the rows in the window.
+    let window: Vec<(usize, usize)> = if locations.is_empty() {
+        Vec::new()
+    } else {
+        let all: Vec<&dyn Array> = pks.iter().map(|a| a.as_ref()).collect();
+        let keys = concat(&all)?;
+        let wanted = request.limit.map(|l| l.saturating_add(request.offset));
+        let order = arrow_ord::sort::sort_to_indices(&keys, None, wanted)?;
+        order.values().iter().skip(request.offset).map(|&i| locations[i as usize]).collect()
+    };
+    let mut columns = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let array = if window.is_empty() {
+            arrow_array::new_empty_array(&empty_type(collection, name))
+        } else {
+            let sources: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
+            arrow_select::interleave::interleave(&sources, &window)?
+        };
+        columns.push(OutputColumn { field: collection.schema.field(name).cloned(), array });
+    }
+    Ok(QueryOutput { columns, count: None, output_fields: projection.names })
 }
 
 /// The plan of a filter; `None` for an empty filter (every row).
@@ -175,14 +166,14 @@ fn project(batch: &RecordBatch, names: &[&str]) -> Result<RecordBatch> {
 /// Call `visit(batch, mask)` for every stored batch in scope, where `mask` selects the
 /// rows visible at `read_ts` that match `plan`. `visit` returns false to stop early.
 pub(crate) fn for_each_match(
-    state: &DataState,
+    state: &CollectionView,
     plan: Option<&Plan>,
     pk_name: &str,
     partitions: Option<&[PartitionId]>,
     read_ts: u64,
     mut visit: impl FnMut(&RecordBatch, &BooleanArray) -> Result<bool>,
 ) -> Result<()> {
-    for segment in state.segments.values() {
+    for segment in &state.segments {
         if partitions.is_some_and(|ps| !ps.contains(&segment.partition)) {
             continue;
         }
@@ -216,9 +207,9 @@ pub(crate) fn index_mask(segment: &Segment, plan: &Plan) -> Option<Vec<bool>> {
 }
 
 /// Primary keys of the rows matching `plan` now (for deletes by filter).
-pub(crate) fn matching_pks(
+pub fn matching_pks(
     collection: &Collection,
-    state: &DataState,
+    state: &CollectionView,
     plan: &Plan,
     partition: Option<PartitionId>,
     read_ts: u64,

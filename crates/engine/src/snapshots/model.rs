@@ -1,32 +1,36 @@
-//! Snapshot and restore-job records, as kept in the metadata store.
+//! Snapshot records, as kept in the metadata store.
 //!
 //! | key | value |
 //! | --- | --- |
 //! | `snapshot/record/<collection_id>/<snapshot_id>` | [`SnapshotRecord`] |
-//! | `snapshot/name/<collection_id>/<name>` | the snapshot id (the uniqueness claim) |
-//! | `snapshot/job/<job_id>` | [`RestoreJob`] |
+//! | `snapshot/name/<collection_id>/<name>` | the snapshot id, u64 BE (the uniqueness claim) |
+//! | `snapshot/pin/<pin_id>` | the record key holding the pin (so an unpin finds it) |
 
-use quiver_base::{BuildId, CollectionId, JobId, PartitionId, SegmentId, SnapshotId, Timestamp};
+use quiver_base::{BuildId, CollectionId, PartitionId, SegmentId, SnapshotId, Timestamp};
 use quiver_format::FileRef;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub mod keys {
-    use quiver_base::{CollectionId, JobId, SnapshotId};
+    use quiver_base::{CollectionId, SnapshotId};
 
     pub const RECORD_PREFIX: &str = "snapshot/record/";
-    pub const JOB_PREFIX: &str = "snapshot/job/";
 
     pub fn record(collection: CollectionId, id: SnapshotId) -> String {
         format!("{RECORD_PREFIX}{:020}/{:020}", collection.0, id.0)
+    }
+
+    /// The prefix of one collection's snapshot records.
+    pub fn records_of(collection: CollectionId) -> String {
+        format!("{RECORD_PREFIX}{:020}/", collection.0)
     }
 
     pub fn name(collection: CollectionId, name: &str) -> String {
         format!("snapshot/name/{:020}/{name}", collection.0)
     }
 
-    pub fn job(id: JobId) -> String {
-        format!("{JOB_PREFIX}{:020}", id.0)
+    pub fn pin(pin_id: i64) -> String {
+        format!("snapshot/pin/{pin_id:020}")
     }
 }
 
@@ -71,6 +75,10 @@ pub struct SnapshotRecord {
     pub s3_location: String,
     pub state: SnapshotState,
     pub pending_start_ms: u64,
+    /// The session that created the snapshot: a `Pending` record of a dead session
+    /// belongs to a create that died (0 in records written before sessions existed).
+    #[serde(default)]
+    pub session: i64,
     /// Unix seconds until which compaction leaves the captured segments alone (0: none).
     pub compaction_expire_s: u64,
     /// Active pins: pin id → expiry in unix ms (0: never).
@@ -97,79 +105,5 @@ impl SnapshotRecord {
     /// Pins still in force at `now_ms`.
     pub fn active_pins(&self, now_ms: u64) -> usize {
         self.pins.values().filter(|&&expiry| expiry == 0 || expiry > now_ms).count()
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum JobState {
-    Pending,
-    Executing,
-    Completed,
-    Failed,
-}
-
-impl JobState {
-    pub fn is_terminal(self) -> bool {
-        matches!(self, JobState::Completed | JobState::Failed)
-    }
-}
-
-/// One file to copy: from the snapshot's key to the target's.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CopyTask {
-    pub source: FileRef,
-    pub target_key: String,
-    pub done: bool,
-}
-
-/// A restored segment: where its copies go and how to register it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TargetSegment {
-    pub source: SegmentId,
-    pub segment: SegmentId,
-    pub partition: PartitionId,
-    pub rows: u64,
-    #[serde(default)]
-    pub min_ts: Timestamp,
-    pub max_ts: Timestamp,
-    /// Indices into the job's tasks.
-    pub insert_tasks: Vec<usize>,
-    pub delta_tasks: Vec<usize>,
-    /// (index name, field id, new build id, task index, rows).
-    pub index_tasks: Vec<(String, i64, BuildId, usize, u64)>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RestoreJob {
-    pub id: JobId,
-    pub snapshot_name: String,
-    pub snapshot_id: SnapshotId,
-    pub source_collection: CollectionId,
-    pub target_collection: CollectionId,
-    pub target_db: String,
-    pub target_name: String,
-    pub state: JobState,
-    pub reason: String,
-    pub pin_id: i64,
-    pub start_ms: u64,
-    pub end_ms: u64,
-    pub tasks: Vec<CopyTask>,
-    pub segments: Vec<TargetSegment>,
-    /// Highest progress reported so far (never goes back).
-    pub progress: i32,
-}
-
-impl RestoreJob {
-    /// Percent of files copied and verified; 100 once completed.
-    pub fn progress(&self) -> i32 {
-        if self.state == JobState::Completed {
-            return 100;
-        }
-        if self.tasks.is_empty() {
-            return if self.state.is_terminal() { 100 } else { 0 };
-        }
-        let done = self.tasks.iter().filter(|t| t.done).count();
-        // 99 at most until the job is registered and completed.
-        ((done * 100 / self.tasks.len()) as i32).min(99).max(self.progress)
     }
 }

@@ -4,7 +4,7 @@
 //! `!=`) is answered from the index instead of scanning the column. Built in memory
 //! when a segment is loaded (cheap next to reading it); freed on release.
 
-use super::segment::Segment;
+use crate::data::Segment;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int8Type, Int16Type, Int32Type, Int64Type};
 use arrow_array::{Array, ArrayRef};

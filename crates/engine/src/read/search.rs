@@ -4,9 +4,8 @@
 //! orders them (L2/HAMMING/JACCARD ascending, IP/COSINE descending).
 
 use super::query::{OutputColumn, compile, resolve_output};
-use super::segment::Segment;
-use super::{DataPath, DataState};
 use crate::catalog::model::{Collection, IndexDefinition};
+use crate::data::{CollectionView, Segment};
 use crate::error::{EngineError, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float32Type;
@@ -83,53 +82,35 @@ struct Candidate {
     row: u32,
 }
 
-impl DataPath {
-    pub async fn search(&self, collection: &Collection, request: &SearchRequest) -> Result<SearchOutput> {
-        let field = vector_field(collection, request.anns_field.as_deref())?;
-        let metric = resolve_metric(collection, field, request.metric.as_deref())?;
-        let graph = collection.indexes.iter().any(|d| d.field_id == field.id && matches!(d.index_type.as_str(), "HNSW" | "AUTOINDEX"));
-        // As in Milvus, a plain graph search needs ef >= limit; a range search does not.
-        if let Some(ef) = request.params.ef.filter(|&ef| graph && ef < request.limit && request.params.radius.is_none()) {
-            return Err(EngineError::InvalidParameter(format!("ef ({ef}) must be at least the limit ({})", request.limit)));
-        }
-        check_dim(field, &request.vectors)?;
-        let plan = compile(&request.filter, collection, &request.templates)?;
-        let projection = resolve_output(&collection.schema, &request.output_fields)?;
-        let group_field = match &request.group_by {
-            Some(name) => Some(
-                collection
-                    .schema
-                    .field(name)
-                    .filter(|f| !f.data_type.is_vector() && !matches!(f.data_type, DataType::Json | DataType::Array))
-                    .ok_or_else(|| {
-                        EngineError::InvalidParameter(format!("group_by field {name} must be a scalar field of the collection"))
-                    })?
-                    .clone(),
-            ),
-            None => None,
-        };
-        let read_ts = self.tso.next().await?.0;
-        let data = self.collection_data(collection.id);
-        let state = data.state.read().expect("data state poisoned");
-        tokio::task::block_in_place(|| {
-            run(
-                collection,
-                &state,
-                field,
-                metric,
-                plan.as_ref(),
-                request,
-                &projection.fields,
-                projection.meta,
-                group_field.as_ref(),
-                read_ts,
-            )
-            .map(|mut out| {
-                out.output_fields = projection.names.clone();
-                out
-            })
-        })
+/// Search a view of the collection's rows as of `read_ts`.
+pub fn search(collection: &Collection, view: &CollectionView, request: &SearchRequest, read_ts: u64) -> Result<SearchOutput> {
+    let field = vector_field(collection, request.anns_field.as_deref())?;
+    let metric = resolve_metric(collection, field, request.metric.as_deref())?;
+    let graph = collection.indexes.iter().any(|d| d.field_id == field.id && matches!(d.index_type.as_str(), "HNSW" | "AUTOINDEX"));
+    // As in Milvus, a plain graph search needs ef >= limit; a range search does not.
+    if let Some(ef) = request.params.ef.filter(|&ef| graph && ef < request.limit && request.params.radius.is_none()) {
+        return Err(EngineError::InvalidParameter(format!("ef ({ef}) must be at least the limit ({})", request.limit)));
     }
+    check_dim(field, &request.vectors)?;
+    let plan = compile(&request.filter, collection, &request.templates)?;
+    let projection = resolve_output(&collection.schema, &request.output_fields)?;
+    let group_field = match &request.group_by {
+        Some(name) => Some(
+            collection
+                .schema
+                .field(name)
+                .filter(|f| !f.data_type.is_vector() && !matches!(f.data_type, DataType::Json | DataType::Array))
+                .ok_or_else(|| EngineError::InvalidParameter(format!("group_by field {name} must be a scalar field of the collection")))?
+                .clone(),
+        ),
+        None => None,
+    };
+    run(collection, view, field, metric, plan.as_ref(), request, &projection.fields, projection.meta, group_field.as_ref(), read_ts).map(
+        |mut out| {
+            out.output_fields = projection.names.clone();
+            out
+        },
+    )
 }
 
 fn vector_field<'a>(collection: &'a Collection, name: Option<&str>) -> Result<&'a FieldSchema> {
@@ -182,7 +163,7 @@ fn check_dim(field: &FieldSchema, vectors: &QueryVectors) -> Result<()> {
 }
 
 /// Which of a segment's rows a search may return, or `None` for all of them.
-fn allowed_rows(segment: &Segment, state: &DataState, plan: Option<&Plan>, pk_name: &str, read_ts: u64) -> Result<Option<Vec<bool>>> {
+fn allowed_rows(segment: &Segment, state: &CollectionView, plan: Option<&Plan>, pk_name: &str, read_ts: u64) -> Result<Option<Vec<bool>>> {
     let everything_visible = plan.is_none() && state.deletes.is_empty() && segment.max_ts <= read_ts;
     if everything_visible {
         return Ok(None);
@@ -270,7 +251,7 @@ fn search_threads() -> usize {
 #[allow(clippy::too_many_arguments)]
 fn run(
     collection: &Collection,
-    state: &DataState,
+    state: &CollectionView,
     field: &FieldSchema,
     metric: Metric,
     plan: Option<&Plan>,
@@ -286,8 +267,12 @@ fn run(
     let per_group = request.group_size.max(1);
     // Every segment returns enough candidates for the merge (and for grouping).
     let wanted = (request.limit + request.offset) * if group_field.is_some() { per_group * 4 } else { 1 };
-    let segments: Vec<&Segment> =
-        state.segments.values().filter(|s| s.rows > 0 && request.partitions.as_ref().is_none_or(|ps| ps.contains(&s.partition))).collect();
+    let segments: Vec<&Segment> = state
+        .segments
+        .iter()
+        .map(|s| s.as_ref())
+        .filter(|s| s.rows > 0 && request.partitions.as_ref().is_none_or(|ps| ps.contains(&s.partition)))
+        .collect();
     // Row addressing: (segment, row) -> (batch number in `sources`, row in batch).
     let mut sources: Vec<&RecordBatch> = Vec::new();
     let mut first_batch: Vec<usize> = Vec::with_capacity(segments.len());
@@ -447,7 +432,7 @@ fn group_key(values: &ArrayRef, i: usize) -> String {
 }
 
 /// All of a segment's vectors of `field`, row-major: `(bits, floats)`, one of them empty.
-pub(crate) fn segment_vectors(segment: &Segment, field: &FieldSchema) -> Result<(Vec<u8>, Vec<f32>)> {
+pub fn segment_vectors(segment: &Segment, field: &FieldSchema) -> Result<(Vec<u8>, Vec<f32>)> {
     let mut floats = Vec::new();
     let mut bits = Vec::new();
     for batch in &segment.batches {

@@ -1,0 +1,70 @@
+//! Snapshot and restore calls. Collections are resolved here (aliases included); the
+//! snapshot and restore components do the rest.
+
+use super::Engine;
+use crate::catalog::model::Collection;
+use crate::error::Result;
+use crate::restore::JobInfo;
+use crate::snapshots::{SnapshotDescription, required};
+use quiver_base::JobId;
+
+impl Engine {
+    /// The collection a snapshot call names (aliases resolved).
+    fn snapshot_collection(&self, db: &str, collection: &str, operation: &str) -> Result<Collection> {
+        required(collection, &format!("collection_name is required for {operation}"))?;
+        self.catalog.resolve(db, collection)
+    }
+
+    pub async fn create_snapshot(&self, db: &str, collection: &str, name: &str, description: &str, protection_seconds: i64) -> Result<()> {
+        crate::names::validate(crate::error::NameKind::Snapshot, name)?;
+        let collection = self.snapshot_collection(db, collection, "create snapshot")?;
+        self.snapshots.create(&collection, name, description, protection_seconds).await
+    }
+
+    pub async fn drop_snapshot(&self, db: &str, collection: &str, name: &str) -> Result<()> {
+        crate::names::validate(crate::error::NameKind::Snapshot, name)?;
+        let collection = self.snapshot_collection(db, collection, "drop snapshot")?;
+        self.snapshots.drop_snapshot(&collection, name).await
+    }
+
+    /// Committed snapshot names of a collection, in creation order.
+    pub async fn list_snapshots(&self, db: &str, collection: &str) -> Result<Vec<String>> {
+        let collection = self.snapshot_collection(db, collection, "ListSnapshots")?;
+        self.snapshots.list(&collection).await
+    }
+
+    pub async fn describe_snapshot(&self, db: &str, collection: &str, name: &str) -> Result<SnapshotDescription> {
+        crate::names::validate(crate::error::NameKind::Snapshot, name)?;
+        let collection = self.snapshot_collection(db, collection, "describe snapshot")?;
+        self.snapshots.describe(&collection, name).await
+    }
+
+    /// Pin a committed snapshot; `ttl_seconds` 0 means until unpinned.
+    pub async fn pin_snapshot(&self, db: &str, collection: &str, name: &str, ttl_seconds: i64) -> Result<i64> {
+        crate::names::validate(crate::error::NameKind::Snapshot, name)?;
+        let collection = self.snapshot_collection(db, collection, "pin snapshot")?;
+        self.snapshots.pin(&collection, name, ttl_seconds).await
+    }
+
+    pub async fn unpin_snapshot(&self, pin_id: i64) -> Result<()> {
+        self.snapshots.unpin(pin_id).await
+    }
+
+    /// Start restoring snapshot `name` of `collection` into a new collection; returns the
+    /// job id. The new collection exists (empty, not loaded) when this returns.
+    pub async fn restore_snapshot(&self, db: &str, collection: &str, name: &str, target_db: &str, target: &str) -> Result<JobId> {
+        crate::names::validate(crate::error::NameKind::Snapshot, name)?;
+        let source = self.snapshot_collection(db, collection, "restore snapshot")?;
+        self.restore.restore(&source, name, target_db, target).await
+    }
+
+    pub async fn restore_state(&self, id: i64) -> Result<JobInfo> {
+        self.restore.state(id).await
+    }
+
+    /// Jobs restoring into `collection` (name or alias) of `db`, or into any collection
+    /// of `db`.
+    pub async fn list_restore_jobs(&self, db: &str, collection: &str) -> Result<Vec<JobInfo>> {
+        self.restore.list(db, collection).await
+    }
+}

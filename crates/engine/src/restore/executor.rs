@@ -1,0 +1,230 @@
+//! The restore executor: copy each planned file (hard link on local disk, server-side
+//! copy on S3), verify every copy's size and CRC-32C, then register the target segments
+//! with their index files (no rebuild) in the same commit that records the job
+//! `Completed` and removes its pin. Completed therefore means registered: every file a
+//! completed job's collection needs was verified, and is referenced from that commit on.
+//!
+//! Steps are idempotent per file and the job's progress is persisted as files are done
+//! (at most every 100 ms, and when all are), so a job resumes after a restart without
+//! redoing recorded copies (one copied but not yet recorded is found identical and
+//! kept), and its progress (from the persisted counters) never goes backwards. Failure
+//! reasons name the file or check.
+
+use super::model::{CopyTask, JobState, RestoreJob, keys};
+use super::{CONFLICT_RETRIES, Restore};
+use crate::data::SealedSegment;
+use crate::error::{EngineError, Result, StorageError, encode, internal};
+use crate::indexing::{IndexBuild, keys as build_keys};
+use futures::StreamExt;
+use object_store::ObjectStoreExt;
+use object_store::path::Path as ObjectPath;
+use quiver_base::{FieldId, JobId};
+use quiver_format::FileRef;
+use quiver_storage::objects::checksum;
+use quiver_storage::{MetaError, Txn};
+use std::time::{Duration, Instant};
+
+/// Copies (and verifications) in flight at once in one job: a restore's files are few
+/// and large, so verifying them side by side uses every core and the disk's queue.
+const COPIES_IN_FLIGHT: usize = 4;
+/// Longest time between two saves of a job's progress while it copies.
+const PROGRESS_SAVE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Why a job's copying stopped before the end.
+enum Interrupted {
+    /// The server is shutting down: progress is saved, the job resumes at the next start.
+    Shutdown,
+    Failed(EngineError),
+}
+
+impl From<EngineError> for Interrupted {
+    fn from(error: EngineError) -> Self {
+        Interrupted::Failed(error)
+    }
+}
+
+impl Restore {
+    /// Run a job until it ends (or the server stops).
+    pub(super) async fn execute(&self, id: JobId) -> Result<()> {
+        let Some(mut job) = self.job(id).await? else { return Ok(()) };
+        if job.state.is_terminal() {
+            return Ok(());
+        }
+        match self.run(&mut job).await {
+            Ok(()) => Ok(()),
+            Err(Interrupted::Shutdown) => Ok(()),
+            Err(Interrupted::Failed(error @ EngineError::Crashed { .. })) => Err(error),
+            Err(Interrupted::Failed(error)) => {
+                job.state = JobState::Failed;
+                job.reason = error.to_string();
+                job.end_ms = self.ctx.now_ms().max(job.start_ms + 1);
+                // The terminal state and the pin's release, in one commit.
+                self.finish(&job, |txn| async move { Ok(txn) }).await?;
+                Err(error)
+            }
+        }
+    }
+
+    async fn run(&self, job: &mut RestoreJob) -> std::result::Result<(), Interrupted> {
+        job.state = JobState::Executing;
+        self.save(job).await?;
+        self.copy_all(job).await?;
+        let target = self.catalog.collection(job.target_collection).ok_or_else(|| {
+            EngineError::InvalidParameter(format!("target collection {} was dropped during the restore", job.target_name))
+        })?;
+        let mut segments = Vec::new();
+        let mut builds = Vec::new();
+        for planned in &job.segments {
+            let file = |i: usize| {
+                let t = &job.tasks[i];
+                FileRef { key: t.target_key.clone(), size: t.source.size, crc32c: t.source.crc32c, rows: t.source.rows }
+            };
+            let insert_logs: Vec<FileRef> = planned.insert_tasks.iter().map(|&i| file(i)).collect();
+            let rows: u64 = insert_logs.iter().map(|f| f.rows).sum();
+            if rows != planned.rows {
+                return Err(internal(format!(
+                    "row count check failed for segment {}: the manifest says {} rows, its insert logs hold {rows}",
+                    planned.source, planned.rows
+                ))
+                .into());
+            }
+            for (index_name, field_id, build_id, task, index_rows) in &planned.index_tasks {
+                let index = target
+                    .indexes
+                    .iter()
+                    .find(|d| &d.name == index_name)
+                    .ok_or_else(|| internal(format!("index {index_name} of the snapshot is missing from the target collection")))?;
+                builds.push(IndexBuild {
+                    build_id: *build_id,
+                    index_id: index.id,
+                    segment: planned.segment,
+                    field_id: FieldId(*field_id),
+                    file: file(*task),
+                    rows: *index_rows,
+                });
+            }
+            segments.push(SealedSegment {
+                id: planned.segment,
+                partition: planned.partition,
+                shard: 0,
+                rows,
+                insert_logs,
+                delta_logs: planned.delta_tasks.iter().map(|&i| file(i)).collect(),
+                min_ts: planned.min_ts,
+                max_ts: planned.max_ts,
+                compacted_from: Vec::new(),
+            });
+        }
+        let expected: u64 = job.segments.iter().map(|s| s.rows).sum();
+        let registered: u64 = segments.iter().map(|s| s.rows).sum();
+        if expected != registered {
+            return Err(internal(format!("row count check failed: snapshot {expected} rows, restored {registered}")).into());
+        }
+        self.ctx.failpoint("restore.before_register")?;
+        job.state = JobState::Completed;
+        job.progress = 100;
+        job.end_ms = self.ctx.now_ms().max(job.start_ms + 1);
+        let mut build_records = Txn::new();
+        for build in &builds {
+            build_records = build_records.put(build_keys::build(target.id, build.segment, build.index_id), encode(build));
+        }
+        let built: Vec<_> = builds.iter().map(|b| (b.segment, b.index_id)).collect();
+        let (data, target, built) = (&self.data, &target, &built);
+        self.finish(job, |txn| {
+            let segments = segments.clone();
+            let txn = txn.merge(build_records.clone());
+            async move { data.register(target, segments, built, txn).await.map(|()| Txn::new()) }
+        })
+        .await?;
+        self.ctx.failpoint("restore.after_register")?;
+        Ok(())
+    }
+
+    /// Record a job's terminal state together with its pin's release: `commit` gets the
+    /// transaction (job record and unpin) and commits it, alone or with its own records,
+    /// returning what is left to commit here. Retried when the snapshot's record changed
+    /// meanwhile (another pin came or went).
+    async fn finish<F, Fut>(&self, job: &RestoreJob, commit: F) -> Result<()>
+    where
+        F: Fn(Txn) -> Fut,
+        Fut: std::future::Future<Output = Result<Txn>>,
+    {
+        for _ in 0..CONFLICT_RETRIES {
+            let unpin = self.snapshots.unpin_txn(job.pin_id).await?.unwrap_or_default();
+            let txn = unpin.put(keys::job(job.id), encode(job));
+            let outcome = async {
+                let rest = commit(txn).await?;
+                if !rest.is_empty() {
+                    self.ctx.meta.commit(rest).await?;
+                }
+                Ok::<_, EngineError>(())
+            }
+            .await;
+            match outcome {
+                Err(EngineError::Meta(MetaError::ConditionFailed { .. }) | EngineError::Conflict { .. }) => continue,
+                other => return other,
+            }
+        }
+        Err(EngineError::Conflict { what: format!("restore job {}", job.id) })
+    }
+
+    async fn save(&self, job: &RestoreJob) -> Result<()> {
+        self.ctx.meta.put(&keys::job(job.id), encode(job)).await?;
+        Ok(())
+    }
+
+    /// Copy and verify every file not done yet, several at once. Progress is saved at most
+    /// every [`PROGRESS_SAVE_INTERVAL`] and once all are done: a file copied but not yet
+    /// recorded is found identical and kept when a resumed job comes to it again.
+    async fn copy_all(&self, job: &mut RestoreJob) -> std::result::Result<(), Interrupted> {
+        let pending: Vec<(usize, CopyTask)> = job.tasks.iter().cloned().enumerate().filter(|(_, t)| !t.done).collect();
+        let mut copies = futures::stream::iter(
+            pending.into_iter().map(|(i, task)| async move { self.copy_verified(&task.source, &task.target_key).await.map(|()| i) }),
+        )
+        .buffer_unordered(COPIES_IN_FLIGHT);
+        let mut saved = Instant::now();
+        while let Some(copied) = copies.next().await {
+            job.tasks[copied?].done = true;
+            self.ctx.failpoint("restore.after_first_copy")?;
+            if self.stopping() {
+                drop(copies);
+                job.progress = job.progress();
+                self.save(job).await?;
+                return Err(Interrupted::Shutdown);
+            }
+            if saved.elapsed() >= PROGRESS_SAVE_INTERVAL {
+                job.progress = job.progress();
+                self.save(job).await?;
+                saved = Instant::now();
+            }
+        }
+        job.progress = job.progress();
+        Ok(self.save(job).await?)
+    }
+
+    /// Copy `source` to `target` unless an identical copy is there, then verify it.
+    async fn copy_verified(&self, source: &FileRef, target: &str) -> Result<()> {
+        let objects = &self.ctx.objects;
+        let to = ObjectPath::from(target);
+        let existing = checksum(&**objects, &to).await.ok();
+        if existing == Some((source.size, source.crc32c)) {
+            return Ok(());
+        }
+        if existing.is_some() {
+            self.ctx.delete_object(target).await?;
+        }
+        objects.copy(&ObjectPath::from(source.key.as_str()), &to).await.map_err(|e| StorageError::new("copy", &source.key, &e))?;
+        let (size, crc32c) = checksum(&**objects, &to).await.map_err(|e| StorageError::new("read", target, &e))?;
+        if (size, crc32c) != (source.size, source.crc32c) {
+            return Err(StorageError::corrupt(
+                target,
+                format!(
+                    "copy of {} is corrupt: expected {} bytes with crc32c {:08x}, found {size} bytes with crc32c {crc32c:08x}",
+                    source.key, source.size, source.crc32c
+                ),
+            )
+            .into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,179 @@
+//! Restore jobs: a snapshot restored into a new collection, asynchronously, with progress.
+//!
+//! RestoreSnapshot (see `plan`) validates, reads the snapshot, and in **one** commit
+//! creates the target collection (schema with the snapshot's field ids, properties,
+//! partitions, indexes), records the job (`Pending`, every planned copy named) and pins
+//! the snapshot: a crash leaves all three or none, never a target without its job or a
+//! pin without its job. The executor (`executor`) copies and verifies every file,
+//! registers the target segments, and in one commit with the registration records the
+//! job `Completed` and removes the pin; a failure records `Failed` and removes the pin
+//! in one commit too.
+//!
+//! Jobs run from a queue with a fixed number of workers; on shutdown the workers stop at
+//! the next file boundary with their progress saved, and jobs resume at the next start.
+
+mod executor;
+pub mod model;
+mod plan;
+
+pub use model::{JobState, RestoreJob, keys};
+
+/// How many times a commit is tried again after the snapshot record it changes moved.
+const CONFLICT_RETRIES: usize = 16;
+
+use crate::catalog::Catalog;
+use crate::context::Context;
+use crate::data::Data;
+use crate::error::{EngineError, Result, decode};
+use crate::snapshots::Snapshots;
+use quiver_base::JobId;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, watch};
+
+/// A restore job as clients see it.
+#[derive(Clone, Debug)]
+pub struct JobInfo {
+    pub id: JobId,
+    pub snapshot_name: String,
+    pub db_name: String,
+    pub collection_name: String,
+    pub state: JobState,
+    pub progress: i32,
+    pub reason: String,
+    pub start_ms: u64,
+    pub time_cost_ms: u64,
+}
+
+pub struct Restore {
+    ctx: Arc<Context>,
+    catalog: Arc<Catalog>,
+    snapshots: Arc<Snapshots>,
+    data: Arc<Data>,
+    queue: mpsc::UnboundedSender<JobId>,
+    /// Set on shutdown: workers stop at the next file boundary.
+    stop: watch::Sender<bool>,
+    workers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Restore {
+    /// The restore component with `workers` jobs running at once. Call [`Restore::start`]
+    /// to run them.
+    pub fn new(ctx: Arc<Context>, catalog: Arc<Catalog>, snapshots: Arc<Snapshots>, data: Arc<Data>) -> (Arc<Restore>, JobQueue) {
+        let (queue, jobs) = mpsc::unbounded_channel();
+        let (stop, _) = watch::channel(false);
+        let restore = Arc::new(Restore { ctx, catalog, snapshots, data, queue, stop, workers: Mutex::new(Vec::new()) });
+        (restore, JobQueue(jobs))
+    }
+
+    /// Start `workers` workers on the queue, and queue every job that had not ended.
+    pub async fn start(self: &Arc<Self>, queue: JobQueue, workers: usize) -> Result<()> {
+        let jobs = Arc::new(tokio::sync::Mutex::new(queue.0));
+        let handles: Vec<_> = (0..workers.max(1))
+            .map(|_| {
+                let (restore, jobs) = (Arc::clone(self), Arc::clone(&jobs));
+                tokio::spawn(async move { restore.work(jobs).await })
+            })
+            .collect();
+        self.workers.lock().expect("workers poisoned").extend(handles);
+        for job in self.jobs().await? {
+            if !job.state.is_terminal() {
+                self.queue.send(job.id).ok();
+            }
+        }
+        Ok(())
+    }
+
+    /// Stop taking jobs; running ones save their progress at the next file and stop.
+    /// Returns once every worker has stopped, or after `deadline`.
+    pub async fn shutdown(&self, deadline: std::time::Duration) {
+        self.stop.send_replace(true);
+        let handles: Vec<_> = std::mem::take(&mut *self.workers.lock().expect("workers poisoned"));
+        let all = futures::future::join_all(handles);
+        if tokio::time::timeout(deadline, all).await.is_err() {
+            tracing::warn!("restore workers did not stop within the shutdown deadline; their jobs resume at the next start");
+        }
+    }
+
+    async fn work(&self, jobs: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<JobId>>>) {
+        let mut stop = self.stop.subscribe();
+        loop {
+            let next = {
+                let mut jobs = jobs.lock().await;
+                tokio::select! {
+                    id = jobs.recv() => id,
+                    _ = stop.wait_for(|stopped| *stopped) => None,
+                }
+            };
+            let Some(id) = next else { return };
+            if let Err(error) = self.execute(id).await {
+                tracing::warn!(job = %id, %error, "restore job stopped");
+            }
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    async fn job(&self, id: JobId) -> Result<Option<RestoreJob>> {
+        let key = keys::job(id);
+        Ok(match self.ctx.meta.get(&key).await? {
+            Some(bytes) => Some(decode(&key, &bytes)?),
+            None => None,
+        })
+    }
+
+    async fn jobs(&self) -> Result<Vec<RestoreJob>> {
+        self.ctx.meta.scan_prefix(keys::JOB_PREFIX).await?.into_iter().map(|(key, value)| decode(&key, &value)).collect()
+    }
+
+    fn info(&self, job: &RestoreJob) -> JobInfo {
+        let target = self.catalog.collection(job.target_collection);
+        JobInfo {
+            id: job.id,
+            snapshot_name: job.snapshot_name.clone(),
+            db_name: target.as_ref().and_then(|c| self.catalog.database_name(c.db_id)).unwrap_or_default(),
+            collection_name: target.map(|c| c.name).unwrap_or_default(),
+            state: job.state,
+            progress: job.progress(),
+            reason: job.reason.clone(),
+            start_ms: job.start_ms,
+            time_cost_ms: if job.end_ms > 0 { job.end_ms.saturating_sub(job.start_ms).max(1) } else { 0 },
+        }
+    }
+
+    pub async fn state(&self, id: i64) -> Result<JobInfo> {
+        let job = self.job(JobId(id)).await?.ok_or(EngineError::RestoreJobNotFound { id })?;
+        Ok(self.info(&job))
+    }
+
+    /// Jobs restoring into `collection` (name or alias) of `db`, or into any collection
+    /// of `db`.
+    pub async fn list(&self, db: &str, collection: &str) -> Result<Vec<JobInfo>> {
+        let jobs = self.jobs().await?;
+        if collection.is_empty() {
+            let db_id = self.catalog.describe_database(db)?.id;
+            return Ok(jobs
+                .iter()
+                .filter(|j| self.catalog.collection(j.target_collection).is_some_and(|c| c.db_id == db_id))
+                .map(|j| self.info(j))
+                .collect());
+        }
+        let target = self.catalog.resolve(db, collection)?;
+        Ok(jobs.iter().filter(|j| j.target_collection == target.id).map(|j| self.info(j)).collect())
+    }
+
+    /// Forget jobs that ended more than `retention_ms` ago.
+    pub async fn sweep(&self, retention_ms: u64) -> Result<()> {
+        let now = self.ctx.now_ms();
+        for job in self.jobs().await? {
+            if job.state.is_terminal() && now.saturating_sub(job.end_ms) > retention_ms {
+                self.ctx.meta.delete(&keys::job(job.id)).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The receiving end of the job queue, handed to [`Restore::start`].
+pub struct JobQueue(mpsc::UnboundedReceiver<JobId>);
