@@ -71,6 +71,7 @@
 #![warn(missing_docs)]
 
 pub mod conformance;
+pub mod gate;
 pub mod meta;
 pub mod objects;
 pub mod power;
@@ -78,6 +79,7 @@ pub mod rules;
 pub mod seed;
 
 pub use conformance::object_store_conformance;
+pub use gate::Gate;
 pub use meta::{FaultyMetaStore, MetaAction, MetaCounters, MetaOp, MetaRule};
 pub use objects::{FaultyObjectStore, ObjectAction, ObjectCounters, ObjectOp, ObjectRule, PathMatch};
 pub use power::Power;

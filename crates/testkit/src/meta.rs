@@ -53,12 +53,15 @@ impl fmt::Display for MetaOp {
 }
 
 /// What a rule does to a call it fires on (see the module doc for what each simulates).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MetaAction {
     /// Return an error; the inner store is not called.
     Fail,
     /// Sleep on tokio's clock, then go on (other firing rules still apply).
     Stall(Duration),
+    /// Wait at the gate until the test opens it, then go on (other firing rules still
+    /// apply).
+    Hold(crate::gate::Gate),
     /// Cut the power and return an error; the inner store is not called.
     CrashBefore,
     /// Run the call on the inner store (a commit is applied if its conditions hold), then
@@ -144,9 +147,10 @@ impl Rule for MetaRule {
     }
 
     fn effect(&self) -> Effect {
-        match self.action {
+        match self.action.clone() {
             MetaAction::Fail => Effect::Fail,
             MetaAction::Stall(duration) => Effect::Stall(duration),
+            MetaAction::Hold(gate) => Effect::Hold(gate),
             MetaAction::CrashBefore => Effect::CrashBefore,
             MetaAction::CrashAfter => Effect::CrashAfter,
         }

@@ -14,6 +14,7 @@
 //! 6. After the inner store answers, the power is checked once more: a process killed
 //!    while the call was in flight never hears the answer.
 
+use crate::gate::Gate;
 use crate::power::{Power, power_off_message};
 use std::fmt;
 use std::time::Duration;
@@ -57,9 +58,10 @@ impl fmt::Display for RuleId {
 }
 
 /// What a firing rule does, reduced to what the evaluation needs.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Effect {
     Stall(Duration),
+    Hold(Gate),
     Fail,
     Tear,
     CrashBefore,
@@ -130,7 +132,11 @@ impl<R: Rule> Rules<R> {
             match armed.rule.effect() {
                 Effect::Stall(duration) => {
                     armed.fired += 1;
-                    plan.stalls.push(duration);
+                    plan.stalls.push(Wait::Sleep(duration));
+                }
+                Effect::Hold(gate) => {
+                    armed.fired += 1;
+                    plan.stalls.push(Wait::Hold(gate));
                 }
                 effect if plan.outcome.is_none() => {
                     armed.fired += 1;
@@ -144,10 +150,17 @@ impl<R: Rule> Rules<R> {
     }
 }
 
+/// A wait before a call goes on: a stall, or a gate a test opens.
+#[derive(Debug)]
+enum Wait {
+    Sleep(Duration),
+    Hold(Gate),
+}
+
 /// What the rules decided for one call, before it runs.
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
-    stalls: Vec<Duration>,
+    stalls: Vec<Wait>,
     outcome: Option<(RuleId, Effect)>,
 }
 
@@ -166,8 +179,11 @@ impl Plan {
     /// Sleep the stalls, re-check the power, and apply an outcome that happens before the
     /// call reaches the inner store. `Err` holds the message of the error to return.
     pub(crate) async fn run(self, power: &Power, what: &str) -> Result<Proceed, String> {
-        for duration in self.stalls {
-            tokio::time::sleep(duration).await;
+        for wait in self.stalls {
+            match wait {
+                Wait::Sleep(duration) => tokio::time::sleep(duration).await,
+                Wait::Hold(gate) => gate.pass().await,
+            }
         }
         if !power.is_on() {
             return Err(power_off_message(what));
@@ -181,7 +197,7 @@ impl Plan {
             }
             Some((id, Effect::Tear)) => Ok(Proceed::Tear(id)),
             Some((id, Effect::CrashAfter)) => Ok(Proceed::CrashAfter(id)),
-            Some((_, Effect::Stall(_))) => unreachable!("stalls are never the outcome"),
+            Some((_, Effect::Stall(_) | Effect::Hold(_))) => unreachable!("waits are never the outcome"),
         }
     }
 }

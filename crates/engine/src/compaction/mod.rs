@@ -8,10 +8,13 @@
 //! back from their insert logs). Holds the collection's maintenance lock from choosing
 //! its sources to replacing them, so no flush adds a delete log to a source meanwhile
 //! (the replace commit's segment revision check would refuse it anyway), but never the
-//! writer lock: writes go on. Every delete older than the compaction timestamp is in a
-//! source's delete log or in memory, and so applied to what is rewritten; a delete
-//! newer than it hides the row in the rewrite too, which holds the row's pk, and is
-//! routed there by the next flush.
+//! writer lock: writes go on.
+//!
+//! A rewrite applies exactly the deletes in its sources' delete logs, never deletes
+//! still pending in memory: sealed data stays the collection as of its last flush, so a
+//! snapshot never captures the delete half of an upsert without its insert. Pending
+//! deletes hide the rewritten rows in memory as they hid the sources', and the next
+//! flush routes them to the rewrite, which holds their pks.
 //!
 //! Segments captured by a snapshot with unexpired compaction protection are left alone.
 
@@ -55,12 +58,11 @@ const AUTO_MIN_SMALL_SEGMENTS: usize = 4;
 /// Automatic compaction rewrites a segment once this fraction (percent) is deleted.
 const AUTO_DELETED_PERCENT: usize = 20;
 
-/// One merge to make: the sources with, per source, which rows survive.
+/// One merge to make.
 struct Merge {
     partition: PartitionId,
     shard: u32,
-    sources: Vec<(Arc<Segment>, Vec<bool>)>,
-    rows: usize,
+    sources: Vec<Arc<Segment>>,
 }
 
 pub struct Compaction {
@@ -121,9 +123,10 @@ impl Compaction {
                 .collect();
             let visible = |i: usize| keep[i].iter().filter(|&&b| b).count();
             let has_deletes = |i: usize| visible(i) < segments[i].rows;
+            let has_delete_logs = |i: usize| segments[i].meta.as_ref().is_some_and(|m| !m.delta_logs.is_empty());
             let chosen: Vec<usize> = match trigger {
                 CompactionTrigger::Manual => {
-                    if segments.len() > 1 || has_deletes(0) {
+                    if segments.len() > 1 || has_delete_logs(0) {
                         (0..segments.len()).collect()
                     } else {
                         Vec::new()
@@ -133,7 +136,11 @@ impl Compaction {
                     let size = |i: usize| segments[i].meta.as_ref().map_or(0, |m| m.insert_logs.iter().map(|f| f.size as usize).sum());
                     let smalls: Vec<usize> = (0..segments.len()).filter(|&i| size(i) < small).collect();
                     let heavy: Vec<usize> = (0..segments.len())
-                        .filter(|&i| (segments[i].rows - visible(i)) * 100 >= segments[i].rows * AUTO_DELETED_PERCENT && has_deletes(i))
+                        .filter(|&i| {
+                            (segments[i].rows - visible(i)) * 100 >= segments[i].rows * AUTO_DELETED_PERCENT
+                                && has_deletes(i)
+                                && has_delete_logs(i)
+                        })
                         .collect();
                     let mut chosen = if smalls.len() >= AUTO_MIN_SMALL_SEGMENTS { smalls } else { Vec::new() };
                     for i in heavy {
@@ -147,9 +154,8 @@ impl Compaction {
             if chosen.is_empty() {
                 continue;
             }
-            let rows = chosen.iter().map(|&i| visible(i)).sum();
-            let sources = chosen.iter().map(|&i| (Arc::clone(segments[i]), keep[i].clone())).collect();
-            merges.push(Merge { partition, shard, sources, rows });
+            let sources = chosen.iter().map(|&i| Arc::clone(segments[i])).collect();
+            merges.push(Merge { partition, shard, sources });
         }
 
         let mut plans = Vec::new();
@@ -172,16 +178,22 @@ impl Compaction {
     ) -> Result<CompactionPlan> {
         let pk_name = collection.schema.primary_field().name.clone();
         let mut full = Vec::with_capacity(merge.sources.len());
-        for (segment, keep) in &merge.sources {
+        for segment in &merge.sources {
             let meta = segment.meta.clone().ok_or_else(|| internal("compaction source is not sealed"))?;
             // Released segments' rows come back from their insert logs (same row order).
             let batches =
                 if segment.loaded { segment.batches.clone() } else { self.data.read_segment(meta.clone(), &pk_name, true).await?.batches };
-            full.push((meta, batches, keep.clone()));
+            let deletes = self.data.logged_deletes(&meta).await?;
+            let keep: Vec<bool> = batches
+                .iter()
+                .flat_map(|b| deletes.visible(b, &pk_name, meta.partition, u64::MAX).values().iter().collect::<Vec<_>>())
+                .collect();
+            full.push((meta, batches, keep));
         }
+        let rows: usize = full.iter().map(|(_, _, keep)| keep.iter().filter(|&&b| b).count()).sum();
         let metas: Vec<SegmentMeta> = full.iter().map(|(meta, _, _)| meta.clone()).collect();
         let sources: Vec<SegmentId> = metas.iter().map(|m| m.id).collect();
-        if merge.rows == 0 {
+        if rows == 0 {
             self.data.replace(held, collection, &metas, None, Txn::new()).await?;
             return Ok(CompactionPlan { sources, target: None });
         }
@@ -214,7 +226,7 @@ impl Compaction {
             schema: arrow_schema(&collection.schema),
         };
         let replaced = async {
-            let file = self.data.write_insert_log(&key, &placement, kept.clone(), merge.rows).await?;
+            let file = self.data.write_insert_log(&key, &placement, kept.clone(), rows).await?;
             self.ctx.failpoint("compaction.after_objects")?;
             let max_ts = Timestamp(metas.iter().map(|m| m.max_ts.0).max().unwrap_or(0));
             let meta = crate::data::sealed_meta(&placement, id, file, &kept, max_ts, ts, sources.clone());

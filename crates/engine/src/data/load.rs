@@ -29,14 +29,21 @@ impl Data {
             if !meta.serves(collection) {
                 continue;
             }
-            for file in &meta.delta_logs {
-                let (pks, timestamps) = read_delete_log(self.ctx.read_verified(file).await?)?;
-                state.deletes.add_timestamped(&pks, &timestamps, Some(meta.partition));
-            }
+            state.deletes.merge(self.logged_deletes(&meta).await?);
             let segment = self.read_segment(meta, &pk_name, collection.loaded).await?;
             state.segments.insert(segment.id, Arc::new(segment));
         }
         Ok(state)
+    }
+
+    /// The deletes in a sealed segment's delete logs (what a flush persisted for it).
+    pub(crate) async fn logged_deletes(&self, meta: &SegmentMeta) -> Result<super::DeleteIndex> {
+        let mut deletes = super::DeleteIndex::default();
+        for file in &meta.delta_logs {
+            let (pks, timestamps) = read_delete_log(self.ctx.read_verified(file).await?)?;
+            deletes.add_timestamped(&pks, &timestamps, Some(meta.partition));
+        }
+        Ok(deletes)
     }
 
     /// A sealed segment's rows: all columns (every file verified), or only the primary key

@@ -9,7 +9,6 @@ use crate::error::{Result, encode};
 use arrow_array::RecordBatch;
 use quiver_base::{IndexId, PartitionId, SegmentId, Timestamp};
 use quiver_format::FileRef;
-use quiver_format::logs::read_delete_log;
 use quiver_storage::Txn;
 use std::sync::Arc;
 
@@ -132,10 +131,7 @@ impl Data {
         for segment in segments {
             let meta = segment.record(collection, sealed_ts);
             txn = txn.put(keys::segment(collection.id, meta.id), encode(&meta));
-            for file in &meta.delta_logs {
-                let (pks, timestamps) = read_delete_log(self.ctx.read_verified(file).await?)?;
-                fresh.deletes.add_timestamped(&pks, &timestamps, Some(meta.partition));
-            }
+            fresh.deletes.merge(self.logged_deletes(&meta).await?);
             let mut segment = self.read_segment(meta, &pk_name, false).await?;
             segment.built.extend(built.iter().filter(|(s, _)| *s == segment.id).map(|(_, index)| *index));
             fresh.segments.insert(segment.id, Arc::new(segment));

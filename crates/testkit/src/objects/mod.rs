@@ -119,7 +119,7 @@ impl PathMatch {
 }
 
 /// What a rule does to a call it fires on (see the module doc for what each simulates).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ObjectAction {
     /// Return an error; the inner store is not called.
     Fail,
@@ -128,6 +128,9 @@ pub enum ObjectAction {
     Tear,
     /// Sleep on tokio's clock, then go on (other firing rules still apply).
     Stall(Duration),
+    /// Wait at the gate until the test opens it, then go on (other firing rules still
+    /// apply).
+    Hold(crate::gate::Gate),
     /// Cut the power and return an error; the inner store is not called.
     CrashBefore,
     /// Run the call on the inner store, then cut the power and return an error whatever
@@ -211,10 +214,11 @@ impl Rule for ObjectRule {
     }
 
     fn effect(&self) -> Effect {
-        match self.action {
+        match self.action.clone() {
             ObjectAction::Fail => Effect::Fail,
             ObjectAction::Tear => Effect::Tear,
             ObjectAction::Stall(duration) => Effect::Stall(duration),
+            ObjectAction::Hold(gate) => Effect::Hold(gate),
             ObjectAction::CrashBefore => Effect::CrashBefore,
             ObjectAction::CrashAfter => Effect::CrashAfter,
         }

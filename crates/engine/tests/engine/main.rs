@@ -1,0 +1,7 @@
+//! The engine's integration tests, in one binary: the test environment (`env`), named
+//! regression tests for the races and crashes the engine must survive (`holes`), and
+//! the seeded model-based test (`model`).
+
+mod env;
+mod holes;
+mod model;
