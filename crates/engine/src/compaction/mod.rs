@@ -83,8 +83,13 @@ impl Compaction {
     }
 
     /// Compact a collection now, as a client asked; the plans are kept for
-    /// GetCompactionState under the returned id.
+    /// GetCompactionState under the returned id. Deletes still pending are flushed first,
+    /// so those a client made before asking are among those purged (a rewrite applies
+    /// logged deletes only, see the module doc).
     pub async fn compact_now(&self, collection: &Collection) -> Result<(i64, Vec<CompactionPlan>)> {
+        if self.data.has_pending_deletes(collection) {
+            self.data.flush(collection).await?;
+        }
         let plans = self.compact(collection, CompactionTrigger::Manual).await?;
         let id = self.ctx.next_id().await?;
         self.finished.lock().expect("compactions poisoned").insert(id, plans.clone());

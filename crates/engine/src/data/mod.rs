@@ -252,6 +252,11 @@ impl Data {
             .collect()
     }
 
+    /// Whether deletes were applied since the last flush.
+    pub fn has_pending_deletes(&self, collection: &Collection) -> bool {
+        !self.collection_data(collection.id).read().pending_deletes.is_empty()
+    }
+
     /// Why a collection cannot be served, if it cannot.
     pub fn unavailable(&self, collection: &Collection) -> Option<String> {
         self.collection_data(collection.id).read().unavailable.clone()

@@ -51,6 +51,9 @@ struct Collection {
     pins: BTreeMap<i64, String>,
     maybe_pinned: BTreeSet<String>,
     has_p1: bool,
+    /// Deletes (or upserts) applied since the last flush: a client's compaction then
+    /// flushes first.
+    pending_deletes: bool,
 }
 
 impl Collection {
@@ -253,6 +256,7 @@ async fn insert(env: &mut Env, model: &mut Model, rng: &mut TestRng, name: &str,
         for (pk, tag) in &rows {
             collection.rows.insert(*pk, (*tag, partition));
         }
+        collection.pending_deletes |= upsert;
     }
     settle(env, model, None).await;
     format!("{} {} rows into {name}/{partition}: {}", if upsert { "upsert" } else { "insert" }, rows.len(), ok(&outcome))
@@ -275,6 +279,8 @@ async fn delete(env: &mut Env, model: &mut Model, rng: &mut TestRng, name: &str)
         doomed.iter().for_each(|pk| {
             collection.rows.remove(pk);
         });
+        // A pk list is logged whether or not it matched; a filter only with matches.
+        collection.pending_deletes |= !doomed.is_empty() || filter.starts_with("pk in");
     }
     settle(env, model, None).await;
     format!("delete {filter} from {name}: {}", ok(&outcome.map(|_| ())))
@@ -283,19 +289,29 @@ async fn delete(env: &mut Env, model: &mut Model, rng: &mut TestRng, name: &str)
 async fn flush(env: &mut Env, model: &mut Model, name: &str) -> String {
     let outcome = env.engine().flush(DB, name).await;
     let collection = model.collections.get_mut(name).expect("picked");
-    let now = collection.rows.clone();
-    if outcome.is_ok() {
-        collection.sealed = vec![now];
-    } else if !collection.sealed.contains(&now) {
-        // It may have committed before it failed.
-        collection.sealed.push(now);
-    }
+    sealed_now(collection, outcome.is_ok());
     settle(env, model, None).await;
     format!("flush {name}: {}", ok(&outcome.map(|_| ())))
 }
 
+/// The collection was flushed (`certain`), or may have been.
+fn sealed_now(collection: &mut Collection, certain: bool) {
+    let now = collection.rows.clone();
+    if certain {
+        collection.sealed = vec![now];
+        collection.pending_deletes = false;
+    } else if !collection.sealed.contains(&now) {
+        // It may have committed before it failed.
+        collection.sealed.push(now);
+    }
+}
+
 async fn compact(env: &mut Env, model: &mut Model, name: &str) -> String {
     let outcome = env.engine().compact(DB, name).await;
+    let collection = model.collections.get_mut(name).expect("picked");
+    if collection.pending_deletes {
+        sealed_now(collection, outcome.is_ok());
+    }
     settle(env, model, None).await;
     format!("compact {name}: {}", ok(&outcome.map(|_| ())))
 }
