@@ -3,5 +3,6 @@
 //! the seeded model-based test (`model`).
 
 mod env;
+mod golden;
 mod holes;
 mod model;
