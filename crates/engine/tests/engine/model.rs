@@ -516,10 +516,12 @@ async fn reload(env: &mut Env, name: &str) {
         }
         match env.engine().load_collection(DB, name).await {
             Ok(()) => return,
+            // A crash: restart. A failed store call: the fault fired once; try again.
             Err(_) if !env.power.is_on() => env.reopen().await,
-            Err(e) => panic!("reload {name}: {e}"),
+            Err(_) => {}
         }
     }
+    env.engine().load_collection(DB, name).await.unwrap_or_else(|e| panic!("reload {name}: {e}"));
 }
 
 /// The engine agrees with the model.
