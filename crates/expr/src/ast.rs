@@ -2,9 +2,31 @@
 //!
 //! Identifiers are kept as written: whether `color` is a field or a dynamic key is
 //! decided by the planner. `Display` prints an expression back in canonical form (with
-//! only the parentheses precedence needs); error messages quote it.
+//! only the parentheses precedence needs) that parses to the same tree; error messages
+//! quote it.
+//!
+//! Shape invariants, which keep every pass over the tree (planning, evaluation,
+//! `Display`, `Drop`, all recursive) within a bounded stack:
+//! - chains of one operator are flat: `a and b and c` is one [`Ast::And`] with three
+//!   operands, `a + b - c` one [`Ast::Arith`] with two steps, however long the chain;
+//! - the tree is at most [`MAX_DEPTH`] levels tall (an atom is one level), which the
+//!   parser enforces while it builds the tree.
 
 use std::fmt;
+
+/// How many levels an expression may nest: the parser refuses a tree taller than this,
+/// and recursion deeper than this, with [`crate::ExprError::TooDeep`]; template values
+/// are held to the same limit.
+///
+/// Every pass over the tree (parse, plan, evaluate, print, drop) recurses once per
+/// level, so this bounds their stack. Measured at the deepest nesting accepted, in each
+/// shape `tests/expr/depth.rs` runs on a 512 KiB thread (a quarter of a tokio worker's
+/// 2 MiB), the costliest pass takes about 310 KiB in an unoptimised build (planning and
+/// evaluating 126 nested `-` or `**`, about 2.4 KiB a level) and 200 KiB in an optimised
+/// one. That holds only while the functions on the recursion path stay small (see the
+/// parser, `plan::build` and `eval`). Real filters nest a handful of levels, and long
+/// `and`/`or` and arithmetic chains are flat, so they do not count.
+pub const MAX_DEPTH: usize = 128;
 
 /// A comparison operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -111,10 +133,12 @@ pub enum Ast {
     },
     /// Unary minus on a non-literal (literals are negated while parsing).
     Neg(Box<Ast>),
+    /// `first op₁ x₁ op₂ x₂ ...`, evaluated left to right: `((first op₁ x₁) op₂ x₂) ...`.
+    /// The operators are all of one precedence level: any number of `+`/`-`, or of
+    /// `*`/`/`/`%`, or exactly one `**` (right associative, so `a ** b ** c` nests).
     Arith {
-        op: ArithOp,
-        left: Box<Ast>,
-        right: Box<Ast>,
+        first: Box<Ast>,
+        rest: Vec<(ArithOp, Ast)>,
     },
     Compare {
         op: CmpOp,
@@ -130,8 +154,10 @@ pub enum Ast {
         right_op: CmpOp,
         right: Box<Ast>,
     },
-    And(Box<Ast>, Box<Ast>),
-    Or(Box<Ast>, Box<Ast>),
+    /// `x₁ and x₂ and ...`: two or more operands.
+    And(Vec<Ast>),
+    /// `x₁ or x₂ or ...`: two or more operands.
+    Or(Vec<Ast>),
     Not(Box<Ast>),
     /// `operand in list` / `operand not in list`; `list` is a list or a template.
     In {
@@ -183,10 +209,11 @@ impl Ast {
             Ast::And(..) => PREC_AND,
             Ast::Not(_) => PREC_NOT,
             Ast::Compare { .. } | Ast::Range { .. } | Ast::In { .. } | Ast::Like { .. } | Ast::IsNull { .. } => PREC_CMP,
-            Ast::Arith { op, .. } => arith_precedence(*op),
+            Ast::Arith { rest, .. } => rest.first().map_or(PREC_ATOM, |(op, _)| arith_precedence(*op)),
             Ast::Neg(_) => PREC_UNARY,
             Ast::Int(v) if *v < 0 => PREC_UNARY,
-            Ast::Float(v) if *v < 0.0 => PREC_UNARY,
+            // `-0.0` too: `(-0.0) ** x` is not `-(0.0 ** x)`.
+            Ast::Float(v) if v.is_sign_negative() => PREC_UNARY,
             _ => PREC_ATOM,
         }
     }
@@ -202,6 +229,7 @@ pub(crate) fn write_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     for c in s.chars() {
         match c {
             '"' => f.write_str("\\\"")?,
+            '\\' => f.write_str("\\\\")?,
             '\n' => f.write_str("\\n")?,
             '\t' => f.write_str("\\t")?,
             '\r' => f.write_str("\\r")?,
@@ -235,6 +263,39 @@ fn write_list(f: &mut fmt::Formatter<'_>, items: &[Ast]) -> fmt::Result {
     Ok(())
 }
 
+/// `x₁ and x₂ ...`: operands that are themselves `and`/`or` chains are parenthesised,
+/// so the text parses back to the same tree.
+fn write_junction(f: &mut fmt::Formatter<'_>, items: &[Ast], word: &str, prec: u8) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(word)?;
+        }
+        Ast::child(f, item, prec + 1)?;
+    }
+    Ok(())
+}
+
+/// An arithmetic chain, or its first steps (error messages quote the step that failed).
+pub(crate) struct ArithChain<'a> {
+    pub first: &'a Ast,
+    pub rest: &'a [(ArithOp, Ast)],
+}
+
+impl fmt::Display for ArithChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some((op, _)) = self.rest.first() else { return write!(f, "{}", self.first) };
+        let prec = arith_precedence(*op);
+        // Left-associative except `**`, so the other side needs one level more.
+        let (lmin, rmin) = if *op == ArithOp::Pow { (prec + 1, prec) } else { (prec, prec + 1) };
+        Ast::child(f, self.first, lmin)?;
+        for (op, operand) in self.rest {
+            write!(f, " {} ", op.symbol())?;
+            Ast::child(f, operand, rmin)?;
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for Ast {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -257,14 +318,7 @@ impl fmt::Display for Ast {
                 f.write_str("-")?;
                 Ast::child(f, inner, PREC_UNARY)
             }
-            Ast::Arith { op, left, right } => {
-                let prec = arith_precedence(*op);
-                // Left-associative except `**`, so the other side needs one level more.
-                let (lmin, rmin) = if *op == ArithOp::Pow { (prec + 1, prec) } else { (prec, prec + 1) };
-                Ast::child(f, left, lmin)?;
-                write!(f, " {} ", op.symbol())?;
-                Ast::child(f, right, rmin)
-            }
+            Ast::Arith { first, rest } => write!(f, "{}", ArithChain { first, rest }),
             Ast::Compare { op, left, right } => {
                 Ast::child(f, left, PREC_ADD)?;
                 write!(f, " {} ", op.symbol())?;
@@ -277,16 +331,8 @@ impl fmt::Display for Ast {
                 write!(f, " {} ", right_op.symbol())?;
                 Ast::child(f, right, PREC_ADD)
             }
-            Ast::And(l, r) => {
-                Ast::child(f, l, PREC_AND)?;
-                f.write_str(" and ")?;
-                Ast::child(f, r, PREC_AND + 1)
-            }
-            Ast::Or(l, r) => {
-                Ast::child(f, l, PREC_OR)?;
-                f.write_str(" or ")?;
-                Ast::child(f, r, PREC_OR + 1)
-            }
+            Ast::And(items) => write_junction(f, items, " and ", PREC_AND),
+            Ast::Or(items) => write_junction(f, items, " or ", PREC_OR),
             Ast::Not(inner) => {
                 f.write_str("not ")?;
                 Ast::child(f, inner, PREC_NOT)

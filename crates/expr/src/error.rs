@@ -46,6 +46,11 @@ pub enum ExprError {
     #[error("the value of expression template variable name {name} is not found")]
     UnknownTemplate { name: String },
 
+    /// The expression (or a template value) nests deeper than [`crate::MAX_DEPTH`]
+    /// levels; `what` says which.
+    #[error("{what} nests deeper than {limit} levels: simplify the filter")]
+    TooDeep { what: String, limit: usize },
+
     #[error("division by zero in `{expression}`")]
     DivisionByZero { expression: String },
 

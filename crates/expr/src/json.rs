@@ -8,6 +8,10 @@
 //!   (`<` etc. unknown), so a row whose value has the wrong type never matches an
 //!   ordering comparison;
 //! - arrays and objects support only `==`/`!=`, structurally.
+//!
+//! [`json_eq`] recurses once per nesting level. Its values come from serde_json's
+//! parser, which refuses documents nested deeper than 128 levels, and from literals and
+//! templates, which are held to [`crate::MAX_DEPTH`].
 
 use crate::ast::{CmpOp, PathStep};
 use crate::value::{Num, cmp_num};

@@ -10,6 +10,11 @@
 //!   (null fields, missing JSON keys) are unknown; unknown propagates through
 //!   `and`/`or`/`not` (Kleene logic) and only rows known true match.
 //!
+//! Any input is safe to hand over: a malformed or unsupported expression, or one nested
+//! deeper than [`MAX_DEPTH`] levels, is an [`ExprError`], never a panic or a stack
+//! overflow. Chains of `and`/`or` and of arithmetic are flat, so their length is limited
+//! only by memory.
+//!
 //! Batch layout: one column per schema field named after it, `$meta` for dynamic
 //! fields, as in `quiver_format::columns`; only the columns in [`Plan::columns`] need
 //! be present.
@@ -28,7 +33,7 @@ mod plan;
 mod template;
 mod value;
 
-pub use ast::{ArithOp, Ast, CmpOp, PathStep};
+pub use ast::{ArithOp, Ast, CmpOp, MAX_DEPTH, PathStep};
 pub use error::{ExprError, Result};
 pub use parser::parse;
 pub use plan::{Bound, IndexTerm, Pks, Plan, TermMatch, TermValue};

@@ -1,6 +1,13 @@
 //! The expression language end to end: text → plan → evaluation over a batch holding
 //! every field type, nulls and a dynamic field, checked against hand-computed rows;
 //! error messages; and a seeded property test against a row-by-row reference.
+//! [`depth`] runs the worst-case shapes on a small stack; [`fuzz`] throws random input
+//! at the whole pipeline.
+
+#[path = "expr/depth.rs"]
+mod depth;
+#[path = "expr/fuzz.rs"]
+mod fuzz;
 
 use arrow_array::Array;
 use arrow_array::builder::{ListBuilder, StringBuilder};
@@ -661,9 +668,27 @@ fn apply(op: &str, ordering: Option<std::cmp::Ordering>) -> Option<bool> {
 /// The reference meaning of a predicate: true, false or unknown for one row.
 type Reference = Box<dyn Fn(&Row) -> Option<bool>>;
 
+/// Kleene `and`: false if any is false, else unknown if any is unknown.
+fn kleene_and(values: impl IntoIterator<Item = Option<bool>>) -> Option<bool> {
+    let mut unknown = false;
+    for value in values {
+        match value {
+            Some(false) => return Some(false),
+            Some(true) => {}
+            None => unknown = true,
+        }
+    }
+    if unknown { None } else { Some(true) }
+}
+
+/// Kleene `or`: true if any is true, else unknown if any is unknown.
+fn kleene_or(values: impl IntoIterator<Item = Option<bool>>) -> Option<bool> {
+    kleene_and(values.into_iter().map(|v| v.map(|b| !b))).map(|b| !b)
+}
+
 /// A random predicate as (text, reference evaluation per row).
 fn random_predicate(rng: &mut Lcg, depth: u32) -> (String, Reference) {
-    let choice = if depth == 0 { rng.below(6) } else { rng.below(9) };
+    let choice = if depth == 0 { rng.below(6) } else { rng.below(10) };
     match choice {
         0 => {
             let (op, k) = (OPS[rng.below(6) as usize], rng.int(-12, 12));
@@ -692,29 +717,32 @@ fn random_predicate(rng: &mut Lcg, depth: u32) -> (String, Reference) {
             let (op, k, m) = (OPS[rng.below(6) as usize], rng.int(-6, 6), rng.int(1, 4));
             (format!("a * {m} + 1 {op} {k}"), Box::new(move |r: &Row| apply(op, r.a.map(|a| (a * m + 1).cmp(&k)))))
         }
-        6 => {
+        6 | 7 => {
+            let or = choice == 7;
             let (l, lf) = random_predicate(rng, depth - 1);
             let (r, rf) = random_predicate(rng, depth - 1);
-            (
-                format!("({l}) and ({r})"),
-                Box::new(move |row: &Row| match (lf(row), rf(row)) {
-                    (Some(false), _) | (_, Some(false)) => Some(false),
-                    (Some(true), Some(true)) => Some(true),
-                    _ => None,
-                }),
-            )
+            let text = format!("({l}) {} ({r})", if or { "or" } else { "and" });
+            let junction = if or { kleene_or } else { kleene_and };
+            (text, Box::new(move |row: &Row| junction([lf(row), rf(row)])))
         }
-        7 => {
-            let (l, lf) = random_predicate(rng, depth - 1);
-            let (r, rf) = random_predicate(rng, depth - 1);
-            (
-                format!("({l}) or ({r})"),
-                Box::new(move |row: &Row| match (lf(row), rf(row)) {
-                    (Some(true), _) | (_, Some(true)) => Some(true),
-                    (Some(false), Some(false)) => Some(false),
-                    _ => None,
-                }),
-            )
+        8 => {
+            // A long flat chain mixing `and` and `or` without parentheses: `and` binds
+            // tighter, so the chain is an `or` of `and` groups.
+            let mut text = String::new();
+            let mut groups: Vec<Vec<Reference>> = vec![Vec::new()];
+            for i in 0..rng.int(2, 40) {
+                if i > 0 {
+                    let or = rng.below(3) == 0;
+                    text.push_str([[" and ", " && "], [" or ", " || "]][usize::from(or)][rng.below(2) as usize]);
+                    if or {
+                        groups.push(Vec::new());
+                    }
+                }
+                let (term, f) = random_predicate(rng, 0);
+                text.push_str(&term);
+                groups.last_mut().unwrap().push(f);
+            }
+            (text, Box::new(move |row: &Row| kleene_or(groups.iter().map(|group| kleene_and(group.iter().map(|f| f(row)))))))
         }
         _ => {
             let (inner, f) = random_predicate(rng, depth - 1);

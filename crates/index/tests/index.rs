@@ -2,6 +2,13 @@
 //! seeded clustered data, filtered and range search, serialization, errors. The
 //! `#[ignore]`d `benchmark_hnsw_100k` prints build time, QPS and recall (run it in
 //! release).
+//!
+//! Golden files live in `tests/golden/`: indexes saved by each format version, which
+//! every later build must still load and search exactly. They are written once per
+//! format version (run `QUIVER_BLESS_GOLDEN=1 cargo test -p quiver-index --test index --
+//! --ignored bless` when a new version is introduced, after adding its files to a
+//! `bless_version_N_golden_files` test) and never rewritten. The version 1 files were
+//! saved by the last version 1 build.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -444,23 +451,27 @@ fn load_refuses_garbage_damage_and_future_versions() {
     }
 }
 
-/// Rows of the format version 1 golden files in `tests/golden/` (written by the build
-/// before version 2, whose HNSW graph held float32 rows and no exact copy).
-fn v1_float_rows(n: usize, dim: usize) -> Vec<f32> {
+/// Rows of the golden files of every version: a fixed formula, so the tests can
+/// regenerate what was indexed.
+fn golden_float_rows(n: usize, dim: usize) -> Vec<f32> {
     (0..n * dim).map(|x| ((x * 7919 + (x / dim) * 104_729) % 1009) as f32 / 1009.0 - 0.5).collect()
 }
 
-fn v1_bit_rows(n: usize, bytes: usize) -> Vec<u8> {
+fn golden_bit_rows(n: usize, bytes: usize) -> Vec<u8> {
     (0..n * bytes).map(|x| ((x * 7919 + (x / bytes) * 104_729) % 251) as u8).collect()
+}
+
+fn golden_file(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name)
 }
 
 #[test]
 fn version_1_hnsw_files_still_load_and_search_exactly() {
     let (n, dim) = (2500, 8);
-    let floats = v1_float_rows(n, dim);
-    let bits = v1_bit_rows(n, 8);
+    let floats = golden_float_rows(n, dim);
+    let bits = golden_bit_rows(n, 8);
     for (file, metric) in [("l2", Metric::L2), ("ip", Metric::Ip), ("hamming", Metric::Hamming)] {
-        let bytes = std::fs::read(format!("{}/tests/golden/hnsw_v1_{file}.qvix", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let bytes = std::fs::read(golden_file(&format!("hnsw_v1_{file}.qvix"))).unwrap();
         assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 1);
         let index = load(&bytes).unwrap();
         assert_eq!((index.kind(), index.len()), (&IndexKind::Hnsw { m: 8, ef_construction: 64 }, n), "{file}");
@@ -481,6 +492,145 @@ fn version_1_hnsw_files_still_load_and_search_exactly() {
         // Saved again, it is a current-version file with the same answers.
         let again = load(&index.to_bytes().unwrap()).unwrap();
         assert_eq!(again.search(&queries, &p, Some(&allow)).unwrap(), exact, "{file}");
+    }
+}
+
+/// Top-5 rows for each of the four queries of [`V2Data`].
+type Nearest = [[u32; 5]; 4];
+
+/// The version 2 golden files (HNSW stores exact rows beside its graph, bfloat16 graph
+/// rows for L2 and COSINE): name, kind, metric and the rows their searches must return,
+/// over [`V2_ROWS`] rows of [`V2_DIM`] floats or [`V2_BITS`] bits.
+const V2_GOLDEN: [(&str, IndexKind, Metric, Nearest); 6] = [
+    (
+        "hnsw_v2_l2.qvix",
+        IndexKind::Hnsw { m: 8, ef_construction: 32 },
+        Metric::L2,
+        [[0, 16, 11, 6, 22], [5, 21, 10, 15, 20], [9, 4, 14, 17, 1], [0, 13, 16, 18, 11]],
+    ),
+    (
+        "hnsw_v2_ip.qvix",
+        IndexKind::Hnsw { m: 8, ef_construction: 32 },
+        Metric::Ip,
+        [[22, 6, 11, 16, 0], [21, 5, 10, 15, 20], [1, 17, 12, 7, 23], [6, 23, 0, 7, 11]],
+    ),
+    (
+        "hnsw_v2_cosine.qvix",
+        IndexKind::Hnsw { m: 8, ef_construction: 32 },
+        Metric::Cosine,
+        [[0, 16, 11, 6, 22], [5, 21, 10, 15, 20], [1, 17, 12, 7, 23], [0, 13, 16, 18, 11]],
+    ),
+    (
+        "hnsw_v2_hamming.qvix",
+        IndexKind::Hnsw { m: 8, ef_construction: 32 },
+        Metric::Hamming,
+        [[0, 9, 18, 23, 7], [5, 14, 23, 12, 21], [14, 18, 7, 0, 9], [19, 12, 7, 8, 10]],
+    ),
+    (
+        "ivf_flat_v2_l2.qvix",
+        IndexKind::IvfFlat { nlist: 4 },
+        Metric::L2,
+        [[0, 16, 11, 6, 22], [5, 21, 10, 15, 20], [9, 4, 14, 17, 1], [0, 13, 16, 18, 11]],
+    ),
+    (
+        "flat_v2_cosine.qvix",
+        IndexKind::Flat,
+        Metric::Cosine,
+        [[0, 16, 11, 6, 22], [5, 21, 10, 15, 20], [1, 17, 12, 7, 23], [0, 13, 16, 18, 11]],
+    ),
+];
+const V2_ROWS: usize = 24;
+const V2_DIM: usize = 4;
+const V2_BITS: usize = 32;
+
+/// What the version 2 golden files index, each followed by four queries: rows 0 and 5
+/// as they are, and two vectors that are no row.
+struct V2Data {
+    floats: Vec<f32>,
+    bits: Vec<u8>,
+}
+
+impl V2Data {
+    fn new() -> V2Data {
+        let mut floats = golden_float_rows(V2_ROWS, V2_DIM);
+        floats.extend_from_within(..V2_DIM);
+        floats.extend_from_within(5 * V2_DIM..6 * V2_DIM);
+        floats.extend([0.25, -0.5, 0.125, 0.0, -0.3, 0.3, -0.3, 0.3]);
+        let bytes = V2_BITS / 8;
+        let mut bits = golden_bit_rows(V2_ROWS, bytes);
+        bits.extend_from_within(..bytes);
+        bits.extend_from_within(5 * bytes..6 * bytes);
+        bits.extend([0x0f, 0xf0, 0x55, 0xaa, 0xff, 0x00, 0x00, 0x01]);
+        V2Data { floats, bits }
+    }
+
+    /// Rows `range` (the base is `0..V2_ROWS`, the queries `V2_ROWS..V2_ROWS + 4`) in
+    /// `metric`'s vector type.
+    fn vectors(&self, metric: Metric, range: std::ops::Range<usize>) -> Vectors<'_> {
+        if metric.is_binary() {
+            let bytes = V2_BITS / 8;
+            Vectors::Binary { dim_bits: V2_BITS, data: &self.bits[range.start * bytes..range.end * bytes] }
+        } else {
+            Vectors::Float { dim: V2_DIM, data: &self.floats[range.start * V2_DIM..range.end * V2_DIM] }
+        }
+    }
+}
+
+/// The version 2 files load and answer searches exactly: the known nearest rows, with
+/// brute force's scores over the known rows (which pins the stored rows), on the graph
+/// and list paths and on the exact path of a filtered search.
+#[test]
+fn version_2_files_still_load_and_search_exactly() {
+    let data = V2Data::new();
+    for (file, kind, metric, nearest) in V2_GOLDEN {
+        let bytes = std::fs::read(golden_file(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 2, "{file}");
+        let index = load(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let dim = if metric.is_binary() { V2_BITS } else { V2_DIM };
+        assert_eq!((index.kind(), index.metric(), index.dim(), index.len()), (&kind, metric, dim, V2_ROWS), "{file}");
+        let (base, queries) = (data.vectors(metric, 0..V2_ROWS), data.vectors(metric, V2_ROWS..V2_ROWS + 4));
+        let p = SearchParams { ef: Some(V2_ROWS), nprobe: Some(4), ..SearchParams::top_k(5) };
+        let truth = brute_force(metric, &base, &queries, &p, None).unwrap();
+        assert_eq!(index.search(&queries, &p, None).unwrap(), truth, "{file}");
+        let allow: Vec<bool> = (0..V2_ROWS).map(|r| r % 3 != 0).collect();
+        let exact = brute_force(metric, &base, &queries, &p, Some(&allow)).unwrap();
+        assert_eq!(index.search(&queries, &p, Some(&allow)).unwrap(), exact, "{file}");
+        let rows: Vec<Vec<u32>> = truth.iter().map(|hits| hits.iter().map(|h| h.row).collect()).collect();
+        assert_eq!(rows, nearest.map(Vec::from), "{file}");
+    }
+}
+
+/// While version 2 is the current version, a loaded version 2 file saves back byte for
+/// byte. When a version 3 arrives, this test moves to the version 3 files and the version
+/// 2 files keep only the test above.
+#[test]
+fn current_writer_reproduces_the_v2_golden_files() {
+    for (file, ..) in V2_GOLDEN {
+        let bytes = std::fs::read(golden_file(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(load(&bytes).unwrap().to_bytes().unwrap() == bytes, "{file}: saved again, the bytes differ");
+    }
+}
+
+/// Writes the version 2 golden files. Only for introducing them: an existing file is
+/// never overwritten (re-blessing would hide a format change).
+#[test]
+#[ignore]
+fn bless_version_2_golden_files() {
+    if std::env::var("QUIVER_BLESS_GOLDEN").as_deref() != Ok("1") {
+        eprintln!("set QUIVER_BLESS_GOLDEN=1 to write golden files");
+        return;
+    }
+    assert_eq!(FORMAT_VERSION, 2, "only a version 2 build writes version 2 files");
+    let data = V2Data::new();
+    for (file, kind, metric, _) in V2_GOLDEN {
+        let base = data.vectors(metric, 0..V2_ROWS);
+        let bytes = build(&kind, metric, &base, 1).unwrap().to_bytes().unwrap();
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(golden_file(file))
+            .unwrap_or_else(|e| panic!("{file}: {e} (golden files are written once, never rewritten)"));
+        std::io::Write::write_all(&mut out, &bytes).unwrap();
     }
 }
 

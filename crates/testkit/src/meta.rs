@@ -74,9 +74,9 @@ pub enum MetaAction {
 /// call.
 ///
 /// ```
-/// use quiver_testkit::{MetaAction, MetaOp, MetaRule};
+/// use quiver_testkit::{MetaAction, MetaOp, MetaRule, When};
 /// // Crash right after the first commit that touches a snapshot record lands.
-/// let rule = MetaRule::new(MetaOp::Commit, MetaAction::CrashAfter).prefix("snapshot/").nth(1);
+/// let rule = MetaRule::new(MetaOp::Commit, MetaAction::CrashAfter).prefix("snapshot/").when(When::Nth(1));
 /// # let _ = rule;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,26 +104,12 @@ impl MetaRule {
         self
     }
 
-    /// Only the nth matching call (counting from 1).
-    pub fn nth(mut self, n: u64) -> Self {
-        self.when = When::nth(n);
-        self
-    }
-
-    /// Only the first `n` matching calls.
-    pub fn first(mut self, n: u64) -> Self {
-        self.when = When::FirstN(n);
-        self
-    }
-
-    /// Every matching call (the default).
-    pub fn every(mut self) -> Self {
-        self.when = When::Every;
-        self
-    }
-
-    /// Which matching calls, as a [`When`].
+    /// Which matching calls: `When::Nth(n)` (counting from 1), `When::FirstN(n)` or
+    /// `When::Every` (the default).
     pub fn when(mut self, when: When) -> Self {
+        if let When::Nth(n) = when {
+            assert!(n >= 1, "When::Nth counts from 1");
+        }
         self.when = when;
         self
     }

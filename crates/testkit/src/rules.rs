@@ -40,10 +40,6 @@ impl When {
         }
     }
 
-    pub(crate) fn nth(n: u64) -> Self {
-        assert!(n >= 1, "When::Nth counts from 1");
-        When::Nth(n)
-    }
 }
 
 /// Identifies a rule within the store it was added to; shown as `rule N` in the errors

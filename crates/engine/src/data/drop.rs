@@ -18,7 +18,7 @@ impl Data {
         let _maintenance = data.maintenance.lock().await;
         self.ctx.meta.commit(Txn::new().delete(keys::checkpoint(collection.id)).delete(keys::revision(collection.id))).await?;
         self.collections.lock().expect("collections poisoned").remove(&collection.id);
-        self.truncate_wal()
+        self.truncate_wal().await
     }
 
     /// Mark a dropped partition's sealed segments dropped and forget its rows.

@@ -219,7 +219,7 @@ impl Data {
             state.flushed_lsn = applied_lsn;
             state.revision = revision + 1;
         }
-        self.truncate_wal()?;
+        self.truncate_wal().await?;
         Ok(FlushOutcome { sealed: sealed_ids(data), flush_ts })
     }
 

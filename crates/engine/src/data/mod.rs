@@ -153,7 +153,7 @@ pub struct SegmentInfo {
 
 pub struct Data {
     ctx: Arc<Context>,
-    wal: Wal,
+    wal: Arc<Wal>,
     config: DataConfig,
     staging: Staging,
     collections: Mutex<HashMap<CollectionId, Arc<CollectionData>>>,
@@ -183,7 +183,7 @@ impl Data {
         let options = WalOptions { sync: config.wal_sync, ..WalOptions::default() };
         let (wal, records) = Wal::open(wal_dir, options, Lsn(replay_after))?;
         let staging = Staging::new(Arc::clone(&ctx));
-        let data = Data { ctx, wal, config, staging, collections: Mutex::new(HashMap::new()) };
+        let data = Data { ctx, wal: Arc::new(wal), config, staging, collections: Mutex::new(HashMap::new()) };
         for collection in collections {
             let mut state = match data.load_sealed(collection).await {
                 Ok(state) => state,
@@ -280,8 +280,9 @@ impl Data {
         Ok(())
     }
 
-    /// Delete WAL files that every collection has checkpointed past.
-    pub(crate) fn truncate_wal(&self) -> Result<()> {
+    /// Delete WAL files that every collection has checkpointed past (off the runtime:
+    /// unlinking a large file and syncing the directory block).
+    pub(crate) async fn truncate_wal(&self) -> Result<()> {
         let collections: Vec<_> = self.collections.lock().expect("collections poisoned").values().cloned().collect();
         let mut upto = self.wal.last_lsn().0;
         for data in collections {
@@ -290,7 +291,10 @@ impl Data {
                 upto = upto.min(state.flushed_lsn);
             }
         }
-        self.wal.truncate_through(Lsn(upto))?;
+        let wal = Arc::clone(&self.wal);
+        tokio::task::spawn_blocking(move || wal.truncate_through(Lsn(upto)))
+            .await
+            .map_err(|e| crate::error::internal(format!("WAL truncation task failed: {e}")))??;
         Ok(())
     }
 

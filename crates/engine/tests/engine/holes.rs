@@ -36,12 +36,9 @@ async fn restored_rows(env: &mut Env, source: &str, snapshot: &str, target: &str
     env.rows(target).await.unwrap()
 }
 
-/// Hole 1: a snapshot captured while its collection's index (or a partition) is dropped
-/// and GC runs must never name a file GC deleted.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn snapshot_capture_racing_drop_index_and_gc_names_no_deleted_file() {
-    let mut env = Env::new().await;
-    let rows = collection_with_rows(&env, "c", Some("FLAT")).await;
+/// Hold collection `c`'s snapshot create `s` between its capture and its commit, run
+/// `race` and GC (with no grace) meanwhile, then let it commit; GC runs again after.
+async fn snapshot_create_racing(env: &Env, race: impl AsyncFnOnce(&Env)) {
     let gate = Gate::new();
     env.faulty_meta.add_rule(MetaRule::new(MetaOp::Commit, MetaAction::Hold(gate.clone())).prefix("snapshot/name/"));
     let create = {
@@ -49,13 +46,25 @@ async fn snapshot_capture_racing_drop_index_and_gc_names_no_deleted_file() {
         tokio::spawn(async move { engine.create_snapshot(DB, "c", "s", "", 0).await })
     };
     gate.reached(1).await;
-    env.engine().release_collection(DB, "c").await.unwrap();
-    env.engine().drop_index(DB, "c", "vec", "vec_idx").await.unwrap();
-    gc_twice(&env).await;
+    race(env).await;
+    gc_twice(env).await;
     gate.open();
     create.await.unwrap().unwrap();
-    gc_twice(&env).await;
+    gc_twice(env).await;
     env.assert_no_referenced_file_lost("after the race").await;
+}
+
+/// Hole 1: a snapshot captured while its collection's index (or a partition) is dropped
+/// and GC runs must never name a file GC deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_capture_racing_drop_index_and_gc_names_no_deleted_file() {
+    let mut env = Env::new().await;
+    let rows = collection_with_rows(&env, "c", Some("FLAT")).await;
+    snapshot_create_racing(&env, async |env: &Env| {
+        env.engine().release_collection(DB, "c").await.unwrap();
+        env.engine().drop_index(DB, "c", "vec", "vec_idx").await.unwrap();
+    })
+    .await;
     assert_eq!(restored_rows(&mut env, "c", "s", "r").await, rows);
 }
 
@@ -63,20 +72,11 @@ async fn snapshot_capture_racing_drop_index_and_gc_names_no_deleted_file() {
 async fn snapshot_capture_racing_drop_partition_and_gc_names_no_deleted_file() {
     let mut env = Env::new().await;
     let rows = collection_with_rows(&env, "c", None).await;
-    let gate = Gate::new();
-    env.faulty_meta.add_rule(MetaRule::new(MetaOp::Commit, MetaAction::Hold(gate.clone())).prefix("snapshot/name/"));
-    let create = {
-        let engine = env.engine().clone();
-        tokio::spawn(async move { engine.create_snapshot(DB, "c", "s", "", 0).await })
-    };
-    gate.reached(1).await;
-    env.engine().release_partitions(DB, "c", &["p1".to_string()]).await.unwrap();
-    env.engine().drop_partition(DB, "c", "p1").await.unwrap();
-    gc_twice(&env).await;
-    gate.open();
-    create.await.unwrap().unwrap();
-    gc_twice(&env).await;
-    env.assert_no_referenced_file_lost("after the race").await;
+    snapshot_create_racing(&env, async |env: &Env| {
+        env.engine().release_partitions(DB, "c", &["p1".to_string()]).await.unwrap();
+        env.engine().drop_partition(DB, "c", "p1").await.unwrap();
+    })
+    .await;
     let left: BTreeMap<i64, i64> = rows.into_iter().filter(|(pk, _)| *pk < 20).collect();
     assert_eq!(restored_rows(&mut env, "c", "s", "r").await, left, "the snapshot holds what was there when it committed");
 }

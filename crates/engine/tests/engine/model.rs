@@ -423,8 +423,8 @@ async fn restore(env: &mut Env, model: &mut Model, name: &str, snapshot: &str, t
     };
     let (state, reason) = env.wait_restore(job).await;
     let candidates = model.collections[name].snapshots[snapshot].clone();
-    env.engine().load_collection(DB, target).await.map_err(|e| format!("load of restored {target} ({state:?}): {e}"))?;
-    let rows = env.rows(target).await.map_err(|e| e.to_string())?;
+    reload(env, target).await;
+    let rows = env.rows(target).await.map_err(|e| format!("query of restored {target} ({state:?}): {e}"))?;
     match state {
         JobState::Completed => match candidates.iter().find(|c| visible(c) == rows).cloned() {
             Some(placed) => {

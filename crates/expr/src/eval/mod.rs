@@ -12,9 +12,11 @@ mod documents;
 mod tri;
 mod vals;
 
+use crate::ast::{CmpOp, PathStep};
 use crate::error::{ExprError, Result};
 use crate::json::lookup;
-use crate::plan::{JsonNeeds, Operand, Pred};
+use crate::like::LikePattern;
+use crate::plan::{InList, JsonNeeds, Needles, Operand, Pred};
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_buffer::BooleanBuffer;
 use serde_json::Value;
@@ -60,60 +62,84 @@ impl<'b> Ctx<'b> {
     }
 }
 
+// `predicate` recurses through `and`/`or`/`not`, so it only dispatches: in unoptimised
+// builds every temporary of a function has its own stack slot, and one large match would
+// cost kilobytes per nesting level.
 fn predicate(ctx: &Ctx<'_>, pred: &Pred) -> Result<Tri> {
-    let rows = ctx.rows;
-    Ok(match pred {
-        Pred::Const(b) => Tri::constant(*b, rows),
-        Pred::And(children) => {
-            let mut acc = Tri::constant(true, rows);
-            for child in children {
-                acc = acc.and(&predicate(ctx, child)?);
-            }
-            acc
-        }
-        Pred::Or(children) => {
-            let mut acc = Tri::constant(false, rows);
-            for child in children {
-                acc = acc.or(&predicate(ctx, child)?);
-            }
-            acc
-        }
-        Pred::Not(inner) => predicate(ctx, inner)?.not(),
-        Pred::Compare { left, op, right } => {
-            let native = match (left, right) {
-                (Operand::Column(column), Operand::Literal(literal)) => {
-                    compare::compare_native(ctx.column(&column.name)?.as_ref(), column.data_type, *op, literal)
-                }
-                _ => None,
-            };
-            match native {
-                Some(tri) => tri,
-                None => compare::compare(&vals::operand(ctx, left)?, *op, &vals::operand(ctx, right)?, rows),
-            }
-        }
-        Pred::In { operand, list, negated } => {
-            let native = match operand {
-                Operand::Column(column) => compare::in_native(ctx.column(&column.name)?.as_ref(), column.data_type, list),
-                _ => None,
-            };
-            let tri = match native {
-                Some(tri) => tri,
-                None => compare::in_list(&vals::operand(ctx, operand)?, list, rows),
-            };
-            if *negated { tri.not() } else { tri }
-        }
-        Pred::Like { operand, pattern } => compare::like(&vals::operand(ctx, operand)?, pattern, rows),
-        Pred::IsNull { operand, negated } => {
-            let tri = compare::is_null(&vals::operand(ctx, operand)?, rows);
-            if *negated { tri.not() } else { tri }
-        }
-        Pred::Contains { operand, all, needles, unmatchable } => {
-            contains::contains(&vals::operand(ctx, operand)?, *all, needles, *unmatchable, rows)?
-        }
-        Pred::Exists { column, path } => {
-            let docs = ctx.json(column)?;
-            Tri::from_fn(rows, |i| docs[i].as_ref().map(|doc| lookup(doc, path).is_some()))
-        }
-        Pred::Truthy(operand) => compare::truthy(&vals::operand(ctx, operand)?, rows),
-    })
+    match pred {
+        Pred::Const(b) => Ok(Tri::constant(*b, ctx.rows)),
+        Pred::And(children) => all(ctx, children),
+        Pred::Or(children) => any(ctx, children),
+        Pred::Not(inner) => negation(ctx, inner),
+        Pred::Compare { left, op, right } => compare(ctx, left, *op, right),
+        Pred::In { operand, list, negated } => in_list(ctx, operand, list, *negated),
+        Pred::Like { operand, pattern } => like(ctx, operand, pattern),
+        Pred::IsNull { operand, negated } => is_null(ctx, operand, *negated),
+        Pred::Contains { operand, all, needles, unmatchable } => contains(ctx, operand, *all, needles, *unmatchable),
+        Pred::Exists { column, path } => exists(ctx, column, path),
+        Pred::Truthy(operand) => truthy(ctx, operand),
+    }
+}
+
+fn all(ctx: &Ctx<'_>, children: &[Pred]) -> Result<Tri> {
+    let mut acc = Tri::constant(true, ctx.rows);
+    for child in children {
+        acc = acc.and(&predicate(ctx, child)?);
+    }
+    Ok(acc)
+}
+
+fn any(ctx: &Ctx<'_>, children: &[Pred]) -> Result<Tri> {
+    let mut acc = Tri::constant(false, ctx.rows);
+    for child in children {
+        acc = acc.or(&predicate(ctx, child)?);
+    }
+    Ok(acc)
+}
+
+fn negation(ctx: &Ctx<'_>, inner: &Pred) -> Result<Tri> {
+    Ok(predicate(ctx, inner)?.not())
+}
+
+fn compare(ctx: &Ctx<'_>, left: &Operand, op: CmpOp, right: &Operand) -> Result<Tri> {
+    if let (Operand::Column(column), Operand::Literal(literal)) = (left, right)
+        && let Some(tri) = compare::compare_native(ctx.column(&column.name)?.as_ref(), column.data_type, op, literal)
+    {
+        return Ok(tri);
+    }
+    Ok(compare::compare(&vals::operand(ctx, left)?, op, &vals::operand(ctx, right)?, ctx.rows))
+}
+
+fn in_list(ctx: &Ctx<'_>, operand: &Operand, list: &InList, negated: bool) -> Result<Tri> {
+    let native = match operand {
+        Operand::Column(column) => compare::in_native(ctx.column(&column.name)?.as_ref(), column.data_type, list),
+        _ => None,
+    };
+    let tri = match native {
+        Some(tri) => tri,
+        None => compare::in_list(&vals::operand(ctx, operand)?, list, ctx.rows),
+    };
+    Ok(if negated { tri.not() } else { tri })
+}
+
+fn like(ctx: &Ctx<'_>, operand: &Operand, pattern: &LikePattern) -> Result<Tri> {
+    Ok(compare::like(&vals::operand(ctx, operand)?, pattern, ctx.rows))
+}
+
+fn contains(ctx: &Ctx<'_>, operand: &Operand, all: bool, needles: &Needles, unmatchable: bool) -> Result<Tri> {
+    contains::contains(&vals::operand(ctx, operand)?, all, needles, unmatchable, ctx.rows)
+}
+
+fn truthy(ctx: &Ctx<'_>, operand: &Operand) -> Result<Tri> {
+    Ok(compare::truthy(&vals::operand(ctx, operand)?, ctx.rows))
+}
+
+fn is_null(ctx: &Ctx<'_>, operand: &Operand, negated: bool) -> Result<Tri> {
+    let tri = compare::is_null(&vals::operand(ctx, operand)?, ctx.rows);
+    Ok(if negated { tri.not() } else { tri })
+}
+
+fn exists(ctx: &Ctx<'_>, column: &str, path: &[PathStep]) -> Result<Tri> {
+    let docs = ctx.json(column)?;
+    Ok(Tri::from_fn(ctx.rows, |i| docs[i].as_ref().map(|doc| lookup(doc, path).is_some())))
 }

@@ -39,18 +39,21 @@ pub(crate) enum Vals<'a> {
     Const(&'a Literal),
 }
 
+/// Recurses through arithmetic and `array_length`, so it only dispatches (see
+/// [`super::predicate`]).
 pub(crate) fn operand<'a>(ctx: &'a Ctx<'_>, operand: &'a Operand) -> Result<Vals<'a>> {
     match operand {
-        Operand::Column(column) => {
-            let array = ctx.column(&column.name)?;
-            widen(array.as_ref(), column, column.data_type)
-        }
-        Operand::Json { column, path } => Ok(Vals::Json(json_path(ctx, column, path)?)),
+        Operand::Column(column) => self::column(ctx, column),
+        Operand::Json { column, path } => json_path(ctx, column, path),
         Operand::Element { column, index } => element(ctx, column, *index),
         Operand::Length(inner) => length(ctx, inner),
         Operand::Literal(literal) => Ok(Vals::Const(literal)),
-        Operand::Arith { op, left, right, ty } => arith::evaluate(ctx, *op, left, right, *ty),
+        Operand::Arith { first, steps } => arith::evaluate(ctx, first, steps),
     }
+}
+
+fn column<'a>(ctx: &'a Ctx<'_>, column: &'a ColumnRef) -> Result<Vals<'a>> {
+    widen(ctx.column(&column.name)?.as_ref(), column, column.data_type)
 }
 
 fn downcast<'x, T: Array + 'static>(array: &'x dyn Array, name: &str, data_type: DataType) -> Result<&'x T> {
@@ -89,8 +92,9 @@ pub(crate) fn widen<'a>(array: &dyn Array, column: &'a ColumnRef, data_type: Dat
     })
 }
 
-fn json_path<'a>(ctx: &'a Ctx<'_>, column: &str, path: &[PathStep]) -> Result<Vec<Option<Cow<'a, Value>>>> {
-    Ok(ctx.json(column)?.iter().map(|doc| doc.as_ref().and_then(|d| lookup(d, path)).filter(|v| !v.is_null()).map(Cow::Borrowed)).collect())
+fn json_path<'a>(ctx: &'a Ctx<'_>, column: &str, path: &[PathStep]) -> Result<Vals<'a>> {
+    let docs = ctx.json(column)?;
+    Ok(Vals::Json(docs.iter().map(|doc| doc.as_ref().and_then(|d| lookup(d, path)).filter(|v| !v.is_null()).map(Cow::Borrowed)).collect()))
 }
 
 /// `array_field[index]`: the element, or null when the row is null or too short.
@@ -100,7 +104,8 @@ fn element<'a>(ctx: &'a Ctx<'_>, column: &'a ColumnRef, index: u64) -> Result<Va
     let indices: UInt64Array = (0..list.len())
         .map(|i| {
             let (start, end) = (offsets[i] as u64, offsets[i + 1] as u64);
-            (list.is_valid(i) && index < end - start).then_some(start + index)
+            // Lazily: `start + index` overflows for an index such as u64::MAX.
+            (list.is_valid(i) && index < end - start).then(|| start + index)
         })
         .collect();
     let taken = arrow_select::take::take(list.values().as_ref(), &indices, None).map_err(|e| ExprError::ColumnType {
@@ -113,7 +118,12 @@ fn element<'a>(ctx: &'a Ctx<'_>, column: &'a ColumnRef, index: u64) -> Result<Va
 
 /// `array_length(x)`: elements per row; null for null rows and non-array JSON values.
 fn length<'a>(ctx: &'a Ctx<'_>, inner: &'a Operand) -> Result<Vals<'a>> {
-    Ok(match operand(ctx, inner)? {
+    let values = operand(ctx, inner)?;
+    Ok(lengths(values, ctx.rows))
+}
+
+fn lengths<'a>(values: Vals<'_>, rows: usize) -> Vals<'a> {
+    match values {
         Vals::List { list, .. } => {
             let lengths: Vec<i64> = list.value_offsets().windows(2).map(|w| i64::from(w[1] - w[0])).collect();
             Vals::Int(Int64Array::new(lengths.into(), list.nulls().cloned()))
@@ -126,8 +136,8 @@ fn length<'a>(ctx: &'a Ctx<'_>, inner: &'a Operand) -> Result<Vals<'a>> {
                 })
                 .collect(),
         ),
-        other => Vals::Int(Int64Array::new_null(other.len(ctx.rows))),
-    })
+        other => Vals::Int(Int64Array::new_null(other.len(rows))),
+    }
 }
 
 impl Vals<'_> {

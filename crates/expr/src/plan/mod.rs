@@ -11,7 +11,7 @@ mod operand;
 mod pks;
 mod term;
 
-pub(crate) use node::{ColumnRef, InList, JsonNeeds, Needles, Operand, Pred, Ty};
+pub(crate) use node::{ArithStep, ColumnRef, InList, JsonNeeds, Needles, Operand, Pred, Ty};
 pub use pks::Pks;
 pub use term::{Bound, IndexTerm, TermMatch, TermValue};
 

@@ -1,6 +1,9 @@
 //! The typed plan: predicates over operands, every field resolved and every operand's
 //! type known.
 //!
+//! The plan mirrors the tree's shape (flat `and`/`or` and arithmetic chains, at most
+//! [`crate::MAX_DEPTH`] levels plus one), so its recursive passes are bounded too.
+//!
 //! Invariant relied on by evaluation: an operand of static type [`Ty::Int`] evaluates
 //! to Int64 values, [`Ty::Float`] to Float64, [`Ty::Str`] to strings, [`Ty::Bool`] to
 //! booleans, [`Ty::Json`] to per-row JSON values, [`Ty::Array`] to a list column, and a
@@ -85,12 +88,21 @@ pub(crate) enum Operand {
     /// `array_length(x)` of an Array field or JSON path.
     Length(Box<Operand>),
     Literal(Literal),
+    /// `first step₁ step₂ ...`, applied left to right; never holds two literals in a
+    /// row at its start (those are folded).
     Arith {
-        op: ArithOp,
-        left: Box<Operand>,
-        right: Box<Operand>,
-        ty: Ty,
+        first: Box<Operand>,
+        steps: Vec<ArithStep>,
     },
+}
+
+/// One step of an arithmetic chain: the value so far `op operand`.
+#[derive(Clone, Debug)]
+pub(crate) struct ArithStep {
+    pub op: ArithOp,
+    pub operand: Operand,
+    /// The type of the value after this step.
+    pub ty: Ty,
 }
 
 /// The static type of an operand.
@@ -138,7 +150,7 @@ impl Operand {
                 Literal::List(_) => Ty::List,
                 Literal::Json(_) => Ty::Json,
             },
-            Operand::Arith { ty, .. } => *ty,
+            Operand::Arith { first, steps } => steps.last().map_or_else(|| first.ty(), |step| step.ty),
         }
     }
 
@@ -178,9 +190,9 @@ impl Operand {
                 out.insert(column.clone());
             }
             Operand::Length(inner) => inner.collect_columns(out),
-            Operand::Arith { left, right, .. } => {
-                left.collect_columns(out);
-                right.collect_columns(out);
+            Operand::Arith { first, steps } => {
+                first.collect_columns(out);
+                steps.iter().for_each(|step| step.operand.collect_columns(out));
             }
             Operand::Literal(_) => {}
         }
@@ -190,9 +202,9 @@ impl Operand {
         match self {
             Operand::Json { column, path } => need(out, column, path),
             Operand::Length(inner) => inner.collect_json(out),
-            Operand::Arith { left, right, .. } => {
-                left.collect_json(out);
-                right.collect_json(out);
+            Operand::Arith { first, steps } => {
+                first.collect_json(out);
+                steps.iter().for_each(|step| step.operand.collect_json(out));
             }
             _ => {}
         }

@@ -3,11 +3,12 @@
 //! sees two literals meet.
 
 use super::build::Planner;
-use super::node::{ColumnRef, Operand, Ty};
-use crate::ast::{ArithOp, Ast, PathStep};
+use super::node::{ArithStep, ColumnRef, Operand, Ty};
+use crate::ast::{ArithChain, ArithOp, Ast, PathStep};
 use crate::error::{ExprError, Result};
 use crate::value::{Literal, Num, arith, int_arith};
 use quiver_format::schema::{DYNAMIC_FIELD_NAME, DataType};
+use std::fmt::Display;
 
 /// The functions that yield booleans, so using them as a value gets a precise error.
 pub(crate) const PREDICATE_FUNCTIONS: [&str; 6] =
@@ -18,37 +19,43 @@ pub(crate) fn describe(ast: &Ast, operand: &Operand) -> String {
     format!("`{ast}` ({})", operand.type_name())
 }
 
+/// The error for a predicate used where a value is expected.
+fn not_a_value(ast: &Ast) -> ExprError {
+    ExprError::Unsupported { what: format!("using the boolean expression `{ast}` as a value") }
+}
+
+// As in `build`: the methods are on the recursion path, so they resolve sub-operands and
+// leave checks and messages to functions off it.
 impl Planner<'_> {
     pub fn operand(&self, ast: &Ast) -> Result<Operand> {
-        Ok(match ast {
-            Ast::Bool(b) => Operand::Literal(Literal::Bool(*b)),
-            Ast::Int(i) => Operand::Literal(Literal::Int(*i)),
-            Ast::Float(f) => Operand::Literal(Literal::Float(*f)),
-            Ast::Str(s) => Operand::Literal(Literal::Str(s.clone())),
-            Ast::List(items) => {
-                Operand::Literal(Literal::List(items.iter().map(|item| self.constant(item, "a list")).collect::<Result<_>>()?))
-            }
-            Ast::Template(name) => Operand::Literal(self.template(name)?),
-            Ast::Field(name) => self.field(name, &[])?,
-            Ast::Path { root, steps } => self.field(root, steps)?,
-            Ast::Neg(inner) => self.negate(ast, inner)?,
-            Ast::Arith { op, left, right } => self.arith(ast, *op, left, right)?,
-            Ast::Call { name, args } => self.call_operand(name, args)?,
-            _ => return Err(ExprError::Unsupported { what: format!("using the boolean expression `{ast}` as a value") }),
-        })
+        match ast {
+            Ast::Bool(b) => Ok(Operand::Literal(Literal::Bool(*b))),
+            Ast::Int(i) => Ok(Operand::Literal(Literal::Int(*i))),
+            Ast::Float(f) => Ok(Operand::Literal(Literal::Float(*f))),
+            Ast::Str(s) => Ok(Operand::Literal(Literal::Str(s.clone()))),
+            Ast::List(items) => self.list(items),
+            Ast::Template(name) => self.template(name).map(Operand::Literal),
+            Ast::Field(name) => self.field(name, &[]),
+            Ast::Path { root, steps } => self.field(root, steps),
+            Ast::Neg(inner) => self.negate(ast, inner),
+            Ast::Arith { first, rest } => self.arith(first, rest),
+            Ast::Call { name, args } => self.call_operand(name, args),
+            _ => Err(not_a_value(ast)),
+        }
+    }
+
+    fn list(&self, items: &[Ast]) -> Result<Operand> {
+        let mut values = Vec::with_capacity(items.len());
+        for item in items {
+            values.push(self.constant(item, "a list")?);
+        }
+        Ok(Operand::Literal(Literal::List(values)))
     }
 
     /// A value that must be constant (list elements, `array_contains` needles).
     pub fn constant(&self, ast: &Ast, context: &str) -> Result<Literal> {
-        match self.operand(ast)? {
-            Operand::Literal(literal) => Ok(literal),
-            other => Err(ExprError::InvalidOperand {
-                operator: context.to_string(),
-                operand: format!("`{ast}`"),
-                expected: "literal values",
-                found: other.type_name(),
-            }),
-        }
+        let operand = self.operand(ast)?;
+        constant(ast, operand, context)
     }
 
     pub fn template(&self, name: &str) -> Result<Literal> {
@@ -89,100 +96,148 @@ impl Planner<'_> {
         Err(ExprError::UnknownField { name: root.to_string() })
     }
 
-    fn numeric(&self, operator: &str, ast: &Ast, operand: &Operand) -> Result<()> {
-        let numeric = matches!(operand.ty(), Ty::Int | Ty::Float) || matches!(operand, Operand::Json { .. } | Operand::Arith { .. });
-        if numeric {
-            return Ok(());
-        }
-        Err(ExprError::InvalidOperand {
-            operator: format!("operator {operator}"),
-            operand: format!("`{ast}`"),
-            expected: "numbers",
-            found: operand.type_name(),
-        })
-    }
-
     fn negate(&self, ast: &Ast, inner: &Ast) -> Result<Operand> {
         let operand = self.operand(inner)?;
-        self.numeric("-", inner, &operand)?;
-        Ok(match operand {
-            Operand::Literal(Literal::Int(i)) => {
-                Operand::Literal(Literal::Int(i.checked_neg().ok_or_else(|| ExprError::Overflow { expression: ast.to_string() })?))
-            }
-            Operand::Literal(Literal::Float(f)) => Operand::Literal(Literal::Float(-f)),
-            other => {
-                let ty = other.ty();
-                Operand::Arith { op: ArithOp::Sub, left: Box::new(Operand::Literal(Literal::Int(0))), right: Box::new(other), ty }
-            }
-        })
+        negate(ast, inner, operand)
     }
 
-    fn arith(&self, ast: &Ast, op: ArithOp, l: &Ast, r: &Ast) -> Result<Operand> {
-        let left = self.operand(l)?;
-        let right = self.operand(r)?;
-        self.numeric(op.symbol(), l, &left)?;
-        self.numeric(op.symbol(), r, &right)?;
-        if op == ArithOp::Mod {
-            // Milvus: modulo applies to integers only.
-            for (side_ast, side) in [(l, &left), (r, &right)] {
-                if side.ty() == Ty::Float {
-                    return Err(ExprError::InvalidOperand {
-                        operator: "operator %".into(),
-                        operand: format!("`{side_ast}`"),
-                        expected: "integers",
-                        found: side.type_name(),
-                    });
-                }
+    /// A chain `first op₁ x₁ op₂ x₂ ...`, one [`step`] at a time, left to right.
+    fn arith(&self, first: &Ast, rest: &[(ArithOp, Ast)]) -> Result<Operand> {
+        let mut acc = self.operand(first)?;
+        for at in 0..rest.len() {
+            let right = self.operand(&rest[at].1)?;
+            acc = step(ArithChain { first, rest: &rest[..=at] }, acc, right)?;
+        }
+        Ok(acc)
+    }
+
+    fn call_operand(&self, name: &str, args: &[Ast]) -> Result<Operand> {
+        let arg = length_argument(name, args)?;
+        let inner = self.operand(arg)?;
+        length(arg, inner)
+    }
+}
+
+fn constant(ast: &Ast, operand: Operand, context: &str) -> Result<Literal> {
+    match operand {
+        Operand::Literal(literal) => Ok(literal),
+        other => Err(ExprError::InvalidOperand {
+            operator: context.to_string(),
+            operand: format!("`{ast}`"),
+            expected: "literal values",
+            found: other.type_name(),
+        }),
+    }
+}
+
+/// Checks that `operand` (written `text`) is a number, or may be one per row.
+fn numeric(operator: &str, text: &dyn Display, operand: &Operand) -> Result<()> {
+    let numeric = matches!(operand.ty(), Ty::Int | Ty::Float) || matches!(operand, Operand::Json { .. } | Operand::Arith { .. });
+    if numeric {
+        return Ok(());
+    }
+    Err(ExprError::InvalidOperand {
+        operator: format!("operator {operator}"),
+        operand: format!("`{text}`"),
+        expected: "numbers",
+        found: operand.type_name(),
+    })
+}
+
+fn negate(ast: &Ast, inner: &Ast, operand: Operand) -> Result<Operand> {
+    numeric("-", inner, &operand)?;
+    Ok(match operand {
+        Operand::Literal(Literal::Int(i)) => {
+            Operand::Literal(Literal::Int(i.checked_neg().ok_or_else(|| ExprError::Overflow { expression: ast.to_string() })?))
+        }
+        Operand::Literal(Literal::Float(f)) => Operand::Literal(Literal::Float(-f)),
+        other => {
+            let ty = other.ty();
+            let step = ArithStep { op: ArithOp::Sub, operand: other, ty };
+            Operand::Arith { first: Box::new(Operand::Literal(Literal::Int(0))), steps: vec![step] }
+        }
+    })
+}
+
+/// The last step of `chain`: `acc` (the value of the steps before it) `op` `right`.
+/// Steps between literals are folded; the first step with a column starts an
+/// [`Operand::Arith`] that later steps extend, so the plan stays as flat as the tree.
+/// Messages quote the chain up to this step.
+fn step(chain: ArithChain<'_>, acc: Operand, right: Operand) -> Result<Operand> {
+    let Some(((op, r), before)) = chain.rest.split_last() else { return Ok(acc) };
+    let op = *op;
+    let left_text = ArithChain { first: chain.first, rest: before };
+    numeric(op.symbol(), &left_text, &acc)?;
+    numeric(op.symbol(), r, &right)?;
+    if op == ArithOp::Mod {
+        // Milvus: modulo applies to integers only.
+        for (side_text, side) in [(&left_text as &dyn Display, &acc), (r, &right)] {
+            if side.ty() == Ty::Float {
+                return Err(ExprError::InvalidOperand {
+                    operator: "operator %".into(),
+                    operand: format!("`{side_text}`"),
+                    expected: "integers",
+                    found: side.type_name(),
+                });
             }
         }
-        let zero_divisor = matches!(&right, Operand::Literal(lit) if lit.as_num().is_some_and(|n| n.as_f64() == 0.0));
-        if matches!(op, ArithOp::Div | ArithOp::Mod) && zero_divisor {
-            return Err(ExprError::DivisionByZero { expression: ast.to_string() });
-        }
-        if let (Operand::Literal(a), Operand::Literal(b)) = (&left, &right) {
+    }
+    let zero_divisor = matches!(&right, Operand::Literal(lit) if lit.as_num().is_some_and(|n| n.as_f64() == 0.0));
+    if matches!(op, ArithOp::Div | ArithOp::Mod) && zero_divisor {
+        return Err(ExprError::DivisionByZero { expression: chain.to_string() });
+    }
+    let ty = match (acc.ty(), right.ty()) {
+        (Ty::Json, _) | (_, Ty::Json) => Ty::Json,
+        _ if op == ArithOp::Pow => Ty::Float,
+        (Ty::Int, Ty::Int) => Ty::Int,
+        _ => Ty::Float,
+    };
+    Ok(match (acc, right) {
+        (Operand::Literal(a), Operand::Literal(b)) => {
             let (Some(a), Some(b)) = (a.as_num(), b.as_num()) else {
-                return Err(ExprError::Unsupported { what: format!("arithmetic on JSON literals in `{ast}`") });
+                return Err(ExprError::Unsupported { what: format!("arithmetic on JSON literals in `{chain}`") });
             };
             let folded = match (a, b) {
                 (Num::Int(x), Num::Int(y)) if op != ArithOp::Pow => int_arith(op, x, y).map(Num::Int),
                 _ => arith(op, a, b),
             };
-            return match folded.ok_or_else(|| ExprError::Overflow { expression: ast.to_string() })? {
-                Num::Int(i) => Ok(Operand::Literal(Literal::Int(i))),
-                Num::Float(f) => Ok(Operand::Literal(Literal::Float(f))),
-            };
+            match folded.ok_or_else(|| ExprError::Overflow { expression: chain.to_string() })? {
+                Num::Int(i) => Operand::Literal(Literal::Int(i)),
+                Num::Float(f) => Operand::Literal(Literal::Float(f)),
+            }
         }
-        let ty = match (left.ty(), right.ty()) {
-            (Ty::Json, _) | (_, Ty::Json) => Ty::Json,
-            _ if op == ArithOp::Pow => Ty::Float,
-            (Ty::Int, Ty::Int) => Ty::Int,
-            _ => Ty::Float,
-        };
-        Ok(Operand::Arith { op, left: Box::new(left), right: Box::new(right), ty })
-    }
+        (Operand::Arith { first, mut steps }, operand) => {
+            steps.push(ArithStep { op, operand, ty });
+            Operand::Arith { first, steps }
+        }
+        (left, operand) => Operand::Arith { first: Box::new(left), steps: vec![ArithStep { op, operand, ty }] },
+    })
+}
 
-    fn call_operand(&self, name: &str, args: &[Ast]) -> Result<Operand> {
-        let lower = name.to_ascii_lowercase();
-        if lower == "array_length" {
-            let [arg] = args else {
-                return Err(ExprError::ArgumentCount { function: lower, expected: 1, found: args.len() });
-            };
-            let inner = self.operand(arg)?;
-            return match inner {
-                Operand::Column(ColumnRef { data_type: DataType::Array, .. }) | Operand::Json { .. } => {
-                    Ok(Operand::Length(Box::new(inner)))
-                }
-                other => Err(ExprError::InvalidOperand {
-                    operator: "function array_length".into(),
-                    operand: format!("`{arg}`"),
-                    expected: "an Array field or a JSON path",
-                    found: other.type_name(),
-                }),
-            };
-        }
-        if PREDICATE_FUNCTIONS.contains(&lower.as_str()) {
-            return Err(ExprError::Unsupported { what: format!("using the boolean function {name}(...) as a value") });
-        }
-        Err(ExprError::UnknownFunction { name: name.to_string() })
+/// `name(args...)` used as a value: the argument of `array_length`, or why not.
+fn length_argument<'a>(name: &str, args: &'a [Ast]) -> Result<&'a Ast> {
+    let lower = name.to_ascii_lowercase();
+    if lower == "array_length" {
+        let [arg] = args else {
+            return Err(ExprError::ArgumentCount { function: lower, expected: 1, found: args.len() });
+        };
+        return Ok(arg);
+    }
+    if PREDICATE_FUNCTIONS.contains(&lower.as_str()) {
+        return Err(ExprError::Unsupported { what: format!("using the boolean function {name}(...) as a value") });
+    }
+    Err(ExprError::UnknownFunction { name: name.to_string() })
+}
+
+/// `array_length(arg)`, `arg` planned as `inner`.
+fn length(arg: &Ast, inner: Operand) -> Result<Operand> {
+    match inner {
+        Operand::Column(ColumnRef { data_type: DataType::Array, .. }) | Operand::Json { .. } => Ok(Operand::Length(Box::new(inner))),
+        other => Err(ExprError::InvalidOperand {
+            operator: "function array_length".into(),
+            operand: format!("`{arg}`"),
+            expected: "an Array field or a JSON path",
+            found: other.type_name(),
+        }),
     }
 }

@@ -8,6 +8,14 @@
 //! file the same way but records its directory (and every directory it created, up to
 //! the first that existed) instead of syncing it; `put_all` syncs each recorded
 //! directory once after the whole batch and only then reports the objects written.
+//! A plain put (no collector) is written the same way and syncs its directory at once.
+//!
+//! Large files are written behind: every [`WRITE_BEHIND_BYTES`] the data written so far is
+//! synced, so the file's final sync (and any other file's sync queued behind it in the
+//! filesystem's journal, such as a WAL append's) never waits for more than that much dirty
+//! data. Without it a flush writing a 50 MB segment held every acknowledged insert's WAL
+//! sync for the whole 50 MB.
+//!
 //! Every other call goes to `LocalFileSystem` unchanged.
 
 use async_trait::async_trait;
@@ -47,6 +55,9 @@ impl DirSyncs {
 
 const STORE: &str = "LocalFileSystem";
 
+/// Dirty bytes a large file may accumulate before they are synced (see the module doc).
+const WRITE_BEHIND_BYTES: usize = 1024 * 1024;
+
 fn io_error(source: std::io::Error) -> object_store::Error {
     object_store::Error::Generic { store: STORE, source: Box::new(source) }
 }
@@ -81,7 +92,20 @@ fn put_file(path: &std::path::Path, payload: &PutPayload, dirs: &DirSyncs) -> Re
         }
     };
     dirs.record(parent);
-    let written = payload.iter().try_for_each(|chunk| file.write_all(chunk)).and_then(|()| file.sync_all());
+    let mut unsynced = 0;
+    let written = payload
+        .iter()
+        .flat_map(|chunk| chunk.chunks(WRITE_BEHIND_BYTES))
+        .try_for_each(|part| {
+            file.write_all(part)?;
+            unsynced += part.len();
+            if unsynced >= WRITE_BEHIND_BYTES {
+                unsynced = 0;
+                file.sync_data()?;
+            }
+            Ok(())
+        })
+        .and_then(|()| file.sync_all());
     drop(file);
     if let Err(e) = written.and_then(|()| std::fs::rename(&staged, path)) {
         let _ = std::fs::remove_file(&staged);
@@ -117,14 +141,22 @@ fn create_dirs(dir: &std::path::Path, dirs: &DirSyncs) -> Result<()> {
 #[async_trait]
 impl ObjectStore for LocalStore {
     async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> Result<PutResult> {
-        let batched = opts.extensions.get::<DirSyncs>().filter(|_| opts.mode == PutMode::Overwrite && opts.attributes.is_empty());
-        let Some(dirs) = batched.cloned() else {
+        if opts.mode != PutMode::Overwrite || !opts.attributes.is_empty() {
             return self.inner.put_opts(location, payload, opts).await;
+        }
+        // Batched: the caller syncs the directories after the batch; alone: now.
+        let (dirs, alone) = match opts.extensions.get::<DirSyncs>() {
+            Some(dirs) => (dirs.clone(), false),
+            None => (DirSyncs::default(), true),
         };
         let path = self.inner.path_to_filesystem(location)?;
-        tokio::task::spawn_blocking(move || put_file(&path, &payload, &dirs))
+        let recorded = dirs.clone();
+        tokio::task::spawn_blocking(move || put_file(&path, &payload, &recorded))
             .await
             .map_err(|e| object_store::Error::Generic { store: STORE, source: Box::new(e) })??;
+        if alone {
+            dirs.sync().await?;
+        }
         Ok(PutResult { e_tag: None, version: None, extensions: Default::default() })
     }
 

@@ -143,9 +143,9 @@ pub enum ObjectAction {
 /// narrowed with the builder methods; by default it matches every location and every call.
 ///
 /// ```
-/// use quiver_testkit::{ObjectAction, ObjectOp, ObjectRule};
+/// use quiver_testkit::{ObjectAction, ObjectOp, ObjectRule, When};
 /// // The 2nd put of an insert log fails.
-/// let rule = ObjectRule::new(ObjectOp::Put, ObjectAction::Fail).prefix("insert_log/").nth(2);
+/// let rule = ObjectRule::new(ObjectOp::Put, ObjectAction::Fail).prefix("insert_log/").when(When::Nth(2));
 /// # let _ = rule;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -179,26 +179,12 @@ impl ObjectRule {
         self
     }
 
-    /// Only the nth matching call (counting from 1).
-    pub fn nth(mut self, n: u64) -> Self {
-        self.when = When::nth(n);
-        self
-    }
-
-    /// Only the first `n` matching calls.
-    pub fn first(mut self, n: u64) -> Self {
-        self.when = When::FirstN(n);
-        self
-    }
-
-    /// Every matching call (the default).
-    pub fn every(mut self) -> Self {
-        self.when = When::Every;
-        self
-    }
-
-    /// Which matching calls, as a [`When`].
+    /// Which matching calls: `When::Nth(n)` (counting from 1), `When::FirstN(n)` or
+    /// `When::Every` (the default).
     pub fn when(mut self, when: When) -> Self {
+        if let When::Nth(n) = when {
+            assert!(n >= 1, "When::Nth counts from 1");
+        }
         self.when = when;
         self
     }

@@ -2,7 +2,7 @@
 
 use quiver_storage::meta::MetaError;
 use quiver_storage::{MemMetaStore, MetaStore, Txn};
-use quiver_testkit::{FaultyMetaStore, MetaAction, MetaCounters, MetaOp, MetaRule, Power};
+use quiver_testkit::{FaultyMetaStore, MetaAction, MetaCounters, MetaOp, MetaRule, Power, When};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -52,19 +52,19 @@ async fn nth_first_and_every() {
     let inner = memory();
     let store = wrap(&inner);
     store.put("k", b"v".to_vec()).await.unwrap();
-    let nth = store.add_rule(MetaRule::new(MetaOp::Get, MetaAction::Fail).prefix("k").nth(3));
+    let nth = store.add_rule(MetaRule::new(MetaOp::Get, MetaAction::Fail).prefix("k").when(When::Nth(3)));
     for i in 1..=4 {
         assert_eq!(store.get("k").await.is_err(), i == 3, "get {i}");
     }
     store.get("other").await.unwrap(); // not counted
     assert_eq!(store.fired(nth), 1);
-    let first = store.add_rule(MetaRule::any_op(MetaAction::Fail).first(2));
+    let first = store.add_rule(MetaRule::any_op(MetaAction::Fail).when(When::FirstN(2)));
     unavailable(store.scan_prefix("k").await);
     unavailable(store.put("k", b"w".to_vec()).await);
     store.put("k", b"w".to_vec()).await.unwrap();
     assert_eq!(store.fired(first), 2);
     store.clear_rules();
-    let every = store.add_rule(MetaRule::new(MetaOp::Commit, MetaAction::Fail).every());
+    let every = store.add_rule(MetaRule::new(MetaOp::Commit, MetaAction::Fail).when(When::Every));
     for _ in 0..3 {
         unavailable(store.put("k", b"z".to_vec()).await);
     }

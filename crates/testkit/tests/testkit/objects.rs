@@ -71,7 +71,7 @@ async fn fail_returns_an_error_naming_the_rule_and_has_no_effect() {
 async fn nth_applies_to_that_matching_call_only() {
     let inner = memory();
     let store = wrap(&inner);
-    let rule = store.add_rule(ObjectRule::new(ObjectOp::Put, ObjectAction::Fail).prefix("insert_log/").nth(2));
+    let rule = store.add_rule(ObjectRule::new(ObjectOp::Put, ObjectAction::Fail).prefix("insert_log/").when(When::Nth(2)));
     put(&*store, "insert_log/a", b"1").await.unwrap();
     put(&*store, "index_files/a", b"1").await.unwrap(); // does not match: not counted
     store.get(&path("insert_log/a")).await.unwrap(); // another op: not counted
@@ -85,7 +85,7 @@ async fn nth_applies_to_that_matching_call_only() {
 #[tokio::test]
 async fn first_n_and_every_and_contains() {
     let store = wrap(&memory());
-    let first = store.add_rule(ObjectRule::new(ObjectOp::Put, ObjectAction::Fail).contains(".avro").first(2));
+    let first = store.add_rule(ObjectRule::new(ObjectOp::Put, ObjectAction::Fail).contains(".avro").when(When::FirstN(2)));
     for i in 0..4 {
         let result = put(&*store, &format!("snapshots/1/manifests/{i}.avro"), b"m").await;
         assert_eq!(result.is_err(), i < 2, "put {i}");
@@ -105,7 +105,7 @@ async fn first_n_and_every_and_contains() {
 async fn tear_writes_the_first_half_then_fails() {
     let inner = memory();
     let store = wrap(&inner);
-    let rule = store.add_rule(ObjectRule::new(ObjectOp::Put, ObjectAction::Tear).nth(1));
+    let rule = store.add_rule(ObjectRule::new(ObjectOp::Put, ObjectAction::Tear).when(When::Nth(1)));
     let message = injected(put(&*store, LOG, b"0123456789").await);
     assert_eq!(message, format!("injected fault: tear put of {LOG} ({rule}): wrote 5 of 10 bytes"));
     assert_eq!(object(&*inner, LOG).await.as_deref(), Some(&b"01234"[..]));
@@ -155,7 +155,7 @@ async fn stall_sleeps_on_the_tokio_clock_then_proceeds() {
 async fn a_latency_applies_to_every_call_and_combines_with_a_failure() {
     let store = wrap(&memory());
     store.add_latency("insert_log/", Duration::from_millis(250));
-    store.add_rule(ObjectRule::new(ObjectOp::Put, ObjectAction::Fail).nth(2));
+    store.add_rule(ObjectRule::new(ObjectOp::Put, ObjectAction::Fail).when(When::Nth(2)));
     let start = Instant::now();
     put(&*store, LOG, b"rows").await.unwrap();
     store.get(&path(LOG)).await.unwrap();
@@ -269,7 +269,7 @@ async fn deletes_are_judged_one_location_at_a_time() {
     for key in ["gc/1", "gc/2", "gc/3", "gc/4"] {
         put(&*inner, key, b"x").await.unwrap();
     }
-    store.add_rule(ObjectRule::new(ObjectOp::Delete, ObjectAction::Fail).nth(2));
+    store.add_rule(ObjectRule::new(ObjectOp::Delete, ObjectAction::Fail).when(When::Nth(2)));
     let locations = futures::stream::iter(["gc/1", "gc/2", "gc/3"].map(|k| Ok(path(k)))).boxed();
     let results: Vec<_> = store.delete_stream(locations).collect().await;
     assert_eq!(results.len(), 3);
@@ -280,7 +280,7 @@ async fn deletes_are_judged_one_location_at_a_time() {
 
     // A crash after the 2nd delete: it lands, the rest of the stream is refused.
     let store = wrap(&inner);
-    store.add_rule(ObjectRule::new(ObjectOp::Delete, ObjectAction::CrashAfter).nth(2));
+    store.add_rule(ObjectRule::new(ObjectOp::Delete, ObjectAction::CrashAfter).when(When::Nth(2)));
     let locations = futures::stream::iter(["gc/missing", "gc/2", "gc/4"].map(|k| Ok(path(k)))).boxed();
     let results: Vec<_> = store.delete_stream(locations).collect().await;
     assert!(results[0].is_ok(), "InMemory deletes a missing key without error");
@@ -456,8 +456,8 @@ async fn counters_count_calls_bytes_and_deletions() {
 async fn the_earliest_firing_rule_decides_and_later_ones_do_not_fire() {
     let inner = memory();
     let store = wrap(&inner);
-    let fail = store.add_rule(ObjectRule::new(ObjectOp::Put, ObjectAction::Fail).nth(2));
-    let crash = store.add_rule(ObjectRule::any_op(ObjectAction::CrashBefore).prefix("x").nth(2));
+    let fail = store.add_rule(ObjectRule::new(ObjectOp::Put, ObjectAction::Fail).when(When::Nth(2)));
+    let crash = store.add_rule(ObjectRule::any_op(ObjectAction::CrashBefore).prefix("x").when(When::Nth(2)));
     put(&*store, "x", b"1").await.unwrap();
     assert!(injected(put(&*store, "x", b"2").await).contains("(rule 1)"));
     assert!(store.power().is_on());
