@@ -91,7 +91,10 @@ async fn insert_under_maintenance() {
     let dir = tempfile::tempdir().unwrap();
     let meta: Arc<dyn MetaStore> = Arc::new(RedbMetaStore::open(&dir.path().join("meta.redb")).unwrap());
     let objects = build(&ObjectStoreConfig::Local { root: dir.path().join("objects") }).unwrap();
-    let config = EngineConfig { data: DataConfig { seal_bytes: 1 << 40, seal_idle: Duration::from_secs(1 << 30), wal_sync: true }, restore_workers: 2 };
+    let config = EngineConfig {
+        data: DataConfig { seal_bytes: 1 << 40, seal_idle: Duration::from_secs(1 << 30), wal_sync: true },
+        restore_workers: 2,
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let engine = Arc::new(Engine::open(meta, objects, &dir.path().join("wal"), clock, config).await.unwrap());
     engine.start().await.unwrap();
@@ -177,7 +180,10 @@ async fn snapshots_beside_a_slow_collection() {
     let meta: Arc<dyn MetaStore> = Arc::new(MemMetaStore::new());
     let local = build(&ObjectStoreConfig::Local { root: dir.path().join("objects") }).unwrap();
     let objects = Arc::new(FaultyObjectStore::new(local, Power::new()));
-    let config = EngineConfig { data: DataConfig { seal_bytes: 1 << 40, seal_idle: Duration::from_secs(1 << 30), wal_sync: true }, restore_workers: 2 };
+    let config = EngineConfig {
+        data: DataConfig { seal_bytes: 1 << 40, seal_idle: Duration::from_secs(1 << 30), wal_sync: true },
+        restore_workers: 2,
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let engine = Arc::new(Engine::open(meta, objects.clone(), &dir.path().join("wal"), clock, config).await.unwrap());
     engine.start().await.unwrap();
@@ -215,7 +221,9 @@ async fn snapshots_beside_a_slow_collection() {
     let slow_rounds = background.await.unwrap();
     println!("| call on `fast` (20 segments, {rounds} each) | idle p50 | p50 while `slow` answers in 200 ms | ratio |");
     println!("| --- | --- | --- | --- |");
-    for (call, idle, loaded) in [("create_snapshot", &mut idle_creates, &mut loaded_creates), ("describe_snapshot", &mut idle_describes, &mut loaded_describes)] {
+    for (call, idle, loaded) in
+        [("create_snapshot", &mut idle_creates, &mut loaded_creates), ("describe_snapshot", &mut idle_describes, &mut loaded_describes)]
+    {
         let (a, b) = (percentile(idle, 0.5), percentile(loaded, 0.5));
         println!("| {call} | {} | {} | {:.2} |", ms(a), ms(b), b.as_secs_f64() / a.as_secs_f64());
     }

@@ -39,7 +39,6 @@ impl When {
             When::Every => true,
         }
     }
-
 }
 
 /// Identifies a rule within the store it was added to; shown as `rule N` in the errors
