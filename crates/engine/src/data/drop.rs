@@ -21,13 +21,14 @@ impl Data {
         self.truncate_wal().await
     }
 
-    /// Mark a dropped partition's sealed segments dropped and forget its rows.
+    /// Forget a dropped partition's rows, then mark its sealed segments dropped.
     pub async fn drop_partition(&self, collection: &Collection, partition: PartitionId) -> Result<()> {
         let data = self.collection_data(collection.id);
         let _maintenance = data.maintenance.lock().await;
         let (metas, revision) = {
-            let state = data.read();
+            let mut state = data.write();
             let metas: Vec<_> = state.segments.values().filter(|s| s.partition == partition).filter_map(|s| s.meta.clone()).collect();
+            state.segments.retain(|_, s| s.partition != partition);
             (metas, state.revision)
         };
         if !metas.is_empty() {
@@ -40,7 +41,6 @@ impl Data {
             self.commit_segments(collection.id, revision, keys::bump_revision(txn, collection.id, revision)).await?;
             data.write().revision = revision + 1;
         }
-        data.write().segments.retain(|_, s| s.partition != partition);
         Ok(())
     }
 }

@@ -232,12 +232,15 @@ impl Data {
         }))
     }
 
-    /// The collection's segments and deletes as of now, for a read.
+    /// The collection's segments and deletes as of now, for a read. Only segments of
+    /// partitions `collection` still has: a dropped partition's rows are gone from the
+    /// catalog's commit on, whether or not its cleanup here has run.
     pub fn view(&self, collection: &Collection) -> Result<CollectionView> {
         let data = self.collection_data(collection.id);
         data.check_available(collection)?;
         let state = data.read();
-        Ok(CollectionView { segments: state.segments.values().cloned().collect(), deletes: state.deletes.clone() })
+        let live = |s: &&Arc<Segment>| collection.partitions.iter().any(|p| p.id == s.partition);
+        Ok(CollectionView { segments: state.segments.values().filter(live).cloned().collect(), deletes: state.deletes.clone() })
     }
 
     /// Segments of a collection with their row counts.
@@ -247,7 +250,7 @@ impl Data {
         state
             .segments
             .values()
-            .filter(|s| s.rows > 0)
+            .filter(|s| s.rows > 0 && collection.partitions.iter().any(|p| p.id == s.partition))
             .map(|s| SegmentInfo { id: s.id, partition: s.partition, rows: s.rows as u64, sealed: s.meta.is_some() })
             .collect()
     }

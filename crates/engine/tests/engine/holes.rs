@@ -363,3 +363,22 @@ async fn restores_queue_behind_the_workers_and_resume_after_a_shutdown() {
         assert_eq!(env.rows(target).await.unwrap(), rows);
     }
 }
+
+/// Found by the model test: a partition drop whose cleanup fails after the catalog commit
+/// (its commit point) leaves none of the partition's rows visible, now or after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_drop_whose_cleanup_fails_hides_its_rows_anyway() {
+    let mut env = Env::new().await;
+    let rows = collection_with_rows(&env, "c", None).await;
+    env.write("c", "p1", &[(1_000, 1)], false).await.unwrap();
+    env.engine().release_partitions(DB, "c", &["p1".to_string()]).await.unwrap();
+    env.faulty_meta.add_rule(MetaRule::new(MetaOp::Commit, MetaAction::Fail).prefix("data/revision/"));
+    assert!(env.engine().drop_partition(DB, "c", "p1").await.is_err(), "the cleanup's commit fails");
+    env.faulty_meta.clear_rules();
+    let left: BTreeMap<i64, i64> = rows.into_iter().filter(|(pk, _)| *pk < 20).collect();
+    assert_eq!(env.rows("c").await.unwrap(), left);
+    env.crash().await;
+    assert_eq!(env.rows("c").await.unwrap(), left, "and after a restart");
+    gc_twice(&env).await;
+    env.assert_no_referenced_file_lost("after GC").await;
+}

@@ -16,11 +16,13 @@
 //! `QUIVER_MODEL_STEPS` sets its length.
 
 use crate::env::{DB, Env, vector_index};
+use futures::FutureExt;
 use quiver_engine::EngineError;
 use quiver_engine::failpoint::POINTS;
 use quiver_engine::restore::JobState;
 use quiver_testkit::{MetaAction, MetaOp, MetaRule, ObjectAction, ObjectOp, ObjectRule, TestRng, When};
 use std::collections::{BTreeMap, BTreeSet};
+use std::panic::AssertUnwindSafe;
 
 /// Seeds run in CI, each for [`DEFAULT_STEPS`] steps.
 const SEEDS: &[u64] = &[1, 2, 3, 4, 5, 6];
@@ -87,9 +89,16 @@ async fn run(seed: u64, steps: usize) {
     let mut model = Model::default();
     let mut log: Vec<String> = Vec::new();
     for step in 0..steps {
-        let op = step_once(&mut env, &mut model, &mut rng).await;
-        log.push(format!("{step}: {op}"));
-        if let Err(failure) = verify(&mut env, &model).await {
+        let failure = match AssertUnwindSafe(step_once(&mut env, &mut model, &mut rng)).catch_unwind().await {
+            Ok(op) => {
+                log.push(format!("{step}: {op}"));
+                verify(&mut env, &model).await.err()
+            }
+            Err(panic) => {
+                Some(panic.downcast_ref::<String>().cloned().or(panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default())
+            }
+        };
+        if let Some(failure) = failure {
             let tail = log.iter().rev().take(25).rev().cloned().collect::<Vec<_>>().join("\n  ");
             panic!("seed {seed}, step {step}: {failure}\nlast operations:\n  {tail}\n(replay with QUIVER_TEST_SEED={seed})");
         }
@@ -496,8 +505,20 @@ async fn drop_partition(env: &mut Env, model: &mut Model, name: &str) -> String 
 
 async fn drop_collection(env: &mut Env, model: &mut Model, name: &str) -> String {
     for pin in model.collections[name].pins.keys().copied().collect::<Vec<_>>() {
-        let _ = env.engine().unpin_snapshot(pin).await;
-        settle(env, model, None).await;
+        let unpinned = env.engine().unpin_snapshot(pin).await;
+        let crashed = settle(env, model, None).await;
+        let collection = model.collections.get_mut(name).expect("picked");
+        match collection.pins.remove(&pin) {
+            Some(_) if unpinned.is_ok() => {}
+            // Unknown: it may still hold.
+            Some(snapshot) if crashed => {
+                collection.maybe_pinned.insert(snapshot);
+            }
+            Some(snapshot) => {
+                collection.pins.insert(pin, snapshot);
+            }
+            None => {}
+        }
     }
     let outcome = env.engine().drop_collection(DB, name).await;
     settle(env, model, None).await;
