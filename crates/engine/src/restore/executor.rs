@@ -22,13 +22,12 @@ use quiver_base::{FieldId, JobId};
 use quiver_format::FileRef;
 use quiver_storage::objects::checksum;
 use quiver_storage::{MetaError, Txn};
-use std::time::{Duration, Instant};
 
 /// Copies (and verifications) in flight at once in one job: a restore's files are few
 /// and large, so verifying them side by side uses every core and the disk's queue.
 const COPIES_IN_FLIGHT: usize = 4;
-/// Longest time between two saves of a job's progress while it copies.
-const PROGRESS_SAVE_INTERVAL: Duration = Duration::from_millis(100);
+/// Longest time between two saves of a job's progress while it copies (ms).
+const PROGRESS_SAVE_INTERVAL_MS: u64 = 100;
 
 /// Why a job's copying stopped before the end.
 enum Interrupted {
@@ -44,7 +43,8 @@ impl From<EngineError> for Interrupted {
 }
 
 impl Restore {
-    /// Run a job until it ends (or the server stops).
+    /// Run a job until it ends (or the server stops). An error means its end could not be
+    /// recorded: it is still open and runs again.
     pub(super) async fn execute(&self, id: JobId) -> Result<()> {
         let Some(mut job) = self.job(id).await? else { return Ok(()) };
         if job.state.is_terminal() {
@@ -60,7 +60,8 @@ impl Restore {
                 job.end_ms = self.ctx.now_ms().max(job.start_ms + 1);
                 // The terminal state and the pin's release, in one commit.
                 self.finish(&job, |txn| async move { Ok(txn) }).await?;
-                Err(error)
+                tracing::warn!(job = %job.id, %error, "restore job failed");
+                Ok(())
             }
         }
     }
@@ -174,7 +175,7 @@ impl Restore {
     }
 
     /// Copy and verify every file not done yet, several at once. Progress is saved at most
-    /// every [`PROGRESS_SAVE_INTERVAL`] and once all are done: a file copied but not yet
+    /// every [`PROGRESS_SAVE_INTERVAL_MS`] and once all are done: a file copied but not yet
     /// recorded is found identical and kept when a resumed job comes to it again.
     async fn copy_all(&self, job: &mut RestoreJob) -> std::result::Result<(), Interrupted> {
         let pending: Vec<(usize, CopyTask)> = job.tasks.iter().cloned().enumerate().filter(|(_, t)| !t.done).collect();
@@ -182,7 +183,7 @@ impl Restore {
             pending.into_iter().map(|(i, task)| async move { self.copy_verified(&task.source, &task.target_key).await.map(|()| i) }),
         )
         .buffer_unordered(COPIES_IN_FLIGHT);
-        let mut saved = Instant::now();
+        let mut saved = self.ctx.now_ms();
         while let Some(copied) = copies.next().await {
             job.tasks[copied?].done = true;
             self.ctx.failpoint("restore.after_first_copy")?;
@@ -192,10 +193,10 @@ impl Restore {
                 self.save(job).await?;
                 return Err(Interrupted::Shutdown);
             }
-            if saved.elapsed() >= PROGRESS_SAVE_INTERVAL {
+            if self.ctx.now_ms().saturating_sub(saved) >= PROGRESS_SAVE_INTERVAL_MS {
                 job.progress = job.progress();
                 self.save(job).await?;
-                saved = Instant::now();
+                saved = self.ctx.now_ms();
             }
         }
         job.progress = job.progress();

@@ -20,6 +20,8 @@ pub use model::{JobState, RestoreJob, keys};
 
 /// How many times a commit is tried again after the snapshot record it changes moved.
 const CONFLICT_RETRIES: usize = 16;
+/// How long a job interrupted by a store failure waits before it runs again.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
 
 use crate::catalog::Catalog;
 use crate::context::Context;
@@ -105,8 +107,20 @@ impl Restore {
                 }
             };
             let Some(id) = next else { return };
-            if let Err(error) = self.execute(id).await {
-                tracing::warn!(job = %id, %error, "restore job stopped");
+            match self.execute(id).await {
+                Ok(()) => {}
+                Err(error @ crate::error::EngineError::Crashed { .. }) => tracing::warn!(job = %id, %error, "restore job stopped"),
+                // Its state could not be saved (the store failed): the job is durable and
+                // every step idempotent, so it runs again shortly rather than waiting for a
+                // restart.
+                Err(error) => {
+                    tracing::warn!(job = %id, %error, "restore job interrupted; retrying");
+                    let queue = self.queue.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(RETRY_AFTER).await;
+                        queue.send(id).ok();
+                    });
+                }
             }
         }
     }
