@@ -53,9 +53,9 @@ struct Collection {
     pins: BTreeMap<i64, String>,
     maybe_pinned: BTreeSet<String>,
     has_p1: bool,
-    /// Deletes (or upserts) applied since the last flush: a client's compaction then
-    /// flushes first.
-    pending_deletes: bool,
+    /// Whether deletes (or upserts) were applied since the last flush (a client's
+    /// compaction then flushes first); `None` after a flush that may have happened.
+    pending_deletes: Option<bool>,
 }
 
 impl Collection {
@@ -64,7 +64,7 @@ impl Collection {
     }
 
     fn restored(rows: Placed) -> Collection {
-        Collection { sealed: vec![rows.clone()], rows, has_p1: true, ..Default::default() }
+        Collection { sealed: vec![rows.clone()], rows, has_p1: true, pending_deletes: Some(false), ..Default::default() }
     }
 }
 
@@ -136,7 +136,10 @@ async fn step_once(env: &mut Env, model: &mut Model, rng: &mut TestRng) -> Strin
         let name = model.name("c");
         let index = *rng.pick(&[None, Some("FLAT"), Some("HNSW"), Some("IVF_FLAT")]);
         env.create_collection(&name, index).await;
-        model.collections.insert(name.clone(), Collection { sealed: vec![Placed::new()], has_p1: true, ..Default::default() });
+        model.collections.insert(
+            name.clone(),
+            Collection { sealed: vec![Placed::new()], has_p1: true, pending_deletes: Some(false), ..Default::default() },
+        );
         return format!("create collection {name} ({index:?})");
     }
     let names: Vec<String> = model.collections.keys().cloned().collect();
@@ -265,7 +268,9 @@ async fn insert(env: &mut Env, model: &mut Model, rng: &mut TestRng, name: &str,
         for (pk, tag) in &rows {
             collection.rows.insert(*pk, (*tag, partition));
         }
-        collection.pending_deletes |= upsert;
+        if upsert {
+            collection.pending_deletes = Some(true);
+        }
     }
     settle(env, model, None).await;
     format!("{} {} rows into {name}/{partition}: {}", if upsert { "upsert" } else { "insert" }, rows.len(), ok(&outcome))
@@ -289,7 +294,9 @@ async fn delete(env: &mut Env, model: &mut Model, rng: &mut TestRng, name: &str)
             collection.rows.remove(pk);
         });
         // A pk list is logged whether or not it matched; a filter only with matches.
-        collection.pending_deletes |= !doomed.is_empty() || filter.starts_with("pk in");
+        if !doomed.is_empty() || filter.starts_with("pk in") {
+            collection.pending_deletes = Some(true);
+        }
     }
     settle(env, model, None).await;
     format!("delete {filter} from {name}: {}", ok(&outcome.map(|_| ())))
@@ -308,18 +315,26 @@ fn sealed_now(collection: &mut Collection, certain: bool) {
     let now = collection.rows.clone();
     if certain {
         collection.sealed = vec![now];
-        collection.pending_deletes = false;
-    } else if !collection.sealed.contains(&now) {
+        collection.pending_deletes = Some(false);
+    } else {
         // It may have committed before it failed.
-        collection.sealed.push(now);
+        if !collection.sealed.contains(&now) {
+            collection.sealed.push(now);
+        }
+        if collection.pending_deletes == Some(true) {
+            collection.pending_deletes = None;
+        }
     }
 }
 
 async fn compact(env: &mut Env, model: &mut Model, name: &str) -> String {
     let outcome = env.engine().compact(DB, name).await;
     let collection = model.collections.get_mut(name).expect("picked");
-    if collection.pending_deletes {
-        sealed_now(collection, outcome.is_ok());
+    match collection.pending_deletes {
+        Some(false) => {}
+        Some(true) => sealed_now(collection, outcome.is_ok()),
+        // It flushed or not: either way, not certainly.
+        None => sealed_now(collection, false),
     }
     settle(env, model, None).await;
     format!("compact {name}: {}", ok(&outcome.map(|_| ())))
