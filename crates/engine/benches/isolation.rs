@@ -47,7 +47,8 @@ async fn create(engine: &Engine, name: &str) {
     let mut pk = FieldSchema::new("pk", DataType::Int64);
     pk.is_primary_key = true;
     let fields = vec![pk, FieldSchema::new("vec", DataType::FloatVector).with_param("dim", DIM)];
-    let schema = CollectionSchema { name: name.into(), description: String::new(), auto_id: false, enable_dynamic_field: false, fields };
+    let schema =
+        CollectionSchema { name: name.into(), description: String::new(), auto_id: false, enable_dynamic_field: false, fields, version: 0 };
     let request = NewCollection {
         name: name.into(),
         schema,

@@ -57,6 +57,7 @@ fn schema(dynamic: bool) -> CollectionSchema {
             array_field("nums", DataType::Int64, true),
             field("vec", DataType::FloatVector, false).with_param("dim", 2),
         ],
+        version: 0,
     }
     .validated()
     .unwrap()
@@ -491,6 +492,7 @@ fn primary_keys() {
         auto_id: false,
         enable_dynamic_field: false,
         fields: vec![pk, field("v", DataType::FloatVector, false).with_param("dim", 2)],
+        version: 0,
     }
     .validated()
     .unwrap();
@@ -606,6 +608,7 @@ fn category_equality_over_100k_rows_is_fast() {
         auto_id: false,
         enable_dynamic_field: false,
         fields: vec![pk, field("category", DataType::Int64, false), field("v", DataType::FloatVector, false).with_param("dim", 2)],
+        version: 0,
     }
     .validated()
     .unwrap();
@@ -767,6 +770,7 @@ fn random_predicates_match_a_row_by_row_reference() {
             field("c", DataType::VarChar, true).with_param("max_length", 8),
             field("v", DataType::FloatVector, false).with_param("dim", 2),
         ],
+        version: 0,
     }
     .validated()
     .unwrap();

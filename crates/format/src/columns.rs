@@ -19,8 +19,12 @@
 //! Each Arrow field carries the Milvus field id in its metadata (`quiver:field_id`), so
 //! a Parquet file read by Spark or pyarrow says which field each column is.
 
-use crate::schema::{CollectionSchema, DYNAMIC_FIELD_NAME, DataType, FieldSchema};
-use arrow_schema::{DataType as ArrowType, Field, Schema, SchemaRef};
+use crate::schema::{CollectionSchema, DYNAMIC_FIELD_NAME, DataType, DefaultValue, FieldSchema};
+use arrow_array::{
+    ArrayRef, BooleanArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Int64Array, RecordBatch, StringArray,
+    new_null_array,
+};
+use arrow_schema::{ArrowError, DataType as ArrowType, Field, Schema, SchemaRef};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -44,6 +48,42 @@ fn scalar_type(data_type: DataType) -> ArrowType {
         DataType::VarChar | DataType::Json => ArrowType::Utf8,
         other => unreachable!("{} is not a scalar type", other.name()),
     }
+}
+
+/// The column of `field` for `rows` rows stored before the field existed: its default
+/// value in every row, else null (an added field is nullable or defaulted).
+pub fn absent_column(field: &FieldSchema, rows: usize) -> ArrayRef {
+    match (&field.default_value, field.data_type) {
+        (Some(DefaultValue::Bool(v)), _) => Arc::new(BooleanArray::from(vec![*v; rows])),
+        (Some(DefaultValue::Int(v)), DataType::Int8) => Arc::new(Int8Array::from(vec![*v as i8; rows])),
+        (Some(DefaultValue::Int(v)), DataType::Int16) => Arc::new(Int16Array::from(vec![*v as i16; rows])),
+        (Some(DefaultValue::Int(v)), _) => Arc::new(Int32Array::from(vec![*v; rows])),
+        (Some(DefaultValue::Long(v)), _) => Arc::new(Int64Array::from(vec![*v; rows])),
+        (Some(DefaultValue::Float(v)), _) => Arc::new(Float32Array::from(vec![*v; rows])),
+        (Some(DefaultValue::Double(v)), _) => Arc::new(Float64Array::from(vec![*v; rows])),
+        (Some(DefaultValue::String(v)), _) => Arc::new(StringArray::from(vec![v.as_str(); rows])),
+        (None, _) => new_null_array(&arrow_type(field), rows),
+    }
+}
+
+/// A stored batch in the layout of `schema` as it is now: rows stored before a field was
+/// added lack its column and read it as [`absent_column`]. Fields are only ever added,
+/// so a batch with as many columns as the layout is already in it.
+pub fn conform(schema: &CollectionSchema, batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let layout = arrow_schema(schema);
+    if batch.num_columns() == layout.fields().len() {
+        return Ok(batch.clone());
+    }
+    let arrays = layout
+        .fields()
+        .iter()
+        .map(|column| match (batch.column_by_name(column.name()), schema.field(column.name())) {
+            (Some(array), _) => Ok(Arc::clone(array)),
+            (None, Some(field)) => Ok(absent_column(field, batch.num_rows())),
+            (None, None) => Err(ArrowError::SchemaError(format!("stored rows lack the column {}", column.name()))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(layout, arrays)
 }
 
 /// The Arrow type of one field's column.
@@ -131,6 +171,7 @@ mod tests {
                 FieldSchema::new("h", DataType::Float16Vector).with_param("dim", 4),
                 tags,
             ],
+            version: 0,
         }
         .validated()
         .unwrap();

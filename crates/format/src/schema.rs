@@ -175,6 +175,15 @@ pub struct CollectionSchema {
     pub auto_id: bool,
     pub enable_dynamic_field: bool,
     pub fields: Vec<FieldSchema>,
+    /// Bumped by every change of the fields after creation (an added field), as Milvus's
+    /// `CollectionSchema.version`: rows stored under an older version lack the newer
+    /// fields and read them as null or their default.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub version: i32,
+}
+
+fn is_zero(version: &i32) -> bool {
+    *version == 0
 }
 
 impl CollectionSchema {
@@ -198,6 +207,51 @@ impl CollectionSchema {
             s
         };
         strip(self) == strip(other)
+    }
+
+    /// The schema with `field` added to an existing collection (AddCollectionField), in
+    /// Milvus's rules and words: the field must be nullable (so rows stored before it
+    /// read null, or its default), may not be a primary, partition or second clustering
+    /// key, and gets the next field id; the schema version moves on.
+    pub fn with_added_field(&self, mut field: FieldSchema) -> Result<CollectionSchema> {
+        let name = field.name.clone();
+        names::validate(NameKind::Field, &name)?;
+        if self.fields.len() >= MAX_FIELDS {
+            return Err(invalid(format!("The number of fields has reached the maximum value {MAX_FIELDS}: invalid parameter")));
+        }
+        if self.field(&name).is_some() {
+            return Err(invalid(format!("duplicated field name {name}: invalid parameter")));
+        }
+        if field.is_primary_key || field.auto_id {
+            return Err(invalid(format!("not support to add primary key field, field name  = {name}: invalid parameter")));
+        }
+        if field.is_partition_key {
+            return Err(invalid(format!("not support to add partition key field, field name  = {name}: invalid parameter")));
+        }
+        if field.is_clustering_key && self.fields.iter().any(|f| f.is_clustering_key) {
+            return Err(invalid(format!("already has another clustering key field, field name: {name}: invalid parameter")));
+        }
+        if !field.nullable {
+            return Err(invalid(format!("added field must be nullable, please check it, field name = {name}: invalid parameter")));
+        }
+        if field.data_type.is_vector() {
+            return Err(invalid(format!("adding vector field {name} to an existing collection is not supported by Quiver yet")));
+        }
+        validate_field(&field)?;
+        // Rows stored before the field read its default: it must fit the field's type.
+        let fits = match (&field.default_value, field.data_type) {
+            (Some(DefaultValue::Int(v)), DataType::Int8) => i8::try_from(*v).is_ok(),
+            (Some(DefaultValue::Int(v)), DataType::Int16) => i16::try_from(*v).is_ok(),
+            _ => true,
+        };
+        if !fits {
+            return Err(invalid(format!("the default value of field {name} is out of range for {}", field.data_type.name())));
+        }
+        let mut next = self.clone();
+        field.id = FieldId(self.fields.iter().map(|f| f.id.0).max().unwrap_or(FIRST_FIELD_ID - 1) + 1);
+        next.fields.push(field);
+        next.version += 1;
+        Ok(next)
     }
 
     /// Check every rule and assign field ids (100, 101, …). Returns the schema to store.
@@ -365,6 +419,7 @@ mod tests {
             auto_id: false,
             enable_dynamic_field: true,
             fields: vec![pk, vector],
+            version: 0,
         }
     }
 

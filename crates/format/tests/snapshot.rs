@@ -53,6 +53,7 @@ fn golden_metadata() -> SnapshotMetadata {
         auto_id: false,
         enable_dynamic_field: true,
         fields: vec![pk, vector, title, year, tags],
+        version: 0,
     };
     SnapshotMetadata {
         format_version: 1,

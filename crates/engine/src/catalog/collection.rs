@@ -261,6 +261,18 @@ impl Catalog {
         .await
     }
 
+    /// Add a field to an existing collection (AddCollectionField / AlterCollectionSchema),
+    /// by Milvus's rules (`CollectionSchema::with_added_field`); returns the collection
+    /// as it is now.
+    pub async fn add_field(&self, db_name: &str, name: &str, field: crate::schema::FieldSchema) -> Result<Collection> {
+        self.update_collection(db_name, name, Stamp::Updated, |collection| {
+            collection.schema = collection.schema.with_added_field(field.clone())?;
+            Ok(())
+        })
+        .await?;
+        self.resolve(db_name, name)
+    }
+
     /// Set `properties` (overwriting keys) and remove `delete_keys`.
     pub async fn alter_collection(&self, db_name: &str, name: &str, properties: Properties, delete_keys: &[String]) -> Result<()> {
         self.update_collection(db_name, name, Stamp::Updated, |collection| {

@@ -19,7 +19,14 @@ fn simple_schema(name: &str) -> CollectionSchema {
     let mut pk = field("pk", DataType::Int64);
     pk.is_primary_key = true;
     let vector = field("vector", DataType::FloatVector).with_param("dim", 8);
-    CollectionSchema { name: name.into(), description: String::new(), auto_id: false, enable_dynamic_field: true, fields: vec![pk, vector] }
+    CollectionSchema {
+        name: name.into(),
+        description: String::new(),
+        auto_id: false,
+        enable_dynamic_field: true,
+        fields: vec![pk, vector],
+        version: 0,
+    }
 }
 
 async fn open(path: &Path) -> Catalog {

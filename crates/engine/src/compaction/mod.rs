@@ -186,8 +186,11 @@ impl Compaction {
         for segment in &merge.sources {
             let meta = segment.meta.clone().ok_or_else(|| internal("compaction source is not sealed"))?;
             // Released segments' rows come back from their insert logs (same row order).
-            let batches =
-                if segment.loaded { segment.batches.clone() } else { self.data.read_segment(meta.clone(), &pk_name, true).await?.batches };
+            let batches = if segment.loaded {
+                segment.batches.clone()
+            } else {
+                self.data.read_segment(meta.clone(), &collection.schema, true).await?.batches
+            };
             let deletes = self.data.logged_deletes(&meta).await?;
             let keep: Vec<bool> = batches
                 .iter()

@@ -157,8 +157,14 @@ impl Data {
             for (segment, key) in growing.iter().zip(&insert_keys) {
                 let placement =
                     Placement { collection: collection.id, partition: segment.partition, shard: segment.shard, schema: schema.clone() };
-                let file = self.write_insert_log(key, &placement, segment.batches.clone(), segment.rows).await?;
-                let meta = sealed_meta(&placement, segment.id, file, &segment.batches, Timestamp(segment.max_ts), flush_ts, Vec::new());
+                // Rows written before a field was added get its column (null or default).
+                let batches = segment
+                    .batches
+                    .iter()
+                    .map(|b| quiver_format::columns::conform(&collection.schema, b))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let file = self.write_insert_log(key, &placement, batches.clone(), segment.rows).await?;
+                let meta = sealed_meta(&placement, segment.id, file, &batches, Timestamp(segment.max_ts), flush_ts, Vec::new());
                 new_metas.insert(segment.id, meta);
             }
             let mut updated: Vec<SegmentMeta> = Vec::new();

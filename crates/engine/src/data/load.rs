@@ -14,12 +14,12 @@ use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::errors::ParquetError;
 use quiver_format::FileRef;
 use quiver_format::logs::{log_reader, read_delete_log, read_parquet};
+use quiver_format::schema::CollectionSchema;
 use std::sync::Arc;
 
 impl Data {
     /// Every live segment of `collection` and its segment revision, read from storage.
     pub(super) async fn load_sealed(&self, collection: &Collection) -> Result<DataState> {
-        let pk_name = collection.schema.primary_field().name.clone();
         let mut view = self.ctx.meta.scan_prefixes(&[&keys::segments_of(collection.id), &keys::revision(collection.id)]).await?.into_iter();
         let records = view.next().unwrap_or_default();
         let revision = view.next().unwrap_or_default().first().map(|(_, v)| keys::decode_u64(v)).unwrap_or(0);
@@ -30,7 +30,7 @@ impl Data {
                 continue;
             }
             state.deletes.merge(self.logged_deletes(&meta).await?);
-            let segment = self.read_segment(meta, &pk_name, collection.loaded).await?;
+            let segment = self.read_segment(meta, &collection.schema, collection.loaded).await?;
             state.segments.insert(segment.id, Arc::new(segment));
         }
         Ok(state)
@@ -46,18 +46,20 @@ impl Data {
         Ok(deletes)
     }
 
-    /// A sealed segment's rows: all columns (every file verified), or only the primary key
-    /// and `$ts`.
-    pub(crate) async fn read_segment(&self, meta: SegmentMeta, pk_name: &str, all_columns: bool) -> Result<Segment> {
+    /// A sealed segment's rows: all columns (every file verified, in the layout of
+    /// `schema` as it is now), or only the primary key and `$ts`.
+    pub(crate) async fn read_segment(&self, meta: SegmentMeta, schema: &CollectionSchema, all_columns: bool) -> Result<Segment> {
+        let pk_name = schema.primary_field().name.as_str();
         let mut batches = Vec::new();
         for file in &meta.insert_logs {
             if all_columns {
                 let bytes = self.ctx.read_verified(file).await?;
-                batches.extend(
-                    tokio::task::spawn_blocking(move || read_parquet(bytes, None))
-                        .await
-                        .map_err(|e| internal(format!("parquet decoding task failed: {e}")))??,
-                );
+                let stored = tokio::task::spawn_blocking(move || read_parquet(bytes, None))
+                    .await
+                    .map_err(|e| internal(format!("parquet decoding task failed: {e}")))??;
+                for batch in stored {
+                    batches.push(quiver_format::columns::conform(schema, &batch)?);
+                }
             } else {
                 batches.extend(self.read_columns(file, &[pk_name, quiver_format::columns::TS_COLUMN]).await?);
             }
@@ -73,10 +75,9 @@ impl Data {
     pub async fn load(&self, collection: &Collection) -> Result<()> {
         let data = self.collection_data(collection.id);
         data.check_available(collection)?;
-        let pk_name = collection.schema.primary_field().name.clone();
         let released: Vec<SegmentMeta> = data.read().segments.values().filter(|s| !s.loaded).filter_map(|s| s.meta.clone()).collect();
         for meta in released {
-            let loaded = self.read_segment(meta, &pk_name, true).await?;
+            let loaded = self.read_segment(meta, &collection.schema, true).await?;
             let mut state = data.write();
             if let Some(slot) = state.segments.get_mut(&loaded.id)
                 && !slot.loaded

@@ -240,7 +240,27 @@ impl Data {
         data.check_available(collection)?;
         let state = data.read();
         let live = |s: &&Arc<Segment>| collection.partitions.iter().any(|p| p.id == s.partition);
-        Ok(CollectionView { segments: state.segments.values().filter(live).cloned().collect(), deletes: state.deletes.clone() })
+        let segments = state
+            .segments
+            .values()
+            .filter(live)
+            .map(|s| Ok(s.conformed(&collection.schema)?.map(Arc::new).unwrap_or_else(|| Arc::clone(s))))
+            .collect::<Result<_>>()?;
+        Ok(CollectionView { segments, deletes: state.deletes.clone() })
+    }
+
+    /// Put every in-memory row of `collection` in the layout of its schema as it is now
+    /// (after a field was added). Reads conform what they take anyway; this saves them
+    /// the work.
+    pub fn conform_to(&self, collection: &Collection) -> Result<()> {
+        let data = self.collection_data(collection.id);
+        let mut state = data.write();
+        for segment in state.segments.values_mut() {
+            if let Some(conformed) = segment.conformed(&collection.schema)? {
+                *segment = Arc::new(conformed);
+            }
+        }
+        Ok(())
     }
 
     /// Segments of a collection with their row counts.

@@ -124,7 +124,6 @@ impl Data {
     ) -> Result<()> {
         let data = self.collection_data(collection.id);
         let _maintenance = data.maintenance.lock().await;
-        let pk_name = collection.schema.primary_field().name.clone();
         let sealed_ts = self.ctx.next_ts().await?;
         let mut fresh = DataState::default();
         let mut txn = extra;
@@ -132,7 +131,7 @@ impl Data {
             let meta = segment.record(collection, sealed_ts);
             txn = txn.put(keys::segment(collection.id, meta.id), encode(&meta));
             fresh.deletes.merge(self.logged_deletes(&meta).await?);
-            let mut segment = self.read_segment(meta, &pk_name, false).await?;
+            let mut segment = self.read_segment(meta, &collection.schema, false).await?;
             segment.built.extend(built.iter().filter(|(s, _)| *s == segment.id).map(|(_, index)| *index));
             fresh.segments.insert(segment.id, Arc::new(segment));
         }

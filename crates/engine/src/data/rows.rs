@@ -115,6 +115,10 @@ pub fn assemble(schema: &CollectionSchema, input: InsertColumns, pk: PkSource, t
 
 fn primary_key(field: &FieldSchema, given: Option<ArrayRef>, pk: PkSource, n: usize) -> Result<ArrayRef> {
     match (pk, given) {
+        // Generated keys of a VarChar primary key are the decimal digits of the ids, as in Milvus.
+        (PkSource::Generated(start), None) if field.data_type == DataType::VarChar => {
+            Ok(Arc::new(StringArray::from_iter_values((start..start + n as i64).map(|id| id.to_string()))))
+        }
         (PkSource::Generated(start), None) => Ok(Arc::new(Int64Array::from_iter_values(start..start + n as i64))),
         (PkSource::Generated(_), Some(_)) => {
             Err(bad(format!("the primary key {} is auto-generated (auto_id); do not provide its values", field.name)))
@@ -334,6 +338,7 @@ mod tests {
             auto_id: true,
             enable_dynamic_field: dynamic,
             fields: std::iter::once(pk).chain(fields).collect(),
+            version: 0,
         }
     }
 

@@ -187,6 +187,18 @@ impl Segment {
         segment
     }
 
+    /// This segment with its rows in the layout of `schema` (see `rows::conform`), or
+    /// `None` when they already are (or it holds key columns only).
+    pub fn conformed(&self, schema: &quiver_format::schema::CollectionSchema) -> crate::error::Result<Option<Segment>> {
+        let columns = quiver_format::columns::arrow_schema(schema).fields().len();
+        if !self.loaded || self.batches.iter().all(|b| b.num_columns() == columns) {
+            return Ok(None);
+        }
+        let mut conformed = self.clone();
+        conformed.batches = self.batches.iter().map(|b| quiver_format::columns::conform(schema, b)).collect::<Result<_, _>>()?;
+        Ok(Some(conformed))
+    }
+
     /// Whether writes may go here: growing and not being sealed.
     pub fn is_growing(&self) -> bool {
         self.meta.is_none() && !self.sealing

@@ -61,6 +61,13 @@ impl Engine {
         self.catalog.alter_collection(db, name, properties, delete_keys).await
     }
 
+    /// Add a nullable (or defaulted) field to an existing collection. Rows already stored
+    /// read it as null or its default; the in-memory rows take its column at once.
+    pub async fn add_collection_field(&self, db: &str, name: &str, field: crate::schema::FieldSchema) -> Result<()> {
+        let collection = self.catalog.add_field(db, name, field).await?;
+        self.data.conform_to(&collection)
+    }
+
     /// Drop a collection: the catalog entry first (the commit point; its segments, files
     /// and builds are dead from then on), then its data, and its unpinned snapshots.
     pub async fn drop_collection(&self, db: &str, name: &str) -> Result<()> {

@@ -130,13 +130,47 @@ impl Env {
         assert!(missing.is_empty(), "{context}: referenced files are gone: {missing:?}");
     }
 
+    /// What the store and the engine hold of a collection's segments and of one of its
+    /// snapshots (for a failure report).
+    pub async fn segment_evidence(&self, name: &str, snapshot: &str) -> String {
+        let Ok(collection) = self.engine().resolve(DB, name) else { return format!("{name} is gone") };
+        let records: Vec<String> = scan::<SegmentMeta>(&*self.meta, &format!("data/segment/{:020}/", collection.id.0))
+            .await
+            .into_iter()
+            .map(|(_, m)| {
+                format!("{}:{:?}:p{}:{}rows:{}dl:serves={}", m.id, m.state, m.partition, m.rows, m.delta_logs.len(), m.serves(&collection))
+            })
+            .collect();
+        let memory: Vec<String> = self
+            .engine()
+            .segments(DB, name)
+            .map(|s| s.into_iter().map(|i| format!("{}:p{}:{}rows:sealed={}", i.id, i.partition, i.rows, i.sealed)).collect())
+            .unwrap_or_default();
+        let captured: Vec<String> = scan::<SnapshotRecord>(&*self.meta, &format!("snapshot/record/{:020}/", collection.id.0))
+            .await
+            .into_iter()
+            .filter(|(_, r)| r.name == snapshot)
+            .flat_map(|(_, r)| {
+                r.segments.into_iter().map(|s| format!("{}:p{}:{}rows:{}dl", s.segment, s.partition, s.rows, s.delta_logs.len()))
+            })
+            .collect();
+        let partitions: Vec<String> = collection.partitions.iter().map(|p| format!("{}={}", p.name, p.id)).collect();
+        format!("partitions {partitions:?}\nsegment records {records:?}\nin memory {memory:?}\ncaptured by {snapshot}: {captured:?}")
+    }
+
     pub async fn create_collection(&self, name: &str, index: Option<&str>) {
         let mut pk = FieldSchema::new("pk", DataType::Int64);
         pk.is_primary_key = true;
         let fields =
             vec![pk, FieldSchema::new("tag", DataType::Int64), FieldSchema::new("vec", DataType::FloatVector).with_param("dim", DIM)];
-        let schema =
-            CollectionSchema { name: name.into(), description: String::new(), auto_id: false, enable_dynamic_field: false, fields };
+        let schema = CollectionSchema {
+            name: name.into(),
+            description: String::new(),
+            auto_id: false,
+            enable_dynamic_field: false,
+            fields,
+            version: 0,
+        };
         let request = NewCollection {
             name: name.into(),
             schema,

@@ -6,3 +6,4 @@ mod env;
 mod golden;
 mod holes;
 mod model;
+mod schema_evolution;

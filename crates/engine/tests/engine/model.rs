@@ -465,7 +465,8 @@ async fn restore(env: &mut Env, model: &mut Model, name: &str, snapshot: &str, t
                         format!("missing {missing:?}, extra {extra:?}")
                     })
                     .collect();
-                Err(format!("{target} restored from {name}/{snapshot} is none of the snapshot's contents: {diffs:?}"))
+                let evidence = env.segment_evidence(name, snapshot).await;
+                Err(format!("{target} restored from {name}/{snapshot} is none of the snapshot's contents: {diffs:?}\n{evidence}"))
             }
         },
         // A job that failed (an injected copy failure) leaves its empty target.

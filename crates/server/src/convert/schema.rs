@@ -76,6 +76,32 @@ fn default_to_wire(value: &DefaultValue) -> wire::ValueField {
     wire::ValueField { data: Some(data) }
 }
 
+/// Decode one field of a client's schema (CreateCollection, AddCollectionField). Its id is
+/// left for the engine to assign.
+pub fn field_from_wire(f: &wire::FieldSchema) -> Result<FieldSchema, Invalid> {
+    let element_type = match f.element_type {
+        0 => None,
+        code => Some(data_type_from_wire(code)?),
+    };
+    if f.is_dynamic {
+        return Err(format!("field {} cannot be declared dynamic; use enable_dynamic_field", f.name));
+    }
+    Ok(FieldSchema {
+        id: FieldId(0),
+        name: f.name.clone(),
+        description: f.description.clone(),
+        data_type: data_type_from_wire(f.data_type).map_err(|e| format!("{e} (field {})", f.name))?,
+        element_type,
+        is_primary_key: f.is_primary_key,
+        auto_id: f.auto_id,
+        is_partition_key: f.is_partition_key,
+        is_clustering_key: f.is_clustering_key,
+        nullable: f.nullable,
+        default_value: f.default_value.as_ref().map(default_from_wire).transpose()?.flatten(),
+        type_params: properties(&f.type_params),
+    })
+}
+
 /// Decode a client's schema. Field ids are left for the engine to assign.
 pub fn from_wire(schema: &wire::CollectionSchema) -> Result<CollectionSchema, Invalid> {
     if !schema.functions.is_empty() {
@@ -84,39 +110,15 @@ pub fn from_wire(schema: &wire::CollectionSchema) -> Result<CollectionSchema, In
     if !schema.struct_array_fields.is_empty() {
         return Err("struct array fields are not supported by Quiver".to_string());
     }
-    let fields = schema
-        .fields
-        .iter()
-        .map(|f| {
-            let element_type = match f.element_type {
-                0 => None,
-                code => Some(data_type_from_wire(code)?),
-            };
-            if f.is_dynamic {
-                return Err(format!("field {} cannot be declared dynamic; use enable_dynamic_field", f.name));
-            }
-            Ok(FieldSchema {
-                id: FieldId(0),
-                name: f.name.clone(),
-                description: f.description.clone(),
-                data_type: data_type_from_wire(f.data_type).map_err(|e| format!("{e} (field {})", f.name))?,
-                element_type,
-                is_primary_key: f.is_primary_key,
-                auto_id: f.auto_id,
-                is_partition_key: f.is_partition_key,
-                is_clustering_key: f.is_clustering_key,
-                nullable: f.nullable,
-                default_value: f.default_value.as_ref().map(default_from_wire).transpose()?.flatten(),
-                type_params: properties(&f.type_params),
-            })
-        })
-        .collect::<Result<Vec<_>, Invalid>>()?;
+    let fields = schema.fields.iter().map(field_from_wire).collect::<Result<Vec<_>, Invalid>>()?;
     Ok(CollectionSchema {
         name: schema.name.clone(),
         description: schema.description.clone(),
         auto_id: schema.auto_id,
         enable_dynamic_field: schema.enable_dynamic_field,
         fields,
+        // A new collection starts at version 0, whatever the client sent (as in Milvus).
+        version: 0,
     })
 }
 
@@ -128,6 +130,7 @@ pub fn to_wire(schema: &CollectionSchema, db_name: &str) -> wire::CollectionSche
         auto_id: schema.auto_id,
         enable_dynamic_field: schema.enable_dynamic_field,
         db_name: db_name.to_string(),
+        version: schema.version,
         fields: schema
             .fields
             .iter()

@@ -181,7 +181,10 @@ pub async fn run(root: &StorageRoot, snapshot: &Snapshot, format: ExportFormat, 
         for binlog in manifest.binlog_files.iter().flat_map(|g| &g.binlogs) {
             let file = binlog.file();
             let bytes = root.get_verified(&file).await?;
-            for batch in read_parquet(bytes, None).map_err(|source| InspectError::Log { key: file.key.clone(), source })? {
+            for stored in read_parquet(bytes, None).map_err(|source| InspectError::Log { key: file.key.clone(), source })? {
+                // Rows stored before a field was added read it as null or its default.
+                let batch = quiver_format::columns::conform(collection, &stored)
+                    .map_err(|e| InspectError::Layout { key: file.key.clone(), reason: e.to_string() })?;
                 let (kept, batch_counts) = rows::visible(&batch, &pk, &deletes, create_ts)
                     .map_err(|reason| InspectError::Layout { key: file.key.clone(), reason })?;
                 counts += batch_counts;

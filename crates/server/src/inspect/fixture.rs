@@ -50,6 +50,7 @@ fn schema() -> CollectionSchema {
             FieldSchema::new("title", DataType::VarChar).with_param("max_length", 16),
             FieldSchema::new("vec", DataType::FloatVector).with_param("dim", 2),
         ],
+        version: 0,
     }
     .validated()
     .expect("valid schema")

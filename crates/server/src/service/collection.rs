@@ -8,10 +8,10 @@ use quiver_engine::catalog::model::Collection;
 use quiver_engine::{Engine, EngineError, NewCollection, Result};
 use quiver_proto::common::Status;
 use quiver_proto::milvus::{
-    AlterCollectionRequest, BoolResponse, CreateCollectionRequest, DescribeCollectionResponse, RenameCollectionRequest,
-    ShowCollectionsRequest, ShowCollectionsResponse, ShowType,
+    AddCollectionFieldRequest, AlterCollectionRequest, AlterCollectionSchemaRequest, BoolResponse, CreateCollectionRequest,
+    DescribeCollectionResponse, RenameCollectionRequest, ShowCollectionsRequest, ShowCollectionsResponse, ShowType,
 };
-use quiver_proto::schema::CollectionSchema as WireSchema;
+use quiver_proto::schema::{CollectionSchema as WireSchema, FieldSchema as WireField};
 use std::sync::Arc;
 
 pub async fn create(engine: Arc<Engine>, db_name: String, request: CreateCollectionRequest) -> Status {
@@ -114,4 +114,51 @@ pub async fn rename(engine: Arc<Engine>, db_name: String, request: RenameCollect
 pub async fn alter(engine: Arc<Engine>, db_name: String, request: AlterCollectionRequest) -> Result<()> {
     let props = properties(&request.properties);
     detached(async move { engine.alter_collection(&db_name, &request.collection_name, props, &request.delete_keys).await }).await
+}
+
+/// AddCollectionField: the request carries the new field as an encoded FieldSchema.
+pub async fn add_field(engine: Arc<Engine>, db_name: String, request: AddCollectionFieldRequest) -> Status {
+    match WireField::decode(request.schema.as_slice()) {
+        Ok(field) => add_fields(engine, db_name, request.collection_name, vec![field]).await,
+        Err(e) => invalid_request(format!("field schema is not a valid FieldSchema message: {e}")),
+    }
+}
+
+/// AlterCollectionSchema: adds fields (pymilvus's `add_collection_field` sends it first).
+/// Dropping fields and adding functions are refused by name.
+pub async fn alter_schema(engine: Arc<Engine>, db_name: String, request: AlterCollectionSchemaRequest) -> Status {
+    use quiver_proto::milvus::alter_collection_schema_request::action::Op;
+    match request.action.and_then(|a| a.op) {
+        Some(Op::AddRequest(add)) if add.func_schema.is_empty() => {
+            let fields = add.field_infos.into_iter().filter_map(|info| info.field_schema).collect();
+            add_fields(engine, db_name, request.collection_name, fields).await
+        }
+        Some(Op::AddRequest(_)) => invalid_request("adding functions to a collection is not supported by Quiver"),
+        Some(Op::DropRequest(_)) => invalid_request("dropping fields or functions of a collection is not supported by Quiver"),
+        None => invalid_request("AlterCollectionSchema needs an action"),
+    }
+}
+
+async fn add_fields(engine: Arc<Engine>, db_name: String, collection: String, fields: Vec<WireField>) -> Status {
+    if fields.is_empty() {
+        return invalid_request("AlterCollectionSchema adds no field");
+    }
+    let mut decoded = Vec::with_capacity(fields.len());
+    for field in &fields {
+        match convert::schema::field_from_wire(field) {
+            Ok(field) => decoded.push(field),
+            Err(reason) => return invalid_request(reason),
+        }
+    }
+    let outcome = detached(async move {
+        for field in decoded {
+            engine.add_collection_field(&db_name, &collection, field).await?;
+        }
+        Ok(())
+    })
+    .await;
+    match outcome {
+        Ok(()) => success(),
+        Err(error) => status_of(&error),
+    }
 }

@@ -209,6 +209,17 @@ impl MilvusService for MilvusApi {
         reply_status(collection::alter(self.engine.clone(), db, request.into_inner()).await)
     }
 
+    async fn add_collection_field(&self, request: Request<AddCollectionFieldRequest>) -> RpcResult<Status> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        Ok(Response::new(collection::add_field(self.engine.clone(), db, request.into_inner()).await))
+    }
+
+    async fn alter_collection_schema(&self, request: Request<AlterCollectionSchemaRequest>) -> RpcResult<AlterCollectionSchemaResponse> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        let status = collection::alter_schema(self.engine.clone(), db, request.into_inner()).await;
+        Ok(Response::new(AlterCollectionSchemaResponse { alter_status: Some(status) }))
+    }
+
     async fn create_partition(&self, request: Request<CreatePartitionRequest>) -> RpcResult<Status> {
         let db = database_of(&request, &request.get_ref().db_name);
         let CreatePartitionRequest { collection_name, partition_name, .. } = request.into_inner();

@@ -452,7 +452,8 @@ fn pymilvus_all_null_columns_convert() {
 fn pymilvus_nulls_take_defaults_in_the_engine() {
     let mut fields = pymilvus_fixture_schema();
     fields[0].is_primary_key = true;
-    let schema = CollectionSchema { name: "c".into(), description: String::new(), auto_id: false, enable_dynamic_field: true, fields };
+    let schema =
+        CollectionSchema { name: "c".into(), description: String::new(), auto_id: false, enable_dynamic_field: true, fields, version: 0 };
     let (columns, meta) = convert_pymilvus_request(include_bytes!("testdata/nullable_insert.bin"));
     let input =
         InsertColumns { num_rows: 4, fields: schema.fields.iter().map(|f| f.name.clone()).zip(columns).collect(), dynamic: Some(meta) };
