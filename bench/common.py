@@ -280,7 +280,9 @@ def start_server(system: str, workdir: Path, data_dir: Path, port: int, quiver_b
     if system == "quiver":
         if not quiver_bin.is_file():
             raise BenchError(f"quiver binary not found at {quiver_bin} (cargo build --release -p quiver-server)")
-        cmd = [str(quiver_bin), "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
+        # Any free metrics port: Milvus, run beside it, takes 9091.
+        cmd = [str(quiver_bin), "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port),
+               "--metrics-port", "0"]
         if quiver_config is not None:
             cmd += ["--config", str(quiver_config)]
     elif system == "milvus":

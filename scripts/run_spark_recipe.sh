@@ -80,7 +80,7 @@ def normalize(v):
 port = free_port()
 log = open(os.path.join(work, "quiver.log"), "ab")
 server = subprocess.Popen([binary, "serve", "--data-dir", os.path.join(work, "data"), "--host", "127.0.0.1",
-                           "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                           "--port", str(port), "--metrics-port", "0"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 try:
     deadline = time.monotonic() + 30
     while True:

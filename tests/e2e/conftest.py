@@ -108,7 +108,8 @@ def _port_accepts(port: int) -> bool:
 class QuiverServer:
     """A `quiver serve` child process on 127.0.0.1 with its own data dir and log file.
 
-    The port is chosen once and kept across restarts, so `uri` stays valid. With `config`
+    The ports (gRPC and metrics) are chosen once and kept across restarts, so `uri` and
+    `metrics_url` stay valid. With `config`
     (TOML text) the server runs with `--config <file>`; the file is written next to the log
     and `--data-dir/--host/--port` still override what it says.
     """
@@ -125,6 +126,7 @@ class QuiverServer:
         self.data_dir = Path(data_dir)
         self.log_path = Path(log_path)
         self.port = port or free_port()
+        self.metrics_port = free_port()
         self.config = config
         self.config_path: Optional[Path] = None
         if config is not None:
@@ -141,6 +143,10 @@ class QuiverServer:
     @property
     def uri(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}"
 
     @property
     def running(self) -> bool:
@@ -160,6 +166,7 @@ class QuiverServer:
             self.config_path.write_text(self.config or "")
             args += ["--config", str(self.config_path)]
         args += ["--data-dir", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port)]
+        args += ["--metrics-port", str(self.metrics_port)]
         self.starts += 1
         with open(self.log_path, "ab") as log:
             self._log_start_offset = log.tell()

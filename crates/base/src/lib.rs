@@ -1,8 +1,9 @@
-//! The vocabulary every Quiver crate shares: typed identifiers, hybrid timestamps and
-//! the clock. Depends on none of our crates.
+//! The vocabulary every Quiver crate shares: typed identifiers, hybrid timestamps, the
+//! clock and the metrics the process exports. Depends on none of our crates.
 
 mod clock;
 mod ids;
+pub mod metrics;
 mod timestamp;
 
 pub use clock::{Clock, ManualClock, SystemClock};

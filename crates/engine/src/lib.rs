@@ -36,7 +36,7 @@ pub use quiver_format::{names, schema};
 pub use catalog::index_spec;
 pub use catalog::{CollectionInfo, IndexInfo, NewCollection, NewIndex};
 pub use compaction::CompactionPlan;
-pub use data::{DataConfig, FlushOutcome, InsertColumns, MutationOutcome, SegmentInfo};
+pub use data::{DataConfig, FlushOutcome, InsertColumns, MemoryUsage, MutationOutcome, SegmentInfo};
 pub use engine::{Engine, EngineConfig};
 pub use error::{EngineError, NameKind, Result};
 pub use gc::GcReport;

@@ -16,6 +16,8 @@
 //! | `[data] restore_job_retention_seconds` | – | – | `10800` |
 //! | `[data] restore_workers` | – | – | `2` |
 //! | `[data] shutdown_timeout_seconds` | – | – | `30` |
+//! | `[metrics] enabled` | – | – | `true` |
+//! | `[metrics] port` | `QUIVER_METRICS_PORT` | `--metrics-port` | `9091` (`0`: any free port) |
 
 use quiver_storage::ObjectStoreConfig;
 use serde::Deserialize;
@@ -32,6 +34,22 @@ pub struct Config {
     /// Object storage; local files under the data directory when absent.
     pub storage: Option<ObjectStoreConfig>,
     pub data: DataSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// The HTTP port serving `/metrics` (Prometheus) and `/healthz`, on `host`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    pub enabled: bool,
+    /// Milvus's metrics port by default; `0` takes any free port (the ready line names it).
+    pub port: u16,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings { enabled: true, port: 9091 }
+    }
 }
 
 /// Background data maintenance: sealing, compaction, garbage collection.
@@ -88,6 +106,7 @@ impl Default for Config {
             log_level: "info".to_string(),
             storage: None,
             data: DataSettings::default(),
+            metrics: MetricsSettings::default(),
         }
     }
 }
@@ -98,6 +117,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub host: Option<String>,
     pub port: Option<u16>,
+    pub metrics_port: Option<u16>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +154,13 @@ impl Config {
                 reason: e.to_string(),
             })?;
         }
+        if let Some(port) = env("QUIVER_METRICS_PORT") {
+            config.metrics.port = port.parse().map_err(|e: std::num::ParseIntError| ConfigError::Env {
+                name: "QUIVER_METRICS_PORT",
+                value: port.clone(),
+                reason: e.to_string(),
+            })?;
+        }
         if let Some(level) = env("QUIVER_LOG_LEVEL") {
             config.log_level = level;
         }
@@ -153,6 +180,9 @@ impl Config {
         }
         if let Some(port) = flags.port {
             config.port = port;
+        }
+        if let Some(port) = flags.metrics_port {
+            config.metrics.port = port;
         }
         Ok(config)
     }

@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod convert;
 mod inspect;
+mod observe;
 mod serve;
 mod service;
 mod status;
@@ -37,6 +38,9 @@ enum Command {
         /// Port to listen on (default 19530).
         #[arg(long)]
         port: Option<u16>,
+        /// Port serving /metrics and /healthz (default 9091; 0: any free port).
+        #[arg(long)]
+        metrics_port: Option<u16>,
     },
     /// Snapshot calls against a running server: create, list, describe, restore, drop, jobs.
     Snapshot(cli::snapshot::SnapshotArgs),
@@ -47,8 +51,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config, data_dir, host, port } => {
-            let overrides = config::Overrides { data_dir, host, port };
+        Command::Serve { config, data_dir, host, port, metrics_port } => {
+            let overrides = config::Overrides { data_dir, host, port, metrics_port };
             let config = match config::Config::load(config.as_deref(), |key| std::env::var(key).ok(), overrides) {
                 Ok(config) => config,
                 Err(error) => {

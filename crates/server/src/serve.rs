@@ -2,6 +2,7 @@
 
 use crate::background;
 use crate::config::Config;
+use crate::observe;
 use crate::service::MilvusApi;
 use quiver_base::{Clock, SystemClock};
 use quiver_engine::{DataConfig, Engine, EngineConfig};
@@ -42,6 +43,8 @@ pub fn run(config: Config) -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
+    // Before the engine opens, so the WAL replay and startup work are measured too.
+    let metrics = if config.metrics.enabled { Some(observe::install()?) } else { None };
     let meta_dir = config.data_dir.join("meta");
     std::fs::create_dir_all(&meta_dir).map_err(|e| format!("cannot create data directory {}: {e}", meta_dir.display()))?;
     let meta_path = meta_dir.join("catalog.redb");
@@ -66,15 +69,25 @@ async fn serve(config: Config) -> Result<(), String> {
     engine.start().await.map_err(|e| format!("cannot start the engine: {e}"))?;
     let loops = background::start(Arc::clone(&engine), &config.data);
 
-    let addr: SocketAddr = format!("{}:{}", config.host, config.port)
-        .parse()
-        .map_err(|e| format!("invalid listen address {}:{}: {e}", config.host, config.port))?;
+    let addr = resolve(&config.host, config.port).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let metrics_http = match metrics {
+        Some(handle) => {
+            let addr = resolve(&config.host, config.metrics.port).await?;
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                format!("cannot listen on {addr} for metrics: {e} (set [metrics] port or --metrics-port, or [metrics] enabled = false)")
+            })?;
+            Some(observe::HttpServer::start(listener, observe::router(Arc::clone(&engine), handle))?)
+        }
+        None => None,
+    };
+    let metrics_url = metrics_http.as_ref().map_or("off".to_string(), |http| format!("http://{}/metrics", http.addr));
     let service = MilvusServiceServer::new(MilvusApi::new(Arc::clone(&engine), identifier))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    tracing::info!(address = %addr, data_dir = %config.data_dir.display(), "quiver ready");
+    tracing::info!(address = %addr, metrics = %metrics_url, data_dir = %config.data_dir.display(), "quiver ready");
     tonic::transport::Server::builder()
+        .layer(observe::RpcLayer)
         // pymilvus pings every 10 s even when idle; answer them and keep the connection.
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
@@ -82,6 +95,9 @@ async fn serve(config: Config) -> Result<(), String> {
         .serve_with_incoming_shutdown(tokio_stream_listener(listener), shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
+    if let Some(http) = metrics_http {
+        http.stop().await;
+    }
     // Requests in flight have been answered; let background work and restore jobs finish
     // or checkpoint, each within the deadline.
     let deadline = Duration::from_secs(config.data.shutdown_timeout_seconds);
@@ -89,6 +105,15 @@ async fn serve(config: Config) -> Result<(), String> {
     engine.shutdown(deadline).await;
     tracing::info!("quiver stopped");
     Ok(())
+}
+
+/// The address to listen on: `host` may be a name (`localhost`) or an IP address.
+async fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("invalid listen address {host}:{port}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("invalid listen address {host}:{port}: the name has no address"))
 }
 
 fn tokio_stream_listener(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {

@@ -86,6 +86,7 @@ pub fn invalid_request(reason: impl Into<String>) -> Status {
 }
 
 fn failure(code: i32, legacy: ErrorCode, reason: String) -> Status {
+    crate::observe::note_failure(code);
     Status { error_code: legacy as i32, reason, code, ..Default::default() }
 }
 

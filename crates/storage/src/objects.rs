@@ -5,6 +5,7 @@
 
 mod checksum;
 mod local;
+mod observed;
 
 pub use checksum::checksum;
 
@@ -14,6 +15,7 @@ use object_store::aws::{AmazonS3Builder, S3CopyIfNotExists};
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, PutOptions, PutPayload};
+use observed::ObservedStore;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -74,8 +76,12 @@ fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// Build the configured store.
+/// Build the configured store, every request of it observed (`observed.rs`).
 pub fn build(config: &ObjectStoreConfig) -> Result<Arc<dyn ObjectStore>, ObjectConfigError> {
+    Ok(Arc::new(ObservedStore::new(build_backend(config)?)))
+}
+
+fn build_backend(config: &ObjectStoreConfig) -> Result<Arc<dyn ObjectStore>, ObjectConfigError> {
     match config {
         ObjectStoreConfig::Local { root } => {
             std::fs::create_dir_all(root).map_err(|source| ObjectConfigError::CreateDir { path: root.clone(), source })?;

@@ -108,6 +108,7 @@ impl Compaction {
     /// spawned task.
     pub async fn compact(&self, collection: &Collection, trigger: CompactionTrigger) -> Result<Vec<CompactionPlan>> {
         let held = self.data.maintenance(collection).await?;
+        let started = std::time::Instant::now();
         let protected = self.snapshots.protected_segments(collection.id).await?;
         let ts = self.ctx.next_ts().await?;
         let view = self.data.view(collection)?;
@@ -168,6 +169,7 @@ impl Compaction {
             plans.push(self.rewrite(&held, collection, merge, ts).await?);
         }
         if !plans.is_empty() {
+            quiver_base::metrics::compacted(started.elapsed());
             tracing::info!(collection = %collection.name, merges = plans.len(), "compacted");
         }
         Ok(plans)

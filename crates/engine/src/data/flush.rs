@@ -103,6 +103,7 @@ impl Data {
         let frozen_ids: Vec<SegmentId> = frozen.growing.iter().map(|s| s.id).collect();
         match self.seal(collection, &data, frozen).await {
             Ok(outcome) => {
+                quiver_base::metrics::flushed(started.elapsed());
                 tracing::debug!(collection = %collection.name, elapsed_ms = started.elapsed().as_millis() as u64, "flushed");
                 Ok(outcome)
             }

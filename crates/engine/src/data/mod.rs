@@ -142,6 +142,15 @@ pub struct CollectionView {
     pub deletes: DeleteIndex,
 }
 
+/// Segments held in memory (the metrics' loaded-segment gauges).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryUsage {
+    pub growing_segments: usize,
+    pub loaded_sealed_segments: usize,
+    /// Row data of every segment held (a released segment keeps its keys only).
+    pub segment_bytes: usize,
+}
+
 /// A segment as GetPersistentSegmentInfo / GetQuerySegmentInfo report it.
 #[derive(Clone, Debug)]
 pub struct SegmentInfo {
@@ -219,6 +228,23 @@ impl Data {
             tracing::info!(entries = replayed, "replayed the write-ahead log");
         }
         Ok(data)
+    }
+
+    /// What the process holds in memory, over every collection.
+    pub fn memory(&self) -> MemoryUsage {
+        let collections: Vec<Arc<CollectionData>> = self.collections.lock().expect("collections map poisoned").values().cloned().collect();
+        let mut usage = MemoryUsage::default();
+        for data in collections {
+            for segment in data.read().segments.values() {
+                if segment.is_growing() {
+                    usage.growing_segments += 1;
+                } else if segment.loaded {
+                    usage.loaded_sealed_segments += 1;
+                }
+                usage.segment_bytes += segment.bytes;
+            }
+        }
+        usage
     }
 
     pub(crate) fn collection_data(&self, id: CollectionId) -> Arc<CollectionData> {

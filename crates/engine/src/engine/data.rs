@@ -151,6 +151,11 @@ impl Engine {
         Ok(self.run_query(collection, request).await?.count.unwrap_or(0))
     }
 
+    /// Segments held in memory, over every collection.
+    pub fn memory(&self) -> crate::MemoryUsage {
+        self.data.memory()
+    }
+
     pub fn segments(&self, db: &str, name: &str) -> Result<Vec<SegmentInfo>> {
         let collection = self.catalog.resolve(db, name)?;
         Ok(self.data.segment_infos(&collection))

@@ -4,7 +4,7 @@
 use super::Engine;
 use crate::catalog::model::Collection;
 use crate::error::Result;
-use crate::restore::JobInfo;
+use crate::restore::{JobInfo, JobState};
 use crate::snapshots::{SnapshotDescription, required};
 use quiver_base::JobId;
 
@@ -66,5 +66,10 @@ impl Engine {
     /// of `db`.
     pub async fn list_restore_jobs(&self, db: &str, collection: &str) -> Result<Vec<JobInfo>> {
         self.restore.list(db, collection).await
+    }
+
+    /// The state of every restore job still listed, in any database.
+    pub async fn restore_job_states(&self) -> Result<Vec<JobState>> {
+        self.restore.states().await
     }
 }

@@ -68,6 +68,7 @@ pub fn decide(referenced: bool, unreferenced_since_ms: Option<u64>, now_ms: u64,
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GcReport {
     pub deleted_files: usize,
+    pub deleted_bytes: u64,
     pub kept_files: usize,
     pub marked_files: usize,
     pub forgotten_records: usize,
@@ -89,8 +90,12 @@ impl Gc {
     /// forgotten records are written only after what they describe is true.
     pub async fn collect(&self, grace_ms: u64) -> Result<GcReport> {
         let mut listed: Vec<String> = Vec::new();
+        let mut sizes: HashMap<String, u64> = HashMap::new();
         for prefix in SWEPT_PREFIXES {
-            listed.extend(self.ctx.list(prefix).await?.into_iter().map(|o| o.location.to_string()));
+            for object in self.ctx.list(prefix).await? {
+                sizes.insert(object.location.to_string(), object.size);
+                listed.push(object.location.to_string());
+            }
         }
         let view = references::read(&self.ctx).await?;
         let now = self.ctx.now_ms();
@@ -117,6 +122,7 @@ impl Gc {
                     Ok(()) => {
                         tracing::info!(file = %key, reason, "gc deleted file");
                         report.deleted_files += 1;
+                        report.deleted_bytes += sizes.get(key).copied().unwrap_or(0);
                         marks = marks.delete(mark_key(key));
                         self.ctx.failpoint("gc.after_delete")?;
                     }
@@ -136,6 +142,7 @@ impl Gc {
         let forget = view.forgettable(&present, &refs, self.ctx.session, now);
         report.forgotten_records = forget.ops.len();
         self.commit_in_chunks(forget).await?;
+        quiver_base::metrics::gc_pass(report.deleted_files, report.deleted_bytes);
         Ok(report)
     }
 

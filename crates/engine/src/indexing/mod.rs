@@ -179,6 +179,7 @@ impl Indexing {
             return Err(error);
         }
         self.data.attach_index(collection, meta.id, field.id, definition.id, Some(Arc::from(index)));
+        quiver_base::metrics::index_built(started.elapsed());
         tracing::info!(
             collection = %collection.name, segment = %meta.id, index = %definition.name,
             rows, elapsed_ms = started.elapsed().as_millis() as u64, "index built"

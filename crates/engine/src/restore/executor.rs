@@ -60,7 +60,8 @@ impl Restore {
                 job.end_ms = self.ctx.now_ms().max(job.start_ms + 1);
                 // The terminal state and the pin's release, in one commit.
                 self.finish(&job, |txn| async move { Ok(txn) }).await?;
-                tracing::warn!(job = %job.id, %error, "restore job failed");
+                quiver_base::metrics::restore_finished("Failed");
+                tracing::warn!(job = %job.id, target = %job.target_name, reason = %error, "restore job failed");
                 Ok(())
             }
         }
@@ -137,6 +138,11 @@ impl Restore {
             async move { data.register(target, segments, built, txn).await.map(|()| Txn::new()) }
         })
         .await?;
+        quiver_base::metrics::restore_finished("Completed");
+        tracing::info!(
+            job = %job.id, target = %job.target_name, segments = segments.len(), rows = registered,
+            elapsed_ms = job.end_ms - job.start_ms, "restore job completed"
+        );
         self.ctx.failpoint("restore.after_register")?;
         Ok(())
     }
@@ -185,7 +191,9 @@ impl Restore {
         .buffer_unordered(COPIES_IN_FLIGHT);
         let mut saved = self.ctx.now_ms();
         while let Some(copied) = copies.next().await {
-            job.tasks[copied?].done = true;
+            let task = &mut job.tasks[copied?];
+            task.done = true;
+            quiver_base::metrics::restore_copied(task.source.size);
             self.ctx.failpoint("restore.after_first_copy")?;
             if self.stopping() {
                 drop(copies);

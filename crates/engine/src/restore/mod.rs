@@ -177,6 +177,11 @@ impl Restore {
         Ok(jobs.iter().filter(|j| j.target_collection == target.id).map(|j| self.info(j)).collect())
     }
 
+    /// The state of every job still listed.
+    pub async fn states(&self) -> Result<Vec<JobState>> {
+        Ok(self.jobs().await?.iter().map(|j| j.state).collect())
+    }
+
     /// Forget jobs that ended more than `retention_ms` ago.
     pub async fn sweep(&self, retention_ms: u64) -> Result<()> {
         let now = self.ctx.now_ms();

@@ -46,6 +46,10 @@ impl Restore {
             let extra = Snapshots::pin_txn(&stored, pin_id, self.ctx.now_ms() + RESTORE_PIN_TTL_MS).put(keys::job(job.id), encode(&job));
             match self.catalog.create_prepared(target_db, prepared, true, extra).await {
                 Ok(_) => {
+                    tracing::info!(
+                        job = %job.id, source = %source.name, snapshot = %name, target = %target,
+                        files = job.tasks.len(), bytes = job.tasks.iter().map(|t| t.source.size).sum::<u64>(), "restore job started"
+                    );
                     self.ctx.failpoint("restore.after_job_saved")?;
                     self.queue.send(job.id).ok();
                     return Ok(job.id);

@@ -90,6 +90,11 @@ impl Snapshots {
             }
             return Err(error);
         }
+        quiver_base::metrics::snapshot_created();
+        tracing::info!(
+            collection = %collection.name, snapshot = %name, id = %id,
+            segments = pending.record.segments.len(), "snapshot created"
+        );
         Ok(())
     }
 

@@ -28,7 +28,12 @@ impl Snapshots {
             }
             match self.mark_deleting(&stored).await {
                 Err(EngineError::Meta(MetaError::ConditionFailed { .. })) => continue,
-                other => return other,
+                Ok(()) => {
+                    quiver_base::metrics::snapshot_dropped();
+                    tracing::info!(collection = %collection.name, snapshot = %name, id = %stored.record.id, "snapshot dropped");
+                    return Ok(());
+                }
+                Err(error) => return Err(error),
             }
         }
         Err(EngineError::Conflict { what: format!("snapshot {name}") })

@@ -164,7 +164,10 @@ impl Writer {
         }
         self.write_buf()?;
         if self.options.sync {
+            let started = std::time::Instant::now();
             self.sync()?;
+            let records = group.iter().map(|pending| pending.payloads.len()).sum();
+            quiver_base::metrics::wal_synced(records, started.elapsed());
         }
         Ok(first_lsns)
     }
