@@ -148,21 +148,3 @@ def test_metrics_can_be_switched_off(make_server):
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.metrics_port), timeout=2).close()
 
-
-def test_host_may_be_a_name(quiver_bin, tmp_path):
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(quiver_bin), "serve", "--data-dir", str(tmp_path / "data"), "--host", "localhost", "--port", str(port),
-         "--metrics-port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        line = proc.stdout.readline()
-        assert "quiver ready" in line, line
-        client = MilvusClient(f"http://localhost:{port}")
-        assert client.list_collections() == []
-        client.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-

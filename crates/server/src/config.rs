@@ -128,6 +128,31 @@ pub enum ConfigError {
     Parse { path: PathBuf, source: Box<toml::de::Error> },
     #[error("invalid value {value:?} for environment variable {name}: {reason}")]
     Env { name: &'static str, value: String, reason: String },
+    #[error("invalid log_level {value:?}: {reason}")]
+    LogLevel { value: String, reason: String },
+}
+
+/// Libraries whose debug output is per frame or per poll: quiet unless the filter names them.
+const CHATTY_TARGETS: &[&str] = &["h2", "hyper", "hyper_util", "tower", "tonic", "reqwest", "rustls"];
+
+impl Config {
+    /// The log filter `log_level` stands for: a level (`debug`) or `tracing` directives
+    /// (`quiver_engine=debug,info`). A bare word that is not a level would silently filter
+    /// everything out, so it is refused.
+    pub fn log_filter(&self) -> Result<tracing_subscriber::EnvFilter, ConfigError> {
+        let refuse = |reason: String| ConfigError::LogLevel { value: self.log_level.clone(), reason };
+        const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
+        for directive in self.log_level.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+            if !directive.contains('=') && !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
+                return Err(refuse(format!("{directive:?} is not a level ({}) nor target=level", LEVELS.join(", "))));
+            }
+        }
+        let mut filter = self.log_level.clone();
+        for target in CHATTY_TARGETS.iter().filter(|t| !self.log_level.contains(*t)) {
+            filter.push_str(&format!(",{target}=info"));
+        }
+        tracing_subscriber::EnvFilter::try_new(&filter).map_err(|e| refuse(e.to_string()))
+    }
 }
 
 impl Config {
@@ -184,6 +209,7 @@ impl Config {
         if let Some(port) = flags.metrics_port {
             config.metrics.port = port;
         }
+        config.log_filter()?;
         Ok(config)
     }
 }
@@ -231,6 +257,22 @@ mod tests {
         let config = Config::load(None, |_| None, Overrides::default()).unwrap();
         assert_eq!(config, Config::default());
         assert_eq!(config.port, 19530);
+    }
+
+    #[test]
+    fn log_levels_are_levels_or_directives() {
+        let with = |level: &str| Config::load(None, |k| (k == "QUIVER_LOG_LEVEL").then(|| level.to_string()), Overrides::default());
+        for good in ["info", "DEBUG", "quiver_engine=debug,info", "warn,h2=trace", "off"] {
+            assert!(with(good).is_ok(), "{good}");
+        }
+        for bad in ["verbose", "info,loud", "quiver=shout"] {
+            let error = with(bad).unwrap_err().to_string();
+            assert!(error.starts_with(&format!("invalid log_level {bad:?}")), "{error}");
+        }
+        // Frame-level library output stays quiet unless asked for.
+        let filter = with("debug").unwrap().log_filter().unwrap().to_string();
+        assert!(filter.contains("h2=info") && filter.contains("debug"), "{filter}");
+        assert!(!with("h2=trace").unwrap().log_filter().unwrap().to_string().contains("h2=info"));
     }
 
     #[test]

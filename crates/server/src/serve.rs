@@ -13,15 +13,23 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use tracing_subscriber::EnvFilter;
 
 /// pymilvus sends 5 MB insert batches and allows unlimited sizes; Milvus allows 256 MB.
 const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
 
 pub fn run(config: Config) -> ExitCode {
-    let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = match config.log_filter() {
+        Ok(filter) => filter,
+        Err(error) => {
+            eprintln!("quiver: {error}");
+            return ExitCode::from(2);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // A closed stderr (`quiver serve | tee log`, then Ctrl-C) must not panic the
+        // server while it shuts down: lines that cannot be written are dropped.
+        .log_internal_errors(false)
         .with_target(false)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -51,6 +59,7 @@ async fn serve(config: Config) -> Result<(), String> {
     let store: Arc<dyn MetaStore> =
         Arc::new(RedbMetaStore::open(&meta_path).map_err(|e| format!("cannot open metadata store {}: {e}", meta_path.display()))?);
     let objects = quiver_storage::objects::build(&config.object_store()).map_err(|e| e.to_string())?;
+    quiver_storage::objects::check_writable(&*objects, &config.object_store()).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let identifier = clock.now_ms() as i64;
     let engine_config = EngineConfig {
@@ -85,6 +94,7 @@ async fn serve(config: Config) -> Result<(), String> {
     let service = MilvusServiceServer::new(MilvusApi::new(Arc::clone(&engine), identifier))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let shutdown = shutdown_signal()?;
     tracing::info!(address = %addr, metrics = %metrics_url, data_dir = %config.data_dir.display(), "quiver ready");
     tonic::transport::Server::builder()
         .layer(observe::RpcLayer)
@@ -92,7 +102,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .add_service(service)
-        .serve_with_incoming_shutdown(tokio_stream_listener(listener), shutdown_signal())
+        .serve_with_incoming_shutdown(tokio_stream_listener(listener), shutdown)
         .await
         .map_err(|e| format!("server failed: {e}"))?;
     if let Some(http) = metrics_http {
@@ -120,24 +130,17 @@ fn tokio_stream_listener(listener: tokio::net::TcpListener) -> tonic::transport:
     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on SIGINT or SIGTERM. The signals are caught from the moment this returns, so
+/// it is made before `quiver ready` is logged: a signal right after that line shuts down
+/// cleanly instead of killing the process.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| format!("cannot catch SIGINT: {e}"))?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| format!("cannot catch SIGTERM: {e}"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT received, shutting down"),
+            _ = terminate.recv() => tracing::info!("SIGTERM received, shutting down"),
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => tracing::info!("SIGINT received, shutting down"),
-        _ = terminate => tracing::info!("SIGTERM received, shutting down"),
-    }
+    })
 }

@@ -14,7 +14,7 @@ use local::{DirSyncs, LocalStore};
 use object_store::aws::{AmazonS3Builder, S3CopyIfNotExists};
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
-use object_store::{ObjectStore, PutOptions, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
 use observed::ObservedStore;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -109,6 +109,40 @@ fn build_backend(config: &ObjectStoreConfig) -> Result<Arc<dyn ObjectStore>, Obj
             if root.is_empty() { Ok(store) } else { Ok(Arc::new(PrefixStore::new(store, root))) }
         }
     }
+}
+
+/// Where `config` points, in words for an operator.
+pub fn describe(config: &ObjectStoreConfig) -> String {
+    match config {
+        ObjectStoreConfig::Local { root } => format!("directory {}", root.display()),
+        ObjectStoreConfig::S3(s3) => {
+            let endpoint = if s3.endpoint.is_empty() { "AWS S3" } else { s3.endpoint.as_str() };
+            format!("bucket {:?} at {endpoint}", s3.bucket)
+        }
+    }
+}
+
+/// Object the startup check writes and deletes again.
+const WRITE_CHECK_KEY: &str = "_quiver/write-check";
+
+/// Check at startup that the store exists and takes writes, so a wrong bucket, endpoint or
+/// key is reported before the server says it is ready, not at the first flush.
+pub async fn check_writable(store: &dyn ObjectStore, config: &ObjectStoreConfig) -> Result<(), String> {
+    let key = Path::from(WRITE_CHECK_KEY);
+    let checked = async {
+        store.put(&key, PutPayload::from_static(b"quiver")).await?;
+        store.delete(&key).await
+    };
+    checked.await.map_err(|error| {
+        let reason = match &error {
+            object_store::Error::NotFound { .. } => "it does not exist".to_string(),
+            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+                "the credentials are refused".to_string()
+            }
+            other => other.to_string(),
+        };
+        format!("object storage ({}) cannot be written: {reason}", describe(config))
+    })
 }
 
 /// Write new objects, `in_flight` at a time; every one of them is durable when this

@@ -38,6 +38,9 @@ pub enum MetaError {
     /// down, or a fault injected by a test).
     #[error("metadata store unavailable: {0}")]
     Unavailable(String),
+    /// Another process holds the embedded store open.
+    #[error("it is in use by another process (is another quiver server running on this data directory?)")]
+    InUse,
 }
 
 pub type Result<T, E = MetaError> = std::result::Result<T, E>;

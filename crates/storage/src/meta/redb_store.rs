@@ -19,7 +19,10 @@ pub struct RedbMetaStore {
 impl RedbMetaStore {
     /// Open (or create) the store at `path`.
     pub fn open(path: &Path) -> Result<Self> {
-        let db = Database::create(path).map_err(redb::Error::from)?;
+        let db = Database::create(path).map_err(|error| match error {
+            redb::DatabaseError::DatabaseAlreadyOpen => MetaError::InUse,
+            other => MetaError::Redb(other.into()),
+        })?;
         // Create the table up front so readers never see "table does not exist".
         let txn = db.begin_write().map_err(redb::Error::from)?;
         txn.open_table(TABLE).map_err(redb::Error::from)?;
