@@ -77,3 +77,72 @@ def test_host_may_be_a_name(quiver_bin, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=START_S)
+
+
+# ---- messages that say what happened ---------------------------------------------------------
+
+
+def snapshot_cli(quiver_bin, uri: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(quiver_bin), "snapshot", "--uri", uri, *args], capture_output=True, text=True,
+                          timeout=START_S, stdin=subprocess.DEVNULL)
+
+
+def test_dropping_a_missing_snapshot_says_nothing_was_dropped(make_server, quiver_bin):
+    server = make_server()
+    client = server.client()
+    client.create_collection("kept", dimension=4)
+    client.insert("kept", [{"id": 1, "vector": [0.5] * 4}])
+    client.flush("kept")
+    client.create_snapshot("real", "kept")
+    missing = snapshot_cli(quiver_bin, server.uri, "drop", "kept", "imagined")
+    assert missing.returncode == 0, missing.stderr
+    assert missing.stdout.strip() == "no snapshot imagined in default.kept; nothing was dropped"
+    dropped = snapshot_cli(quiver_bin, server.uri, "drop", "kept", "real")
+    assert dropped.stdout.strip() == "dropped snapshot real of default.kept"
+    assert client.list_snapshots("kept") == []
+
+
+def test_restore_errors_say_what_is_wrong(make_server):
+    from pymilvus.exceptions import MilvusException
+
+    server = make_server()
+    client = server.client()
+    client.create_collection("src", dimension=4)
+    client.create_collection("taken", dimension=4)
+    client.insert("src", [{"id": 1, "vector": [0.5] * 4}])
+    client.flush("src")
+    client.create_snapshot("s", "src")
+    for call, code, words in [
+        (lambda: client.restore_snapshot("s", "src", "taken"), 65535,
+         "create duplicate collection with different parameters, collection: taken (the restore target already exists"),
+        (lambda: client.describe_snapshot("gone", "src"), 2600, "collection src: snapshot not found[snapshot=gone]"),
+        (lambda: client.get_restore_snapshot_state(987654321), 2100, "restore job not found: jobID=987654321 (unknown"),
+    ]:
+        try:
+            call()
+            raise AssertionError(f"expected {words!r}")
+        except MilvusException as error:
+            assert error.code == code and words in error.message, error
+            assert "importing data failed" not in error.message
+
+
+def test_inspect_given_a_data_directory_points_at_its_objects(make_server, quiver_bin):
+    server = make_server()
+    done = subprocess.run([str(quiver_bin), "inspect", "--root", str(server.data_dir), "snapshots"],
+                          capture_output=True, text=True, timeout=START_S)
+    assert done.returncode == 2
+    root = server.data_dir.resolve()
+    assert f"{root} is a quiver data directory; its storage root is {root / 'objects'}" in done.stderr, done.stderr
+
+
+def test_inspect_counts_in_words(make_server, quiver_bin):
+    server = make_server()
+    client = server.client()
+    client.create_collection("one", dimension=4)
+    client.insert("one", [{"id": 1, "vector": [0.5] * 4}])
+    client.flush("one")
+    client.create_snapshot("s", "one")
+    shown = subprocess.run([str(quiver_bin), "inspect", "--root", str(server.objects_dir), "show", "one", "s"],
+                           capture_output=True, text=True, timeout=START_S)
+    assert shown.returncode == 0, shown.stderr
+    assert "1 segment, 1 row, 0 deletes" in shown.stdout, shown.stdout

@@ -120,17 +120,27 @@ pub enum EngineError {
     #[error("data file: {0}")]
     Log(#[from] quiver_format::logs::LogError),
 
-    #[error("collection {collection_id}: snapshot not found[snapshot={name}]")]
-    SnapshotNotFound { collection_id: i64, name: String },
+    /// Milvus names the collection by id; its name tells the user more.
+    #[error("collection {collection}: snapshot not found[snapshot={name}]")]
+    SnapshotNotFound { collection: String, name: String },
 
-    #[error("snapshot name {name} already exists in collection {collection_id}: invalid parameter")]
-    SnapshotExists { collection_id: i64, name: String },
+    #[error("snapshot name {name} already exists in collection {collection}: invalid parameter")]
+    SnapshotExists { collection: String, name: String },
 
-    #[error("active pins exist, unpin before dropping: snapshot is pinned[snapshot={name}]")]
-    SnapshotPinned { name: String },
+    /// `held_by` names the restore job holding the pin, when one does.
+    #[error("active pins exist, unpin before dropping: snapshot is pinned[snapshot={name}]{}", held_by.as_ref().map(|h| format!(" ({h} holds it until it ends)")).unwrap_or_default())]
+    SnapshotPinned { name: String, held_by: Option<String> },
 
-    #[error("restore job not found: jobID={id}: importing data failed")]
+    /// Milvus appends ": importing data failed" (the job kind's error) though nothing
+    /// failed: the job is unknown, or finished longer ago than jobs are kept.
+    #[error("restore job not found: jobID={id} (unknown, or finished longer ago than restore_job_retention_seconds)")]
     RestoreJobNotFound { id: i64 },
+
+    /// Milvus's words for any existing collection, and what they mean for a restore.
+    #[error(
+        "create duplicate collection with different parameters, collection: {name} (the restore target already exists; restore into a new name)"
+    )]
+    RestoreTargetExists { name: String },
 
     #[error("snapshot file: {0}")]
     SnapshotFormat(String),

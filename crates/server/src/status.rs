@@ -54,6 +54,7 @@ pub fn status_of(error: &EngineError) -> Status {
         SnapshotNotFound { .. } => (code::SNAPSHOT_NOT_FOUND, ErrorCode::UnexpectedError),
         SnapshotPinned { .. } => (code::SNAPSHOT_PINNED, ErrorCode::UnexpectedError),
         RestoreJobNotFound { .. } => (code::IMPORT_FAILED, ErrorCode::UnexpectedError),
+        RestoreTargetExists { .. } => (code::UNEXPECTED, ErrorCode::UnexpectedError),
         Storage(e) if e.kind == StorageErrorKind::NotFound => (code::IO_KEY_NOT_FOUND, ErrorCode::UnexpectedError),
         Storage(_) => (code::IO_FAILED, ErrorCode::UnexpectedError),
         CollectionUnavailable { .. } => (code::SEGMENT_LOAD_FAILED, ErrorCode::UnexpectedError),

@@ -3,7 +3,7 @@
 
 use super::Engine;
 use crate::catalog::model::Collection;
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::restore::{JobInfo, JobState};
 use crate::snapshots::{SnapshotDescription, required};
 use quiver_base::JobId;
@@ -24,7 +24,17 @@ impl Engine {
     pub async fn drop_snapshot(&self, db: &str, collection: &str, name: &str) -> Result<()> {
         crate::names::validate(crate::error::NameKind::Snapshot, name)?;
         let collection = self.snapshot_collection(db, collection, "drop snapshot")?;
-        self.snapshots.drop_snapshot(&collection, name).await
+        match self.snapshots.drop_snapshot(&collection, name).await {
+            Err(EngineError::SnapshotPinned { name, held_by: None }) => {
+                let held_by = self
+                    .restore
+                    .restoring(collection.id, &name)
+                    .await?
+                    .map(|job| format!("restore job {} into {}", job.id, job.target_name));
+                Err(EngineError::SnapshotPinned { name, held_by })
+            }
+            other => other,
+        }
     }
 
     /// Committed snapshot names of a collection, in creation order.

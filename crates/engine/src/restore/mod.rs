@@ -28,7 +28,7 @@ use crate::context::Context;
 use crate::data::Data;
 use crate::error::{EngineError, Result, decode};
 use crate::snapshots::Snapshots;
-use quiver_base::JobId;
+use quiver_base::{CollectionId, JobId};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
@@ -175,6 +175,15 @@ impl Restore {
         }
         let target = self.catalog.resolve(db, collection)?;
         Ok(jobs.iter().filter(|j| j.target_collection == target.id).map(|j| self.info(j)).collect())
+    }
+
+    /// A job still restoring `snapshot` of `collection` (it holds a pin on it).
+    pub async fn restoring(&self, collection: CollectionId, snapshot: &str) -> Result<Option<RestoreJob>> {
+        Ok(self
+            .jobs()
+            .await?
+            .into_iter()
+            .find(|j| j.source_collection == collection && j.snapshot_name == snapshot && !j.state.is_terminal()))
     }
 
     /// The state of every job still listed.

@@ -55,6 +55,7 @@ impl Restore {
                     return Ok(job.id);
                 }
                 Err(EngineError::Meta(MetaError::ConditionFailed { key })) if key == stored.key() => continue,
+                Err(EngineError::DuplicateCollection { name }) => return Err(EngineError::RestoreTargetExists { name }),
                 Err(error) => return Err(error),
             }
         }

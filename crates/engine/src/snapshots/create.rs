@@ -30,7 +30,7 @@ impl Snapshots {
                 "compaction_protection_seconds must not exceed {MAX_COMPACTION_PROTECTION_SECONDS}: invalid parameter"
             )));
         }
-        let exists = || EngineError::SnapshotExists { collection_id: collection.id.0, name: name.to_string() };
+        let exists = || EngineError::SnapshotExists { collection: collection.name.clone(), name: name.to_string() };
         if self.ctx.meta.get(&keys::name(collection.id, name)).await?.is_some() {
             return Err(exists());
         }

@@ -24,7 +24,7 @@ impl Snapshots {
                 return Ok(());
             }
             if stored.record.active_pins(self.ctx.now_ms()) > 0 {
-                return Err(EngineError::SnapshotPinned { name: name.to_string() });
+                return Err(EngineError::SnapshotPinned { name: name.to_string(), held_by: None });
             }
             match self.mark_deleting(&stored).await {
                 Err(EngineError::Meta(MetaError::ConditionFailed { .. })) => continue,

@@ -113,7 +113,7 @@ impl Snapshots {
     pub async fn committed(&self, collection: &Collection, name: &str) -> Result<Stored> {
         match self.get(collection.id, name).await? {
             Some(stored) if stored.record.state == SnapshotState::Committed => Ok(stored),
-            _ => Err(EngineError::SnapshotNotFound { collection_id: collection.id.0, name: name.to_string() }),
+            _ => Err(EngineError::SnapshotNotFound { collection: collection.name.clone(), name: name.to_string() }),
         }
     }
 

@@ -66,6 +66,9 @@ pub enum CliError {
     /// `restore --wait` saw the job end in `Failed`.
     #[error("restore job {job_id} failed: {reason}")]
     RestoreFailed { job_id: i64, reason: String },
+    /// Ctrl-C while waiting: the job itself goes on in the server.
+    #[error("stopped waiting; restore job {job_id} continues on the server (follow it with: quiver snapshot job {job_id})")]
+    StoppedWaiting { job_id: i64 },
 }
 
 impl CliError {
@@ -73,6 +76,8 @@ impl CliError {
         match self {
             CliError::Usage(_) | CliError::Connect { .. } => ExitCode::from(2),
             CliError::Server { .. } | CliError::Rpc { .. } | CliError::RestoreFailed { .. } => ExitCode::from(1),
+            // As a shell reports a command ended by SIGINT.
+            CliError::StoppedWaiting { .. } => ExitCode::from(130),
         }
     }
 }

@@ -154,10 +154,27 @@ async fn execute(s: &Session, command: SnapshotCommand) -> Result<(), CliError> 
             }
         }
         SnapshotCommand::Drop { collection, name } => {
+            // DropSnapshot succeeds for a name that does not exist (as in Milvus); say which
+            // case this was.
+            let describe = DescribeSnapshotRequest {
+                name: name.clone(),
+                db_name: db.clone(),
+                collection_name: collection.clone(),
+                ..Default::default()
+            };
+            let existed = match s.finish(s.client().describe_snapshot(s.request(describe)).await) {
+                Ok(_) => true,
+                Err(CliError::Server { code: crate::status::code::SNAPSHOT_NOT_FOUND, .. }) => false,
+                Err(error) => return Err(error),
+            };
             let request =
                 DropSnapshotRequest { name: name.clone(), db_name: db.clone(), collection_name: collection.clone(), ..Default::default() };
             s.finish(s.client().drop_snapshot(s.request(request)).await)?;
-            println!("dropped snapshot {name} of {db}.{collection}");
+            if existed {
+                println!("dropped snapshot {name} of {db}.{collection}");
+            } else {
+                println!("no snapshot {name} in {db}.{collection}; nothing was dropped");
+            }
         }
         SnapshotCommand::Jobs { collection, json } => {
             let request =
@@ -192,8 +209,18 @@ async fn job_state(s: &Session, job_id: i64) -> Result<RestoreSnapshotInfo, CliE
 }
 
 /// Polls the job until it is Completed (returned) or Failed (an error), showing progress.
+/// Ctrl-C stops the waiting, not the job, and says how to follow it.
 async fn wait_for_job(s: &Session, job_id: i64) -> Result<RestoreSnapshotInfo, CliError> {
     let mut progress = Progress::new(job_id);
+    tokio::select! {
+        outcome = poll_job(s, job_id, &mut progress) => return outcome,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    progress.abandon();
+    Err(CliError::StoppedWaiting { job_id })
+}
+
+async fn poll_job(s: &Session, job_id: i64, progress: &mut Progress) -> Result<RestoreSnapshotInfo, CliError> {
     loop {
         let job = match job_state(s, job_id).await {
             Ok(job) => job,
@@ -230,7 +257,8 @@ impl Progress {
             return Progress::Lines { job_id, last: None };
         }
         let bar = ProgressBar::new(100);
-        let style = ProgressStyle::with_template("{spinner} restore job {prefix} [{bar:40}] {pos:>3}% {msg} ({elapsed})")
+        // The bar takes what the terminal's width leaves, so the line never wraps.
+        let style = ProgressStyle::with_template("{spinner} restore job {prefix} [{wide_bar}] {pos:>3}% {msg:9} {elapsed:>4}")
             .expect("static progress template is valid")
             .progress_chars("=> ");
         bar.set_style(style);

@@ -201,17 +201,17 @@ pub async fn run(root: &StorageRoot, snapshot: &Snapshot, format: ExportFormat, 
     let names: Vec<String> = written.iter().map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
     let later = if counts.later > 0 { format!(", {} after the snapshot", counts.later) } else { String::new() };
     say(format!(
-        "exported {} rows of snapshot {} of {} (id {}) from {} segments: {} stored, {} deleted{later}",
-        counts.visible,
+        "exported {} of snapshot {} of {} (id {}) from {}: {} stored, {} deleted{later}",
+        crate::text::count(counts.visible as usize, "row"),
         snapshot.metadata.snapshot_info.name,
         snapshot.metadata.collection.collection_name,
         snapshot.metadata.snapshot_info.collection_id,
-        snapshot.manifests.len(),
+        crate::text::count(snapshot.manifests.len(), "segment"),
         counts.stored,
         counts.deleted,
     ));
     let total: u64 = written.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-    let files = if written.len() == 1 { "1 file".to_string() } else { format!("{} files", written.len()) };
+    let files = crate::text::count(written.len(), "file");
     say(format!("wrote {files} ({}) to {}: {}", render::size(total), out.display(), names.join(", ")));
     Ok(())
 }

@@ -117,6 +117,8 @@ pub enum InspectError {
     NoRoot,
     #[error("storage root {} does not exist or is not a directory (for a local server it is <data_dir>/objects)", .0.display())]
     RootMissing(PathBuf),
+    #[error("{} is a quiver data directory; its storage root is {}", .0.display(), .0.join("objects").display())]
+    DataDirGiven(PathBuf),
     #[error("invalid storage root {root}: {reason}")]
     InvalidRoot { root: String, reason: String },
     #[error("cannot open storage root {root}: {source}")]
@@ -161,7 +163,7 @@ pub enum InspectError {
 impl InspectError {
     fn exit_code(&self) -> u8 {
         match self {
-            InspectError::NoRoot | InspectError::RootMissing(_) | InspectError::InvalidRoot { .. } => 2,
+            InspectError::NoRoot | InspectError::RootMissing(_) | InspectError::DataDirGiven(_) | InspectError::InvalidRoot { .. } => 2,
             _ => 1,
         }
     }

@@ -79,6 +79,9 @@ impl StorageRoot {
                 if !path.is_dir() {
                     return Err(InspectError::RootMissing(path));
                 }
+                if path.join("objects").is_dir() && path.join("meta").is_dir() {
+                    return Err(InspectError::DataDirGiven(path));
+                }
                 let path = path.canonicalize().map_err(|source| InspectError::Io { path: path.clone(), source })?;
                 let display = path.display().to_string();
                 (ObjectStoreConfig::Local { root: path }, display)

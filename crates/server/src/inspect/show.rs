@@ -58,7 +58,16 @@ fn text(snapshot: &Snapshot) -> String {
         ("Consistency", collection.consistency_level.clone()),
         ("Properties", or_dash(collection.properties.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))),
         ("Aliases", or_dash(collection.aliases.join(", "))),
-        ("Contents", format!("{} segments, {rows} rows, {deletes} deletes, {}", snapshot.manifests.len(), render::size(bytes))),
+        (
+            "Contents",
+            format!(
+                "{}, {}, {}, {}",
+                crate::text::count(snapshot.manifests.len(), "segment"),
+                crate::text::count(rows as usize, "row"),
+                crate::text::count(deletes as usize, "delete"),
+                render::size(bytes)
+            ),
+        ),
     ];
     let width = header.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let mut out = String::new();
