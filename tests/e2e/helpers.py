@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Iterable, Optional
 
 import pytest
@@ -35,6 +36,25 @@ def expect_error(code: int, *fragments: str):
         assert frag.lower() in (err.message or "").lower(), (
             f"expected {frag!r} in error message, got {err.message!r} (code {err.code})"
         )
+
+
+@contextlib.contextmanager
+def pymilvus_warnings():
+    """Collect the messages pymilvus logs at WARNING and above (its logger does not
+    propagate, so pytest's caplog does not see them)."""
+    messages: list = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    handler = Collect(logging.WARNING)
+    logger = logging.getLogger("pymilvus")
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
 
 
 def assert_status(status: common_pb2.Status, code: int, *fragments: str) -> None:

@@ -291,3 +291,37 @@ def test_we_define_every_rpc_in_rpcs_txt(ours):
     assert not missing, f"RPCs listed in rpcs.txt but not defined in our proto: {missing}"
     duplicates = sorted({r for r in listed if listed.count(r) > 1})
     assert not duplicates, f"RPCs listed more than once in rpcs.txt: {duplicates}"
+
+
+UNSERVED_RS = REPO_ROOT / "crates" / "proto" / "src" / "unserved.rs"
+
+
+def _generator():
+    """crates/proto/tools/subset.py as a module (its `status_at` says where a reply's Status is)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("subset", REPO_ROOT / "crates" / "proto" / "tools" / "subset.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_rpc_is_served_or_in_the_unserved_table():
+    """The server answers an RPC with its handler or, if the generated table lists it, with
+    a Status saying it is not served (the table shadows handlers, so it must not list a
+    served RPC). The table must be what subset.py makes of rpcs.txt now."""
+    import re
+
+    table = dict(re.findall(r'\("(\w+)", (StatusAt::\w+(?:\(\d+\))?)\)', UNSERVED_RS.read_text()))
+    listed = set(_listed_rpcs())
+    status_at = _generator().status_at
+    problems = []
+    for method in POOL.FindServiceByName(SERVICE).methods:
+        if method.name in listed:
+            if method.name in table:
+                problems.append(f"{method.name}: served, yet in {UNSERVED_RS.name}")
+        elif table.get(method.name) != status_at(method):
+            problems.append(f"{method.name}: {table.get(method.name)} in {UNSERVED_RS.name}, {status_at(method)} from pymilvus")
+    known = {m.name for m in POOL.FindServiceByName(SERVICE).methods}
+    problems += [f"{name}: in {UNSERVED_RS.name} but not in pymilvus" for name in set(table) - known]
+    assert not problems, "rerun crates/proto/tools/subset.py:\n  " + "\n  ".join(problems)

@@ -8,6 +8,8 @@ Each filter's expected result is computed in Python from the same rows.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from pymilvus import DataType, MilvusClient
 from pymilvus.exceptions import MilvusException
@@ -19,6 +21,7 @@ from helpers import (
     count_rows,
     expect_error,
     pks,
+    pymilvus_warnings,
     rows_by_pk,
 )
 
@@ -293,6 +296,21 @@ def test_query_iterator_returns_every_row_once(qc):
     assert sorted(r["id"] for r in got) == list(range(3, N))
     assert len(got) == N - 3, "no row twice"
     assert all(r["name"] == ROWS[r["id"]]["name"] for r in got)
+
+
+def test_query_results_carry_the_read_timestamp(qc):
+    """`session_ts` is the hybrid timestamp the query read at; pymilvus's query_iterator pins
+    its later pages to it and warns (falling back to a client-side clock) without it."""
+    session_ts = qc.query(COLL, filter="id < 3", output_fields=["id"]).extra["iterator_session_ts"]
+    assert abs((session_ts >> 18) - time.time() * 1000) < 60_000, session_ts
+    later = qc.query(COLL, filter="id < 3", output_fields=["count(*)"]).extra["iterator_session_ts"]
+    assert later > session_ts
+    with pymilvus_warnings() as warnings:
+        it = qc.query_iterator(COLL, batch_size=50, filter="id >= 0", output_fields=["id"])
+        while it.next():
+            pass
+        it.close()
+    assert not [w for w in warnings if "mvccTs" in w], warnings
 
 
 def test_query_iterator_with_limit(qc):

@@ -21,6 +21,7 @@ from helpers import (
     exact_scores,
     expect_error,
     hits_of,
+    pymilvus_warnings,
     ranked,
 )
 
@@ -141,9 +142,10 @@ def test_output_fields_scalars_vectors_and_dynamic_keys(client: MilvusClient, un
     check(res, fields)
     # Only dynamic keys.
     check(client.search(name, data=q, limit=12, output_fields=["color"]), ["color"])
-    # "*": every schema field and every dynamic key.
+    # "*": every schema field, the primary key included (the Node SDK builds its rows from
+    # the columns alone), and every dynamic key.
     res = client.search(name, data=q, limit=12, output_fields=["*"])
-    check(res, ["title", "score", "flag", "meta", "vector", "color", "size"])
+    check(res, ["id", "title", "score", "flag", "meta", "vector", "color", "size"])
     # The pk itself as an output field.
     res = client.search(name, data=q, limit=3, output_fields=["id", "title"])
     for h in res[0]:
@@ -460,6 +462,34 @@ def test_two_vector_fields_need_anns_field(client: MilvusClient, unique_name):
 # ---- search_iterator ------------------------------------------------------------------------------
 
 
+def test_search_iterator_v2_is_served(client: MilvusClient, unique_name):
+    """pymilvus (like the Node SDK) pages with iterator v2: each reply carries a token and the
+    bound the next page starts after, and `session_ts`; pymilvus falls back to v1 (with a
+    warning) if the token is missing, and the Node SDK's iterator yields nothing."""
+    name = unique_name("c")
+    simple_collection(client, name, metric="L2")
+    x = vectors(50, seed=33)
+    client.insert(name, rows(x))
+    q = vectors(1, seed=34).tolist()
+    conn = client._get_connection()
+    first = conn.search(name, data=q, anns_field="", param={"metric_type": "L2"}, limit=10,
+                        iterator=True, search_iter_v2=True, search_iter_batch_size=10)
+    info = first.get_search_iterator_v2_results_info()
+    assert info.token, "no iterator token"
+    assert info.last_bound == pytest.approx(first[0][-1]["distance"])
+    assert abs((first.get_session_ts() >> 18) - time.time() * 1000) < 60_000
+    page = conn.search(name, data=q, anns_field="", param={"metric_type": "L2"}, limit=10, iterator=True,
+                       search_iter_v2=True, search_iter_batch_size=10, search_iter_id=info.token,
+                       search_iter_last_bound=info.last_bound)
+    assert page.get_search_iterator_v2_results_info().token == info.token
+    assert page[0][0]["distance"] > info.last_bound, "the next page starts strictly after the bound"
+    assert not {h["id"] for h in page[0]} & {h["id"] for h in first[0]}
+    with pymilvus_warnings() as warnings:
+        it = client.search_iterator(name, data=q, batch_size=20, search_params={"metric_type": "L2"})
+        assert [len(it.next()) for _ in range(4)] == [20, 20, 10, 0]
+    assert not warnings, warnings
+
+
 @pytest.mark.parametrize("metric", ["L2", "IP"])
 def test_search_iterator_returns_every_row_once_in_order(client: MilvusClient, unique_name, metric):
     name = unique_name("c")
@@ -503,7 +533,8 @@ def test_search_iterator_returns_every_row_once_in_order(client: MilvusClient, u
     got = []
     while True:
         page = it.next()
-        if len(page) == 0:
+        # pymilvus's iterator v2 ends a limited iteration with None, v1 with an empty page.
+        if not page:
             break
         got.extend(h["id"] for h in page)
     assert len(got) == 100

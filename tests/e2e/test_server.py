@@ -1,18 +1,14 @@
-"""Process-level and connection-level behaviour: startup, version, timestamps, UNIMPLEMENTED."""
+"""Process-level and connection-level behaviour: startup, version, timestamps (unserved RPCs:
+test_unserved.py)."""
 
 from __future__ import annotations
 
-import re
 import time
 
-import grpc
-import pytest
 from pymilvus import MilvusClient
 from pymilvus.grpc_gen import milvus_pb2
 
 from helpers import RPC_TIMEOUT_S, assert_ok
-
-SERVICE = "/milvus.proto.milvus.MilvusService"
 
 
 def test_server_logs_ready_line(server):
@@ -61,37 +57,3 @@ def test_alloc_timestamp_through_pymilvus(client: MilvusClient):
     a = conn.alloc_timestamp()
     b = conn.alloc_timestamp()
     assert a > 0 and b > a
-
-
-@pytest.mark.parametrize(
-    "method",
-    [
-        "HybridSearch",  # a real MilvusService method that Quiver does not serve (yet)
-        "NoSuchMethodAtAll",  # not even in pymilvus's proto
-    ],
-)
-def test_unserved_method_is_unimplemented(raw_channel, method):
-    call = raw_channel.unary_unary(
-        f"{SERVICE}/{method}",
-        request_serializer=lambda x: x,
-        response_deserializer=lambda x: x,
-    )
-    started = time.monotonic()
-    with pytest.raises(grpc.RpcError) as info:
-        call(b"", timeout=10)
-    elapsed = time.monotonic() - started
-    assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED, (
-        f"expected UNIMPLEMENTED, got {info.value.code()}: {info.value.details()}"
-    )
-    assert elapsed < 2.0, f"UNIMPLEMENTED took {elapsed:.2f} s; it must answer at once"
-
-
-def test_unserved_method_through_pymilvus_fails_fast(client: MilvusClient):
-    # pymilvus does not retry UNIMPLEMENTED: a user calling an unserved API gets a prompt
-    # error instead of minutes of retries.
-    started = time.monotonic()
-    with pytest.raises(Exception) as info:
-        client.list_resource_groups()
-    elapsed = time.monotonic() - started
-    assert elapsed < 5.0, f"unserved call took {elapsed:.1f} s (was it retried?)"
-    assert re.search(r"unimplemented", repr(info.value), re.IGNORECASE), repr(info.value)

@@ -20,6 +20,7 @@ pub const POINTS: &[&str] = &[
     "flush.after_commit",
     "compaction.after_objects",
     "compaction.after_commit",
+    "truncate.after_commit",
     "index.after_file",
     "snapshot.create.after_pending",
     "snapshot.create.after_manifests",

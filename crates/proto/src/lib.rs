@@ -19,3 +19,17 @@ pub mod msg {
 pub mod milvus {
     tonic::include_proto!("milvus.proto.milvus");
 }
+
+/// Where an RPC's reply carries its `common.Status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusAt {
+    /// The reply is a `common.Status`.
+    Reply,
+    /// The reply's field with this number is a `common.Status`.
+    Field(u32),
+    /// The reply has no Status (a failure can only be a gRPC error).
+    Nowhere,
+}
+
+/// The RPCs Quiver does not serve (generated from pymilvus 3.0.2's descriptors).
+pub mod unserved;

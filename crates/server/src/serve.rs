@@ -3,7 +3,7 @@
 use crate::background;
 use crate::config::Config;
 use crate::observe;
-use crate::service::MilvusApi;
+use crate::service::{MilvusApi, WithUnserved};
 use quiver_base::{Clock, SystemClock};
 use quiver_engine::{DataConfig, Engine, EngineConfig};
 use quiver_proto::milvus::milvus_service_server::MilvusServiceServer;
@@ -91,9 +91,10 @@ async fn serve(config: Config) -> Result<(), String> {
         None => None,
     };
     let metrics_url = metrics_http.as_ref().map_or("off".to_string(), |http| format!("http://{}/metrics", http.addr));
-    let service = MilvusServiceServer::new(MilvusApi::new(Arc::clone(&engine), identifier))
+    let served = MilvusServiceServer::new(MilvusApi::new(Arc::clone(&engine), identifier))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let service = WithUnserved::new(served, MAX_MESSAGE_BYTES);
     let shutdown = shutdown_signal()?;
     tracing::info!(address = %addr, metrics = %metrics_url, data_dir = %config.data_dir.display(), "quiver ready");
     tonic::transport::Server::builder()

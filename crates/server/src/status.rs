@@ -8,6 +8,7 @@ use quiver_proto::common::{ErrorCode, Status};
 
 /// Milvus `merr` codes used by Quiver.
 pub mod code {
+    pub const SERVICE_UNIMPLEMENTED: i32 = 10;
     pub const COLLECTION_NOT_FOUND: i32 = 100;
     pub const COLLECTION_NOT_LOADED: i32 = 101;
     pub const PARTITION_NOT_FOUND: i32 = 200;
@@ -86,6 +87,12 @@ pub fn invalid_request(reason: impl Into<String>) -> Status {
     failure(code::PARAMETER_INVALID, ErrorCode::IllegalArgument, reason.into())
 }
 
+/// The Status of an RPC Quiver does not serve (Milvus's `ErrServiceUnimplemented`),
+/// naming it.
+pub fn unserved(rpc: &str) -> Status {
+    failure(code::SERVICE_UNIMPLEMENTED, ErrorCode::UnexpectedError, format!("{rpc} is not served by Quiver: service unimplemented"))
+}
+
 fn failure(code: i32, legacy: ErrorCode, reason: String) -> Status {
     crate::observe::note_failure(code);
     Status { error_code: legacy as i32, reason, code, ..Default::default() }
@@ -125,5 +132,12 @@ mod tests {
         // Faults of Quiver itself are not the caller's invalid parameter; storage errors keep their kind.
         assert_eq!(status_of(&samples[6]).code, code::UNEXPECTED);
         assert_eq!(status_of(&samples[7]).code, code::IO_KEY_NOT_FOUND);
+    }
+
+    #[test]
+    fn an_unserved_rpc_is_named_with_milvus_code_10() {
+        let status = unserved("TruncateCollection");
+        assert_eq!((status.code, status.error_code), (10, ErrorCode::UnexpectedError as i32));
+        assert!(status.reason.starts_with("TruncateCollection ") && status.reason.ends_with("service unimplemented"), "{}", status.reason);
     }
 }

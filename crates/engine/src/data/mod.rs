@@ -4,8 +4,9 @@
 //! memory (with their delete index), flush, the segment records in the metadata store,
 //! loading and releasing segment columns, and the entry points through which other
 //! components change segments: compaction ([`Data::replace`]), restore
-//! ([`Data::register`]) and index builds ([`Data::attach_index`]). No other component
-//! builds a segment record.
+//! ([`Data::register`]) and index builds ([`Data::attach_index`]); and truncation
+//! ([`Data::truncate`]), which empties a collection. No other component builds a segment
+//! record.
 //!
 //! Terms: a *write* is an insert, upsert or delete of one collection. Each write gets a
 //! hybrid timestamp, is appended to the WAL and fsynced, and only then applied to the
@@ -18,7 +19,7 @@
 //! Invariants:
 //! - An acknowledged write is in the WAL (fsynced) or in a committed segment.
 //! - Every commit that changes a collection's segments (flush, compaction, restore
-//!   registration, dropping a partition) also compare-and-sets the collection's segment
+//!   registration, dropping a partition, truncation) also compare-and-sets the collection's segment
 //!   revision (`data/revision/<collection>`). Two such changes prepared from the same
 //!   revision cannot both commit, in this process or another sharing the store; and a
 //!   snapshot capture that read one revision commits only if it still holds.
@@ -27,12 +28,14 @@
 //!   written for garbage, however long the write takes.
 //!
 //! Locks (in this order; each only orders work inside this process):
-//! - `maintenance` (async, per collection): one flush, compaction, registration or
-//!   partition drop of a collection at a time. Held across their object I/O, but
-//!   neither writers nor readers take it.
+//! - `maintenance` (async, per collection): one flush, compaction, registration,
+//!   partition drop or truncation of a collection at a time. Held across their object
+//!   I/O, but neither writers nor readers take it.
 //! - `writer` (async, per collection): timestamp, WAL append and apply happen in one
 //!   critical section, so apply order is timestamp order. Flush and compaction take it
-//!   only to swap segments, never across object I/O.
+//!   only to swap segments, never across object I/O; truncation holds it across its one
+//!   metadata commit (it does no object I/O), so no write falls between its cut and its
+//!   commit.
 //! - `state` (std, per collection): held only to read or swap in-memory handles; never
 //!   across an await or a scan. Reads take a [`CollectionView`] (segment handles and an
 //!   O(1) clone of the delete index) and run without it.
@@ -48,6 +51,7 @@ mod register;
 mod routing;
 pub mod rows;
 mod segment;
+mod truncate;
 pub mod wal_entry;
 mod write;
 

@@ -1,6 +1,6 @@
-//! Data calls: writes, flush, reads (query, search, statistics) and compaction. Names
-//! are resolved here, so the components work with ids; reads run on a view of the
-//! collection off the async runtime.
+//! Data calls: writes, flush, truncation, reads (query, search, statistics) and
+//! compaction. Names are resolved here, so the components work with ids; reads run on a
+//! view of the collection off the async runtime.
 
 use super::Engine;
 use crate::catalog::model::{Collection, DEFAULT_PARTITION};
@@ -83,6 +83,13 @@ impl Engine {
         let outcome = self.data.flush(&collection).await?;
         self.indexing.work().notify_one();
         Ok(outcome)
+    }
+
+    /// Empty a collection (by name or alias): its rows and deletes go; its schema,
+    /// partitions, indexes, aliases, load state and snapshots stay.
+    pub async fn truncate_collection(&self, db: &str, name: &str) -> Result<()> {
+        let collection = self.catalog.resolve(db, name)?;
+        self.data.truncate(&collection).await
     }
 
     /// The partitions a read covers: the named ones (each must be loaded), else every

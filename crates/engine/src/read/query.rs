@@ -41,6 +41,8 @@ pub struct QueryOutput {
     pub count: Option<u64>,
     /// Names the client asked for: fields, and dynamic keys it wants from `$meta`.
     pub output_fields: Vec<String>,
+    /// The timestamp the query read the collection at (Milvus's `session_ts`).
+    pub read_ts: u64,
 }
 
 /// Which columns a query returns.
@@ -96,7 +98,7 @@ pub fn query(collection: &Collection, view: &CollectionView, request: &QueryRequ
             count += mask.true_count() as u64;
             Ok(true)
         })?;
-        return Ok(QueryOutput { count: Some(count), output_fields: vec![COUNT_STAR.to_string()], ..Default::default() });
+        return Ok(QueryOutput { count: Some(count), output_fields: vec![COUNT_STAR.to_string()], read_ts, ..Default::default() });
     }
     if plan.is_none() && request.limit.is_none() {
         return Err(EngineError::InvalidParameter("empty expression should be used with limit".to_string()));
@@ -140,7 +142,7 @@ pub fn query(collection: &Collection, view: &CollectionView, request: &QueryRequ
         };
         columns.push(OutputColumn { field: collection.schema.field(name).cloned(), array });
     }
-    Ok(QueryOutput { columns, count: None, output_fields: projection.names })
+    Ok(QueryOutput { columns, count: None, output_fields: projection.names, read_ts })
 }
 
 /// The plan of a filter; `None` for an empty filter (every row).

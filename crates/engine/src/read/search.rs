@@ -15,6 +15,7 @@ use quiver_expr::{Plan, TemplateValue};
 use quiver_format::columns::{META_COLUMN, bf16_to_f32, f16_to_f32};
 use quiver_format::schema::{DataType, FieldSchema};
 use quiver_index::{Hit, Metric, SearchParams, Vectors, brute_force, parallel_map};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -57,6 +58,9 @@ pub struct SearchRequest {
     pub partitions: Option<Vec<PartitionId>>,
     pub group_by: Option<String>,
     pub group_size: usize,
+    /// A search iterator's next page: only hits strictly farther than this score (the
+    /// last hit of the page before).
+    pub after_score: Option<f32>,
 }
 
 #[derive(Clone, Debug)]
@@ -72,6 +76,8 @@ pub struct SearchOutput {
     pub output_fields: Vec<String>,
     /// Values of the group-by field, aligned with `pks`.
     pub group_by: Option<OutputColumn>,
+    /// The timestamp the search read the collection at (Milvus's `session_ts`).
+    pub read_ts: u64,
 }
 
 /// A hit before it is resolved to rows: which segment, which row of it.
@@ -92,6 +98,10 @@ pub fn search(collection: &Collection, view: &CollectionView, request: &SearchRe
         return Err(EngineError::InvalidParameter(format!("ef ({ef}) must be at least the limit ({})", request.limit)));
     }
     check_dim(field, &request.vectors)?;
+    let request: Cow<SearchRequest> = match request.after_score {
+        Some(bound) => Cow::Owned(SearchRequest { params: past(&request.params, metric, bound), ..request.clone() }),
+        None => Cow::Borrowed(request),
+    };
     let plan = compile(&request.filter, collection, &request.templates)?;
     let projection = resolve_output(&collection.schema, &request.output_fields)?;
     let group_field = match &request.group_by {
@@ -105,12 +115,30 @@ pub fn search(collection: &Collection, view: &CollectionView, request: &SearchRe
         ),
         None => None,
     };
-    run(collection, view, field, metric, plan.as_ref(), request, &projection.fields, projection.meta, group_field.as_ref(), read_ts).map(
+    run(collection, view, field, metric, plan.as_ref(), &request, &projection.fields, projection.meta, group_field.as_ref(), read_ts).map(
         |mut out| {
             out.output_fields = projection.names.clone();
             out
         },
     )
+}
+
+/// The parameters of a search iterator's page after `bound`: a range search whose inner
+/// bound excludes `bound` and everything closer (tightening the caller's own, if any),
+/// and whose outer bound is the caller's radius, else none.
+fn past(params: &SearchParams, metric: Metric, bound: f32) -> SearchParams {
+    let (inner, radius, tighter): (f32, f32, fn(f32, f32) -> bool) = if metric.higher_is_closer() {
+        // IP, COSINE: `radius < score <= range_filter`.
+        (bound.next_down(), f32::NEG_INFINITY, |own, inner| own < inner)
+    } else {
+        // L2, HAMMING, JACCARD: `range_filter <= score < radius`.
+        (bound.next_up(), f32::INFINITY, |own, inner| own > inner)
+    };
+    SearchParams {
+        radius: Some(params.radius.unwrap_or(radius)),
+        range_filter: Some(params.range_filter.filter(|&own| tighter(own, inner)).unwrap_or(inner)),
+        ..params.clone()
+    }
 }
 
 fn vector_field<'a>(collection: &'a Collection, name: Option<&str>) -> Result<&'a FieldSchema> {
@@ -367,7 +395,10 @@ fn run(
     let empty = |t: &arrow_schema::DataType| arrow_array::new_empty_array(t);
     let pks = if picks.is_empty() { empty(&pk_type) } else { gather(&pk_name, &picks)? };
     let mut columns = Vec::new();
-    for f in output.iter().filter(|f| f.name != pk_name || request.output_fields.iter().any(|n| n == &pk_name)) {
+    // The primary key travels in the ids; it is a column too when asked for by name or by
+    // `*` (the Node SDK builds rows from the columns only).
+    let pk_asked = request.output_fields.iter().any(|n| n.trim() == pk_name || n.trim() == "*");
+    for f in output.iter().filter(|f| f.name != pk_name || pk_asked) {
         let array = if picks.is_empty() { empty(&quiver_format::columns::arrow_type(f)) } else { gather(&f.name, &picks)? };
         columns.push(OutputColumn { field: Some(f.clone()), array });
     }
@@ -382,7 +413,7 @@ fn run(
         }),
         None => None,
     };
-    Ok(SearchOutput { topks, scores, pks, columns, output_fields: Vec::new(), group_by })
+    Ok(SearchOutput { topks, scores, pks, columns, output_fields: Vec::new(), group_by, read_ts })
 }
 
 /// Exact search batch by batch (growing segments, and sealed ones before their index is built).
@@ -442,4 +473,30 @@ pub fn segment_vectors(segment: &Segment, field: &FieldSchema) -> Result<(Vec<u8
         }
     }
     Ok((bits, floats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_iterator_page_starts_strictly_past_the_last_bound() {
+        let plain = SearchParams::top_k(10);
+        let l2 = past(&plain, Metric::L2, 1.5);
+        assert_eq!((l2.range_filter, l2.radius), (Some(1.5f32.next_up()), Some(f32::INFINITY)));
+        let ip = past(&plain, Metric::Ip, 0.5);
+        assert_eq!((ip.range_filter, ip.radius), (Some(0.5f32.next_down()), Some(f32::NEG_INFINITY)));
+    }
+
+    #[test]
+    fn an_iterator_page_keeps_the_callers_range_where_it_is_tighter() {
+        let ranged = SearchParams { radius: Some(9.0), range_filter: Some(2.0), ..SearchParams::top_k(10) };
+        let beyond = past(&ranged, Metric::L2, 1.5);
+        assert_eq!((beyond.range_filter, beyond.radius), (Some(2.0), Some(9.0)), "the caller's inner bound is past the page's");
+        let within = past(&ranged, Metric::L2, 3.0);
+        assert_eq!(within.range_filter, Some(3.0f32.next_up()));
+        let cosine = SearchParams { radius: Some(0.1), range_filter: Some(0.4), ..SearchParams::top_k(10) };
+        assert_eq!(past(&cosine, Metric::Cosine, 0.9).range_filter, Some(0.4));
+        assert_eq!(past(&cosine, Metric::Cosine, 0.3).range_filter, Some(0.3f32.next_down()));
+    }
 }

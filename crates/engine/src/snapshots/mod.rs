@@ -30,6 +30,10 @@
 //! | create | name claim | invisible until committed | needs committed | capture condition | capture condition (revision) | refs in the pending record |
 //! | drop | | record CAS | record CAS (pins refuse the drop) | record CAS | yes | refs until the record is gone |
 //! | pin / restore | | | record CAS | pin outlives the collection | protection (read at plan) | refs of the pinned record |
+//!
+//! A truncation is a flush here: a capture that read the revision before it fails its
+//! condition and is read again, and a snapshot keeps (through GC's refs) the files of the
+//! segments a truncation drops.
 
 mod capture;
 mod create;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// GC with no grace at all: a file unreferenced in one pass is deleted by the next.
-async fn gc_twice(env: &Env) {
+pub(crate) async fn gc_twice(env: &Env) {
     for _ in 0..2 {
         env.engine().collect_garbage(0).await.unwrap();
         env.advance(1);
@@ -28,7 +28,7 @@ async fn collection_with_rows(env: &Env, name: &str, index: Option<&str>) -> BTr
 }
 
 /// Restore `snapshot` of `source` into `target`, wait for it, load it, and return its rows.
-async fn restored_rows(env: &mut Env, source: &str, snapshot: &str, target: &str) -> BTreeMap<i64, i64> {
+pub(crate) async fn restored_rows(env: &mut Env, source: &str, snapshot: &str, target: &str) -> BTreeMap<i64, i64> {
     let job = env.engine().restore_snapshot(DB, source, snapshot, DB, target).await.unwrap();
     let (state, reason) = env.wait_restore(job.0).await;
     assert_eq!(state, JobState::Completed, "{reason}");

@@ -1,6 +1,7 @@
 //! The engine's integration tests, in one binary: the test environment (`env`), named
-//! regression tests for the races and crashes the engine must survive (`holes`), and
-//! the seeded model-based test (`model`), and what refusals say (`messages`).
+//! regression tests for the races and crashes the engine must survive (`holes`), the
+//! seeded model-based test (`model`), what refusals say (`messages`), and
+//! TruncateCollection's commit and crash points (`truncate`).
 
 mod env;
 mod golden;
@@ -8,3 +9,4 @@ mod holes;
 mod messages;
 mod model;
 mod schema_evolution;
+mod truncate;

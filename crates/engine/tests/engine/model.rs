@@ -1,6 +1,6 @@
 //! The seeded, deterministic model-based test: random sequences of inserts, upserts,
-//! deletes, flushes, compactions, index and partition changes, snapshots (create, drop,
-//! pin, unpin, restore), collection drops, GC passes and crashes (at failpoints, at
+//! deletes, flushes, compactions, truncations, index and partition changes, snapshots
+//! (create, drop, pin, unpin, restore), collection drops, GC passes and crashes (at failpoints, at
 //! random store calls, or between operations), each followed by a check of the engine
 //! against a simple model:
 //!
@@ -179,12 +179,13 @@ async fn step_once(env: &mut Env, model: &mut Model, rng: &mut TestRng) -> Strin
         69..=72 => index_change(env, model, rng, &name).await,
         73..=75 => drop_partition(env, model, &name).await,
         76..=78 if model.collections.len() > 1 => drop_collection(env, model, &name).await,
-        79..=88 => {
+        79..=86 => {
             let grace = *rng.pick(&[0, 0, 5, 1_000]);
             let outcome = env.engine().collect_garbage(grace).await;
             settle(env, model, None).await;
             format!("gc grace {grace}: {outcome:?}")
         }
+        87..=88 => truncate(env, model, &name).await,
         89..=91 => {
             let outcome = env.engine().build_indexes(1).await;
             settle(env, model, None).await;
@@ -325,6 +326,30 @@ fn sealed_now(collection: &mut Collection, certain: bool) {
             collection.pending_deletes = None;
         }
     }
+}
+
+async fn truncate(env: &mut Env, model: &mut Model, name: &str) -> String {
+    let outcome = env.engine().truncate_collection(DB, name).await;
+    settle(env, model, None).await;
+    let landed = match &outcome {
+        Ok(()) => true,
+        // It failed before or after its commit: an empty collection with no segment left
+        // tells (when it held nothing to begin with, either outcome is the same).
+        Err(_) => {
+            env.faulty_meta.clear_rules();
+            env.faulty_objects.clear_rules();
+            env.engine().failpoints().disarm_all();
+            reload(env, name).await;
+            env.rows(name).await.is_ok_and(|rows| rows.is_empty()) && env.engine().segments(DB, name).is_ok_and(|s| s.is_empty())
+        }
+    };
+    if landed {
+        let collection = model.collections.get_mut(name).expect("picked");
+        collection.rows.clear();
+        collection.sealed = vec![Placed::new()];
+        collection.pending_deletes = Some(false);
+    }
+    format!("truncate {name}: {} (landed: {landed})", ok(&outcome))
 }
 
 async fn compact(env: &mut Env, model: &mut Model, name: &str) -> String {

@@ -49,7 +49,7 @@ pub fn has(engine: &Engine, db_name: &str, name: &str) -> Result<BoolResponse> {
 }
 
 /// Channel names Milvus clients expect to see; Quiver has one logical channel per shard.
-fn channel_names(collection: &Collection) -> Vec<String> {
+pub(super) fn channel_names(collection: &Collection) -> Vec<String> {
     (0..collection.shards_num).map(|shard| format!("quiver-dml_{shard}_{}v{shard}", collection.id)).collect()
 }
 

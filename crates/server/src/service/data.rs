@@ -165,6 +165,7 @@ pub async fn query(engine: &Engine, db: &str, request: &WireQuery) -> Result<Que
         collection_name: collection.name.clone(),
         output_fields: output.output_fields,
         primary_field_name: collection.schema.primary_field().name.clone(),
+        session_ts: output.read_ts,
         ..Default::default()
     })
 }

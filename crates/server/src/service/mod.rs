@@ -2,8 +2,8 @@
 //!
 //! Every handler resolves the database, calls the engine, and converts the answer; an
 //! engine error becomes a `common.Status` inside a gRPC OK reply (via `status.rs`), never
-//! a gRPC error, because pymilvus retries gRPC errors for minutes. RPCs not listed here
-//! answer gRPC UNIMPLEMENTED (tonic does that for unknown methods).
+//! a gRPC error, because pymilvus retries gRPC errors for minutes. RPCs not served here
+//! are answered by `unserved` (a Status saying so, by name).
 
 mod alias;
 mod collection;
@@ -16,6 +16,9 @@ mod partition;
 mod search;
 mod session;
 mod snapshot;
+mod unserved;
+
+pub use unserved::WithUnserved;
 
 use crate::status::{status_of, success};
 use quiver_engine::{Engine, EngineError};
@@ -78,11 +81,13 @@ with_status!(
     BoolResponse,
     DescribeCollectionResponse,
     ShowCollectionsResponse,
+    TruncateCollectionResponse,
     ShowPartitionsResponse,
     DescribeAliasResponse,
     ListAliasesResponse,
     GetLoadStateResponse,
     GetLoadingProgressResponse,
+    GetReplicasResponse,
     DescribeIndexResponse,
     MutationResult,
     FlushResponse,
@@ -220,6 +225,13 @@ impl MilvusService for MilvusApi {
         Ok(Response::new(AlterCollectionSchemaResponse { alter_status: Some(status) }))
     }
 
+    async fn truncate_collection(&self, request: Request<TruncateCollectionRequest>) -> RpcResult<TruncateCollectionResponse> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        let name = request.into_inner().collection_name;
+        let engine = self.engine.clone();
+        reply(detached(async move { engine.truncate_collection(&db, &name).await }).await.map(|()| TruncateCollectionResponse::default()))
+    }
+
     async fn create_partition(&self, request: Request<CreatePartitionRequest>) -> RpcResult<Status> {
         let db = database_of(&request, &request.get_ref().db_name);
         let CreatePartitionRequest { collection_name, partition_name, .. } = request.into_inner();
@@ -316,6 +328,11 @@ impl MilvusService for MilvusApi {
         let db = database_of(&request, &request.get_ref().db_name);
         let r = request.get_ref();
         reply(load::progress(&self.engine, &db, &r.collection_name, &r.partition_names))
+    }
+
+    async fn get_replicas(&self, request: Request<GetReplicasRequest>) -> RpcResult<GetReplicasResponse> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply(load::replicas(&self.engine, &db, request.get_ref()))
     }
 
     async fn create_index(&self, request: Request<CreateIndexRequest>) -> RpcResult<Status> {

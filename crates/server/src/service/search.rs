@@ -9,7 +9,7 @@ use quiver_format::logs::PkColumn;
 use quiver_index::SearchParams;
 use quiver_proto::common::{KeyValuePair, PlaceholderGroup, PlaceholderType};
 use quiver_proto::milvus::{SearchRequest as WireSearch, SearchResults, search_request::SearchInput};
-use quiver_proto::schema::{IDs, LongArray, SearchResultData, StringArray, i_ds::IdField};
+use quiver_proto::schema::{IDs, LongArray, SearchIteratorV2Results, SearchResultData, StringArray, i_ds::IdField};
 use serde_json::Value;
 
 /// Largest `limit` (and `offset + limit`) of a search, as in Milvus.
@@ -33,6 +33,13 @@ struct Params {
     nprobe: Option<usize>,
     radius: Option<f32>,
     range_filter: Option<f32>,
+    /// Search iterator v2 (`search_iter_v2`): the reply carries the iterator's token and
+    /// the bound its next page starts after.
+    iterator: bool,
+    /// The iterator's token, echoed (`search_iter_id`; absent on its first page).
+    iterator_token: Option<String>,
+    /// The score of the last hit of the iterator's page before (`search_iter_last_bound`).
+    last_bound: Option<f32>,
 }
 
 fn parse_usize(key: &str, value: &str) -> Result<usize> {
@@ -89,6 +96,13 @@ fn parse_params(pairs: &[KeyValuePair]) -> Result<Params> {
             }
             "group_by_field" if !kv.value.is_empty() => p.group_by = Some(kv.value.clone()),
             "group_size" => p.group_size = parse_usize("group_size", &kv.value)?,
+            // pymilvus writes Python booleans ("True"), the Node SDK JavaScript ones.
+            "search_iter_v2" => p.iterator = kv.value.trim().eq_ignore_ascii_case("true"),
+            "search_iter_id" if !kv.value.is_empty() => p.iterator_token = Some(kv.value.clone()),
+            "search_iter_last_bound" => {
+                let bound = kv.value.trim().parse::<f32>().ok().filter(|b| b.is_finite());
+                p.last_bound = Some(bound.ok_or_else(|| invalid(format!("search_iter_last_bound [{}] is not a number", kv.value)))?);
+            }
             _ => {}
         }
     }
@@ -145,6 +159,9 @@ pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<S
     if limit + params.offset > MAX_TOPK {
         return Err(invalid(format!("(offset+limit) should be in range [1, {MAX_TOPK}], but got {}", limit + params.offset)));
     }
+    if params.iterator && nq != 1 {
+        return Err(invalid("search iterator v2 does not support processing multiple vectors simultaneously"));
+    }
     let collection = engine.describe_collection(db, &request.collection_name)?.collection;
     let templates = templates::from_wire(&request.expr_template_values).map_err(EngineError::InvalidParameter)?;
     let search = SearchRequest {
@@ -168,12 +185,26 @@ pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<S
         partitions: None,
         group_by: params.group_by,
         group_size: params.group_size,
+        after_score: params.last_bound.filter(|_| params.iterator),
     };
     let output = engine.search(db, &request.collection_name, &request.partition_names, search).await?;
-    Ok(results(&collection.schema.primary_field().name, &collection.name, nq, limit, params.round_decimal, output))
+    // The next page starts after this page's last hit (or where this one started).
+    let iterator = params.iterator.then(|| SearchIteratorV2Results {
+        token: params.iterator_token.clone().unwrap_or_else(|| output.read_ts.to_string()),
+        last_bound: output.scores.last().copied().or(params.last_bound).unwrap_or_default(),
+    });
+    Ok(results(&collection.schema.primary_field().name, &collection.name, nq, limit, params.round_decimal, iterator, output))
 }
 
-fn results(pk_name: &str, collection: &str, nq: usize, limit: usize, round_decimal: i64, output: SearchOutput) -> SearchResults {
+fn results(
+    pk_name: &str,
+    collection: &str,
+    nq: usize,
+    limit: usize,
+    round_decimal: i64,
+    iterator: Option<SearchIteratorV2Results>,
+    output: SearchOutput,
+) -> SearchResults {
     let scale = (round_decimal >= 0).then(|| 10f32.powi(round_decimal as i32));
     let scores = output.scores.iter().map(|s| scale.map_or(*s, |k| (s * k).round() / k)).collect();
     let ids = match quiver_engine::data::pk_values(&output.pks) {
@@ -200,9 +231,11 @@ fn results(pk_name: &str, collection: &str, nq: usize, limit: usize, round_decim
             output_fields: output.output_fields,
             primary_field_name: pk_name.to_string(),
             group_by_field_value,
+            search_iterator_v2_results: iterator,
             ..Default::default()
         }),
         collection_name: collection.to_string(),
+        session_ts: output.read_ts,
         ..Default::default()
     }
 }
