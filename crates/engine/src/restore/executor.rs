@@ -132,12 +132,18 @@ impl Restore {
         }
         let built: Vec<_> = builds.iter().map(|b| (b.segment, b.index_id)).collect();
         let (data, target, built) = (&self.data, &target, &built);
-        self.finish(job, |txn| {
-            let segments = segments.clone();
-            let txn = txn.merge(build_records.clone());
-            async move { data.register(target, segments, built, txn).await.map(|()| Txn::new()) }
-        })
-        .await?;
+        // From the commit on the store says Completed; until the segments are in memory
+        // too, this process reports the job as still executing.
+        self.installing.lock().expect("installing poisoned").insert(job.id);
+        let finished = self
+            .finish(job, |txn| {
+                let segments = segments.clone();
+                let txn = txn.merge(build_records.clone());
+                async move { data.register(target, segments, built, txn).await.map(|()| Txn::new()) }
+            })
+            .await;
+        self.installing.lock().expect("installing poisoned").remove(&job.id);
+        finished?;
         quiver_base::metrics::restore_finished("Completed");
         tracing::info!(
             job = %job.id, target = %job.target_name, segments = segments.len(), rows = registered,

@@ -29,6 +29,7 @@ use crate::data::Data;
 use crate::error::{EngineError, Result, decode};
 use crate::snapshots::Snapshots;
 use quiver_base::{CollectionId, JobId};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
@@ -55,6 +56,10 @@ pub struct Restore {
     /// Set on shutdown: workers stop at the next file boundary.
     stop: watch::Sender<bool>,
     workers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Jobs whose Completed state is committed (or being committed) while their segments
+    /// are not yet in this process's memory: reported as still executing, so Completed
+    /// always means the rows are there to read.
+    installing: Mutex<HashSet<JobId>>,
 }
 
 impl Restore {
@@ -63,7 +68,16 @@ impl Restore {
     pub fn new(ctx: Arc<Context>, catalog: Arc<Catalog>, snapshots: Arc<Snapshots>, data: Arc<Data>) -> (Arc<Restore>, JobQueue) {
         let (queue, jobs) = mpsc::unbounded_channel();
         let (stop, _) = watch::channel(false);
-        let restore = Arc::new(Restore { ctx, catalog, snapshots, data, queue, stop, workers: Mutex::new(Vec::new()) });
+        let restore = Arc::new(Restore {
+            ctx,
+            catalog,
+            snapshots,
+            data,
+            queue,
+            stop,
+            workers: Mutex::new(Vec::new()),
+            installing: Mutex::new(HashSet::new()),
+        });
         (restore, JobQueue(jobs))
     }
 
@@ -143,13 +157,15 @@ impl Restore {
 
     fn info(&self, job: &RestoreJob) -> JobInfo {
         let target = self.catalog.collection(job.target_collection);
+        let installing = self.installing.lock().expect("installing poisoned").contains(&job.id);
+        let (state, progress) = if installing { (JobState::Executing, job.progress().min(99)) } else { (job.state, job.progress()) };
         JobInfo {
             id: job.id,
             snapshot_name: job.snapshot_name.clone(),
             db_name: target.as_ref().and_then(|c| self.catalog.database_name(c.db_id)).unwrap_or_default(),
             collection_name: target.map(|c| c.name).unwrap_or_default(),
-            state: job.state,
-            progress: job.progress(),
+            state,
+            progress,
             reason: job.reason.clone(),
             start_ms: job.start_ms,
             time_cost_ms: if job.end_ms > 0 { job.end_ms.saturating_sub(job.start_ms).max(1) } else { 0 },
