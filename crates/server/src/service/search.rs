@@ -145,7 +145,7 @@ pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<S
     if limit + params.offset > MAX_TOPK {
         return Err(invalid(format!("(offset+limit) should be in range [1, {MAX_TOPK}], but got {}", limit + params.offset)));
     }
-    let collection = engine.describe_collection(db, &request.collection_name)?.collection;
+    let collection = engine.resolve(db, &request.collection_name)?;
     let templates = templates::from_wire(&request.expr_template_values).map_err(EngineError::InvalidParameter)?;
     let search = SearchRequest {
         anns_field: params.anns_field,
