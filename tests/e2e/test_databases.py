@@ -9,6 +9,7 @@ from pymilvus import MilvusClient
 
 from helpers import (
     COLLECTION_NOT_FOUND,
+    DATABASE_INVALID_NAME,
     DATABASE_NOT_FOUND,
     INVALID_PARAMETER,
     UNEXPECTED,
@@ -120,10 +121,17 @@ def test_unknown_database(client: MilvusClient, server, unique_name):
 
 
 @pytest.mark.parametrize(
-    "name", ["1db", "db-1", "db$1", "x" * 256], ids=["digit_first", "dash", "dollar", "len256"]
+    "name, reason",
+    [
+        ("1db", "the first character of a database name must be an underscore or letter"),
+        ("db-1", "database name can only contain numbers, letters and underscores"),
+        ("db$1", "database name can only contain numbers, letters and underscores"),
+        ("x" * 256, "the length of a database name must be less than 255 characters"),
+    ],
+    ids=["digit_first", "dash", "dollar", "len256"],
 )
-def test_invalid_database_names(client: MilvusClient, name):
-    with expect_error(INVALID_PARAMETER, "database name"):
+def test_invalid_database_names(client: MilvusClient, name, reason):
+    with expect_error(DATABASE_INVALID_NAME, f"{reason}: invalid database name[database={name}]"):
         client.create_database(name)
     assert name not in client.list_databases()
 
@@ -141,7 +149,7 @@ def test_databases_isolate_collections(client: MilvusClient, server, unique_name
 
         assert sorted(c.list_collections()) == sorted([only_db, shared])
         assert not c.has_collection(only_default)
-        with expect_error(COLLECTION_NOT_FOUND, "collection not found"):
+        with expect_error(COLLECTION_NOT_FOUND, f"can't find collection[database={db}][collection={only_default}]"):
             c.describe_collection(only_default)
         in_db = c.describe_collection(shared)
 

@@ -67,15 +67,23 @@ def test_drop_default_partition_is_refused(client: MilvusClient, coll):
 
 
 @pytest.mark.parametrize(
-    "name", ["1p", "p-1", "p 1", "x" * 256], ids=["digit_first", "dash", "space", "len256"]
+    "name, reason",
+    [
+        ("-p", "The first character of a partition name must be an underscore or letter."),
+        ("p$1", "Partition name can only contain numbers, letters and underscores."),
+        ("p 1", "Partition name can only contain numbers, letters and underscores."),
+        ("x" * 256, "The length of a partition name must be less than 255 characters."),
+    ],
+    ids=["dash_first", "dollar", "space", "len256"],
 )
-def test_invalid_partition_names(client: MilvusClient, coll, name):
-    with expect_error(INVALID_PARAMETER, "partition name"):
+def test_invalid_partition_names(client: MilvusClient, coll, name, reason):
+    with expect_error(INVALID_PARAMETER, f"Invalid partition name: {name}. {reason}: invalid parameter"):
         client.create_partition(coll, name)
     assert client.list_partitions(coll) == ["_default"]
 
 
-@pytest.mark.parametrize("name", ["_p", "p$1", "P_9", "x" * 255])
+# Milvus lets partition names (unlike other names) start with a digit and hold hyphens.
+@pytest.mark.parametrize("name", ["_p", "1p", "p-1", "P_9", "x" * 255])
 def test_valid_partition_names(client: MilvusClient, coll, name):
     client.create_partition(coll, name)
     assert client.has_partition(coll, name)
@@ -145,3 +153,8 @@ def test_drop_partition_of_loaded_collection_is_refused(client: MilvusClient, co
     with expect_error(UNEXPECTED, "release it first"):
         client.drop_partition(coll, "p1")
     assert client.has_partition(coll, "p1")
+
+
+def test_release_of_no_partitions_is_refused(client: MilvusClient, coll):
+    with expect_error(INVALID_PARAMETER, "invalid parameter[expected=any partition][actual=empty partition list]"):
+        client.release_partitions(coll, [])

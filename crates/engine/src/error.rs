@@ -25,8 +25,14 @@ pub enum EngineError {
     #[error("database:{name} not empty, must drop all collections before drop database")]
     DatabaseNotEmpty { name: String },
 
-    #[error("collection not found[database={db}][collection={name}]")]
+    /// `db` is empty where Milvus does not name the database (alter alias, lookups by id).
+    #[error("collection not found{}[collection={name}]", database_tag(db))]
     CollectionNotFound { db: String, name: String },
+
+    /// DescribeCollection's own wording for a missing collection (pymilvus also reads it
+    /// in `has_collection`, and before a first insert).
+    #[error("can't find collection[database={db}][collection={name}]")]
+    DescribedCollectionNotFound { db: String, name: String },
 
     #[error("create duplicate collection with different parameters, collection: {name}")]
     DuplicateCollection { name: String },
@@ -40,8 +46,11 @@ pub enum EngineError {
     )]
     CollectionHasAliases { name: String, aliases: Vec<String> },
 
-    #[error("duplicated new collection name {name} in database {db} with other collection name or alias")]
+    #[error("duplicated new collection name {db}:{name} with other collection name or alias")]
     RenameTargetExists { db: String, name: String },
+
+    #[error("cannot rename collection to an existing alias: {alias}")]
+    RenameToAlias { alias: String },
 
     #[error("partition not found[partition={name}]")]
     PartitionNotFound { collection: String, name: String },
@@ -61,10 +70,10 @@ pub enum EngineError {
     #[error("alias not found[database={db}][alias={alias}]")]
     AliasNotFound { db: String, alias: String },
 
-    #[error("cannot create alias, collection already exists with same name: {alias}")]
-    AliasNameConflictsWithCollection { alias: String },
+    #[error("alias and collection name conflict[database={db}][alias={alias}]")]
+    AliasNameConflictsWithCollection { db: String, alias: String },
 
-    #[error("alias exists and already aliased to another collection, alias: {alias}, collection: {collection}")]
+    #[error("{alias} is alias to another collection: {collection}")]
     AliasAlreadyExists { alias: String, collection: String },
 
     #[error("field not found[field={field}]")]
@@ -162,6 +171,11 @@ impl From<SchemaError> for EngineError {
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// `[database=<db>]`, or nothing when the database is not named.
+fn database_tag(db: &str) -> String {
+    if db.is_empty() { String::new() } else { format!("[database={db}]") }
+}
 
 /// What went wrong with an object, by kind: a missing object is not an I/O failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,8 +2,8 @@
 //! legacy `error_code` pymilvus also checks, and the reason text. Handlers never build a
 //! failure Status by hand.
 
-use quiver_engine::EngineError;
 use quiver_engine::error::StorageErrorKind;
+use quiver_engine::{EngineError, NameKind};
 use quiver_proto::common::{ErrorCode, Status};
 
 /// Milvus `merr` codes used by Quiver.
@@ -16,6 +16,7 @@ pub mod code {
     pub const SEGMENT_LOAD_FAILED: i32 = 604;
     pub const INDEX_NOT_FOUND: i32 = 700;
     pub const DATABASE_NOT_FOUND: i32 = 800;
+    pub const DATABASE_INVALID_NAME: i32 = 802;
     pub const IO_KEY_NOT_FOUND: i32 = 1000;
     pub const IO_FAILED: i32 = 1001;
     pub const PARAMETER_INVALID: i32 = 1100;
@@ -23,6 +24,7 @@ pub mod code {
     pub const ALIAS_COLLECTION_NAME_CONFLICT: i32 = 1601;
     pub const ALIAS_ALREADY_EXISTS: i32 = 1602;
     pub const FIELD_NOT_FOUND: i32 = 1700;
+    pub const FIELD_INVALID_NAME: i32 = 1701;
     pub const IMPORT_FAILED: i32 = 2100;
     pub const SNAPSHOT_NOT_FOUND: i32 = 2600;
     pub const SNAPSHOT_PINNED: i32 = 2601;
@@ -38,11 +40,13 @@ pub fn success() -> Status {
 pub fn status_of(error: &EngineError) -> Status {
     use EngineError::*;
     let (code, legacy) = match error {
+        InvalidName { kind: NameKind::Database, .. } => (code::DATABASE_INVALID_NAME, ErrorCode::UnexpectedError),
+        InvalidName { kind: NameKind::Field, .. } => (code::FIELD_INVALID_NAME, ErrorCode::UnexpectedError),
         InvalidName { .. } | InvalidParameter(_) | PartitionKeyManaged { .. } | InvalidData(_) | Expr(_) | Index(_) => {
             (code::PARAMETER_INVALID, ErrorCode::IllegalArgument)
         }
         DatabaseNotFound { .. } => (code::DATABASE_NOT_FOUND, ErrorCode::UnexpectedError),
-        CollectionNotFound { .. } => (code::COLLECTION_NOT_FOUND, ErrorCode::CollectionNotExists),
+        CollectionNotFound { .. } | DescribedCollectionNotFound { .. } => (code::COLLECTION_NOT_FOUND, ErrorCode::CollectionNotExists),
         CollectionNotLoaded { .. } => (code::COLLECTION_NOT_LOADED, ErrorCode::UnexpectedError),
         PartitionNotFound { .. } => (code::PARTITION_NOT_FOUND, ErrorCode::UnexpectedError),
         PartitionNotLoaded { .. } => (code::PARTITION_NOT_LOADED, ErrorCode::UnexpectedError),
@@ -66,6 +70,7 @@ pub fn status_of(error: &EngineError) -> Status {
         | CollectionNameConflictsWithAlias { .. }
         | CollectionHasAliases { .. }
         | RenameTargetExists { .. }
+        | RenameToAlias { .. }
         | DefaultPartitionUndroppable
         | PartitionLoaded { .. }
         | Meta(_)
@@ -101,7 +106,6 @@ fn failure(code: i32, legacy: ErrorCode, reason: String) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quiver_engine::NameKind;
 
     #[test]
     fn every_failure_has_both_codes_set() {

@@ -16,7 +16,7 @@ impl Catalog {
         self.change(|draft| {
             let db = draft.next.database(db_name)?.clone();
             if draft.next.collection_named(db.id, alias).is_some() {
-                return Err(EngineError::AliasNameConflictsWithCollection { alias: alias.to_string() });
+                return Err(EngineError::AliasNameConflictsWithCollection { db: db.name.clone(), alias: alias.to_string() });
             }
             let target = draft
                 .next
@@ -39,11 +39,13 @@ impl Catalog {
         .await
     }
 
+    /// Drop an alias. Dropping one that does not exist succeeds, as in Milvus, whatever
+    /// the name (Milvus no longer checks the names of what a drop removes).
     pub async fn drop_alias(&self, db_name: &str, alias: &str) -> Result<()> {
         self.change(|draft| {
             let db = draft.next.database(db_name)?.clone();
             if draft.next.aliases.remove(&(db.id, alias.to_string())).is_none() {
-                return Err(EngineError::AliasNotFound { db: db.name, alias: alias.to_string() });
+                return Ok(());
             }
             draft.remove(keys::alias(db.id, alias));
             draft.remove(keys::name(db.id, alias));
@@ -54,13 +56,18 @@ impl Catalog {
 
     /// Move an existing alias to another collection.
     pub async fn alter_alias(&self, db_name: &str, collection: &str, alias: &str) -> Result<()> {
+        names::validate(NameKind::Alias, alias)?;
+        names::validate(NameKind::Collection, collection)?;
         self.change(|draft| {
             let db = draft.next.database(db_name)?.clone();
+            if draft.next.collection_named(db.id, alias).is_some() {
+                return Err(EngineError::AliasNameConflictsWithCollection { db: db.name.clone(), alias: alias.to_string() });
+            }
             let target = draft
                 .next
                 .collection_named(db.id, collection)
                 .cloned()
-                .ok_or_else(|| EngineError::CollectionNotFound { db: db.name.clone(), name: collection.to_string() })?;
+                .ok_or_else(|| EngineError::CollectionNotFound { db: String::new(), name: collection.to_string() })?;
             let mut record = draft
                 .next
                 .aliases
@@ -78,6 +85,7 @@ impl Catalog {
 
     /// The collection an alias points to.
     pub fn describe_alias(&self, db_name: &str, alias: &str) -> Result<String> {
+        names::validate(NameKind::Alias, alias)?;
         let state = self.state();
         let db = state.database(db_name)?;
         let record = state
@@ -97,7 +105,10 @@ impl Catalog {
         let state = self.state();
         let db = state.database(db_name)?;
         match collection {
-            Some(name) => Ok(state.aliases_of(state.resolve(db, name)?.id)),
+            Some(name) => {
+                names::validate(NameKind::Collection, name)?;
+                Ok(state.aliases_of(state.resolve(db, name)?.id))
+            }
             None => Ok(state.aliases.values().filter(|a| a.db_id == db.id).map(|a| a.name.clone()).collect()),
         }
     }

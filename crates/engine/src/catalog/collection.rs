@@ -194,15 +194,25 @@ impl Catalog {
         .await
     }
 
-    /// A collection by name or alias: the one way names are resolved.
+    /// A collection by name or alias: the one way names are resolved. A malformed name is
+    /// simply not found, as in Milvus's search, index and property calls.
     pub fn resolve(&self, db_name: &str, name: &str) -> Result<Collection> {
         let state = self.state();
         let db = state.database(db_name)?;
         Ok(state.resolve(db, name)?.clone())
     }
 
-    /// A collection by name or alias, with its database name and aliases.
+    /// A collection by name or alias, its name checked first: Milvus refuses a malformed
+    /// name as such in describe, load, release, write and query calls.
+    pub fn resolve_checked(&self, db_name: &str, name: &str) -> Result<Collection> {
+        names::validate(NameKind::Collection, name)?;
+        self.resolve(db_name, name)
+    }
+
+    /// A collection by name or alias, with its database name and aliases; a malformed
+    /// name is refused as such.
     pub fn describe_collection(&self, db_name: &str, name: &str) -> Result<CollectionInfo> {
+        names::validate(NameKind::Collection, name)?;
         let state = self.state();
         let db = state.database(db_name)?;
         let collection = state.resolve(db, name)?;
@@ -226,26 +236,36 @@ impl Catalog {
         Ok(state.collections.values().filter(|c| c.db_id == db.id).cloned().collect())
     }
 
-    /// Rename a collection, possibly into another database. Its id and data stay.
+    /// Rename a collection, possibly into another database. Its id, data and aliases
+    /// stay (aliases name the collection by id); moving a collection with aliases to
+    /// another database is refused. Checked in Milvus's order: the new name, the target
+    /// database, the old name being an alias, the new name being taken, the old name.
     pub async fn rename_collection(&self, db_name: &str, old: &str, new_db_name: &str, new: &str) -> Result<()> {
+        if db_name == new_db_name && old == new {
+            return Err(invalid("collection name or database name should be different: invalid parameter"));
+        }
         names::validate(NameKind::Collection, new)?;
         let updated_ts = self.next_ts().await?;
         self.change(|draft| {
-            let db = draft.next.database(db_name)?.clone();
             let target_db = draft.next.database(new_db_name)?.clone();
+            let db = draft.next.database(db_name)?.clone();
+            if draft.next.is_alias(db.id, old) {
+                return Err(invalid(format!("unsupported use an alias to rename collection, alias:{old}: invalid parameter")));
+            }
+            if draft.next.is_alias(target_db.id, new) {
+                return Err(EngineError::RenameToAlias { alias: new.to_string() });
+            }
+            if draft.next.collection_named(target_db.id, new).is_some() {
+                return Err(EngineError::RenameTargetExists { db: target_db.name, name: new.to_string() });
+            }
             let mut collection = draft
                 .next
                 .collection_named(db.id, old)
                 .cloned()
                 .ok_or_else(|| EngineError::CollectionNotFound { db: db.name.clone(), name: old.to_string() })?;
-            if draft.next.collection_named(target_db.id, new).is_some() || draft.next.is_alias(target_db.id, new) {
-                return Err(EngineError::RenameTargetExists { db: target_db.name, name: new.to_string() });
-            }
-            let aliases = draft.next.aliases_of(collection.id);
-            if !aliases.is_empty() {
+            if target_db.id != db.id && !draft.next.aliases_of(collection.id).is_empty() {
                 return Err(invalid(format!(
-                    "fail to rename collection, collection {old} has aliases [{}], please drop them first",
-                    aliases.join(", ")
+                    "fail to rename collection to different database, must drop all aliases of collection {old} before rename"
                 )));
             }
             draft.remove(keys::name(db.id, old));

@@ -23,8 +23,10 @@ impl Catalog {
         .await
     }
 
-    /// Drop a database. Dropping one that does not exist succeeds, as in Milvus.
+    /// Drop a database. Dropping one that does not exist succeeds, as in Milvus, but a
+    /// malformed name is refused as such (describe and alter only say "not found").
     pub async fn drop_database(&self, name: &str) -> Result<()> {
+        names::validate(NameKind::Database, name)?;
         if name == DEFAULT_DATABASE {
             return Err(EngineError::DefaultDatabaseUndroppable);
         }

@@ -5,7 +5,8 @@
 use super::Catalog;
 use super::collection::Stamp;
 use super::model::{Collection, LoadState};
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, NameKind, Result, invalid};
+use crate::names;
 
 impl Catalog {
     pub async fn load_collection(&self, db_name: &str, name: &str) -> Result<()> {
@@ -17,7 +18,9 @@ impl Catalog {
         .await
     }
 
+    /// Release a collection; a malformed name is refused as such, as in Milvus.
     pub async fn release_collection(&self, db_name: &str, name: &str) -> Result<()> {
+        names::validate(NameKind::Collection, name)?;
         self.update_collection(db_name, name, Stamp::Unchanged, |c| {
             c.loaded = false;
             c.partitions.iter_mut().for_each(|p| p.loaded = false);
@@ -38,9 +41,15 @@ impl Catalog {
         .await
     }
 
+    /// Release partitions, at least one. Unlike a load (which only finds a malformed name
+    /// missing), Milvus refuses a malformed partition name here as such.
     pub async fn release_partitions(&self, db_name: &str, name: &str, partitions: &[String]) -> Result<()> {
+        names::validate(NameKind::Collection, name)?;
+        if partitions.is_empty() {
+            return Err(invalid("invalid parameter[expected=any partition][actual=empty partition list]"));
+        }
         self.update_collection(db_name, name, Stamp::Unchanged, |c| {
-            check_partitions(c, partitions)?;
+            partitions.iter().try_for_each(|p| c.named_partition(p).map(|_| ()))?;
             for p in c.partitions.iter_mut().filter(|p| partitions.contains(&p.name)) {
                 p.loaded = false;
             }

@@ -1,5 +1,7 @@
 //! The catalog's records: what is stored, one JSON value per metadata key (`keys.rs`).
 
+use crate::error::{EngineError, NameKind, Result};
+use crate::names;
 use crate::schema::CollectionSchema;
 use quiver_base::{CollectionId, DatabaseId, FieldId, IndexId, PartitionId, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -90,6 +92,13 @@ pub struct Collection {
 impl Collection {
     pub fn partition(&self, name: &str) -> Option<&Partition> {
         self.partitions.iter().find(|p| p.name == name)
+    }
+
+    /// A partition a caller names: the name checked first (Milvus refuses a malformed
+    /// name as such, not as a missing partition), then looked up.
+    pub fn named_partition(&self, name: &str) -> Result<&Partition> {
+        names::validate(NameKind::Partition, name)?;
+        self.partition(name).ok_or_else(|| EngineError::PartitionNotFound { collection: self.name.clone(), name: name.to_string() })
     }
 
     pub fn has_partition_key(&self) -> bool {

@@ -11,7 +11,7 @@ impl Catalog {
     /// Create a partition; creating one that exists succeeds, as in Milvus. A partition
     /// created in a loaded collection is loaded too.
     pub async fn create_partition(&self, db_name: &str, collection: &str, name: &str) -> Result<()> {
-        names::validate(NameKind::Partition, name)?;
+        validate_names(collection, name)?;
         let id = PartitionId(self.next_id().await?);
         let created_ts = self.next_ts().await?;
         self.update_collection(db_name, collection, Stamp::Unchanged, |c| {
@@ -32,6 +32,7 @@ impl Catalog {
 
     /// Drop a partition; dropping one that does not exist succeeds, as in Milvus.
     pub async fn drop_partition(&self, db_name: &str, collection: &str, name: &str) -> Result<()> {
+        validate_names(collection, name)?;
         if name == DEFAULT_PARTITION {
             return Err(EngineError::DefaultPartitionUndroppable);
         }
@@ -52,10 +53,18 @@ impl Catalog {
     }
 
     pub fn has_partition(&self, db_name: &str, collection: &str, name: &str) -> Result<bool> {
+        validate_names(collection, name)?;
         Ok(self.describe_collection(db_name, collection)?.collection.partition(name).is_some())
     }
 
     pub fn list_partitions(&self, db_name: &str, collection: &str) -> Result<Vec<Partition>> {
         Ok(self.describe_collection(db_name, collection)?.collection.partitions)
     }
+}
+
+/// Milvus checks both names of a partition call before it looks anything up.
+fn validate_names(collection: &str, partition: &str) -> Result<()> {
+    names::validate(NameKind::Collection, collection)?;
+    names::validate(NameKind::Partition, partition)?;
+    Ok(())
 }

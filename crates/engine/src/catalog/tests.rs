@@ -92,6 +92,34 @@ async fn aliases_share_the_collection_namespace() {
     catalog.drop_alias("default", "a").await.unwrap();
     catalog.drop_collection("default", "c").await.unwrap();
     assert!(matches!(catalog.describe_alias("default", "a"), Err(EngineError::AliasNotFound { .. })));
+    catalog.drop_alias("default", "a").await.unwrap(); // gone already: still fine
+}
+
+#[tokio::test]
+async fn renames_check_aliases_and_names_as_milvus_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = open(dir.path()).await;
+    catalog.create_collection("default", new_collection("c")).await.unwrap();
+    catalog.create_collection("default", new_collection("d")).await.unwrap();
+    catalog.create_alias("default", "c", "a").await.unwrap();
+    assert!(matches!(catalog.rename_collection("default", "d", "default", "a").await, Err(EngineError::RenameToAlias { .. })));
+    assert!(matches!(catalog.rename_collection("default", "d", "default", "c").await, Err(EngineError::RenameTargetExists { .. })));
+    // A collection with aliases may be renamed within its database; the alias follows it.
+    catalog.rename_collection("default", "c", "default", "e").await.unwrap();
+    assert_eq!(catalog.describe_alias("default", "a").unwrap(), "e");
+}
+
+#[tokio::test]
+async fn malformed_names_are_refused_or_simply_not_found_by_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = open(dir.path()).await;
+    assert!(matches!(catalog.resolve_checked("default", "1c"), Err(EngineError::InvalidName { .. })));
+    assert!(matches!(catalog.resolve("default", "1c"), Err(EngineError::CollectionNotFound { .. })));
+    catalog.create_collection("default", new_collection("c")).await.unwrap();
+    assert!(matches!(catalog.has_partition("default", "c", "p q"), Err(EngineError::InvalidName { .. })));
+    assert!(matches!(catalog.release_partitions("default", "c", &["p q".into()]).await, Err(EngineError::InvalidName { .. })));
+    assert!(matches!(catalog.load_partitions("default", "c", &["p q".into()]).await, Err(EngineError::PartitionNotFound { .. })));
+    assert!(matches!(catalog.drop_database("1db").await, Err(EngineError::InvalidName { .. })));
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 use super::Engine;
 use crate::catalog::model::{Collection, Database, LoadState, Partition, Properties};
 use crate::catalog::{CollectionInfo, IndexInfo, NewCollection, NewIndex};
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::indexing::IndexProgress;
 
 impl Engine {
@@ -34,13 +34,22 @@ impl Engine {
         self.catalog.create_collection(db, request).await
     }
 
-    /// A collection by name or alias.
+    /// A collection by name or alias; a malformed name is simply not found.
     pub fn resolve(&self, db: &str, name: &str) -> Result<Collection> {
         self.catalog.resolve(db, name)
     }
 
+    /// A collection by name or alias; a malformed name is refused as such.
+    pub fn resolve_checked(&self, db: &str, name: &str) -> Result<Collection> {
+        self.catalog.resolve_checked(db, name)
+    }
+
+    /// DescribeCollection (and HasCollection): a missing collection in their own words.
     pub fn describe_collection(&self, db: &str, name: &str) -> Result<CollectionInfo> {
-        self.catalog.describe_collection(db, name)
+        self.catalog.describe_collection(db, name).map_err(|error| match error {
+            EngineError::CollectionNotFound { db, name } => EngineError::DescribedCollectionNotFound { db, name },
+            other => other,
+        })
     }
 
     pub fn list_collections(&self, db: &str) -> Result<Vec<Collection>> {
@@ -85,7 +94,7 @@ impl Engine {
     }
 
     pub async fn drop_partition(&self, db: &str, name: &str, partition: &str) -> Result<()> {
-        let collection = self.catalog.resolve(db, name)?;
+        let collection = self.catalog.resolve_checked(db, name)?;
         self.catalog.drop_partition(db, name, partition).await?;
         if let Some(p) = collection.partition(partition) {
             self.data.drop_partition(&collection, p.id).await?;
@@ -155,14 +164,14 @@ impl Engine {
 
     /// Load a collection: its columns and index files into memory, then the catalog flag.
     pub async fn load_collection(&self, db: &str, name: &str) -> Result<()> {
-        let mut collection = self.catalog.resolve(db, name)?;
+        let mut collection = self.catalog.resolve_checked(db, name)?;
         collection.loaded = true;
         self.load(&collection).await?;
         self.catalog.load_collection(db, name).await
     }
 
     pub async fn load_partitions(&self, db: &str, name: &str, partitions: &[String]) -> Result<()> {
-        let mut collection = self.catalog.resolve(db, name)?;
+        let mut collection = self.catalog.resolve_checked(db, name)?;
         if let Some(missing) = partitions.iter().find(|p| collection.partition(p).is_none()) {
             return Err(crate::error::EngineError::PartitionNotFound { collection: collection.name.clone(), name: missing.clone() });
         }

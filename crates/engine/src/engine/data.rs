@@ -16,7 +16,8 @@ use std::collections::HashMap;
 const MAX_QUERY_WINDOW: usize = 16_384;
 
 impl Engine {
-    /// The partition a write names (`""`: none, i.e. the default or the partition key's).
+    /// The partition a write names (`""`: none, i.e. the default or the partition key's);
+    /// a malformed name is refused as such.
     fn write_partition(collection: &Collection, name: &str) -> Result<Option<PartitionId>> {
         if name.is_empty() {
             return Ok(None);
@@ -26,10 +27,7 @@ impl Engine {
                 "not support manually specifying the partition names if partition key mode is used".to_string(),
             ));
         }
-        collection
-            .partition(name)
-            .map(|p| Some(p.id))
-            .ok_or_else(|| EngineError::PartitionNotFound { collection: collection.name.clone(), name: name.to_string() })
+        collection.named_partition(name).map(|p| Some(p.id))
     }
 
     fn read_partitions(collection: &Collection, names: &[String]) -> Result<Option<Vec<PartitionId>>> {
@@ -49,13 +47,13 @@ impl Engine {
     }
 
     pub async fn insert(&self, db: &str, name: &str, partition: &str, columns: InsertColumns) -> Result<MutationOutcome> {
-        let collection = self.catalog.resolve(db, name)?;
+        let collection = self.catalog.resolve_checked(db, name)?;
         let partition = Self::write_partition(&collection, partition)?;
         self.data.insert(&collection, partition, columns).await
     }
 
     pub async fn upsert(&self, db: &str, name: &str, partition: &str, columns: InsertColumns) -> Result<MutationOutcome> {
-        let collection = self.catalog.resolve(db, name)?;
+        let collection = self.catalog.resolve_checked(db, name)?;
         let partition = Self::write_partition(&collection, partition)?;
         self.data.upsert(&collection, partition, columns).await
     }
@@ -68,7 +66,7 @@ impl Engine {
         filter: &str,
         templates: &HashMap<String, TemplateValue>,
     ) -> Result<MutationOutcome> {
-        let collection = self.catalog.resolve(db, name)?;
+        let collection = self.catalog.resolve_checked(db, name)?;
         let partition = if partition.is_empty() || partition == DEFAULT_PARTITION && collection.has_partition_key() {
             None
         } else {
@@ -112,7 +110,7 @@ impl Engine {
 
     /// Query a loaded collection.
     pub async fn query(&self, db: &str, name: &str, partitions: &[String], mut request: QueryRequest) -> Result<QueryOutput> {
-        let collection = self.catalog.resolve(db, name)?;
+        let collection = self.catalog.resolve_checked(db, name)?;
         if let Some(limit) = request.limit
             && (limit + request.offset > MAX_QUERY_WINDOW || limit == 0)
         {

@@ -42,7 +42,7 @@ pub async fn create(engine: Arc<Engine>, db_name: String, request: CreateCollect
 pub fn has(engine: &Engine, db_name: &str, name: &str) -> Result<BoolResponse> {
     let value = match engine.describe_collection(db_name, name) {
         Ok(_) => true,
-        Err(EngineError::CollectionNotFound { .. }) => false,
+        Err(EngineError::DescribedCollectionNotFound { .. }) => false,
         Err(other) => return Err(other),
     };
     Ok(BoolResponse { value, ..Default::default() })

@@ -69,7 +69,7 @@ pub async fn write(
     fields: Vec<FieldData>,
     num_rows: u32,
 ) -> Result<MutationResult> {
-    let collection = engine.describe_collection(&db, &collection_name)?.collection;
+    let collection = engine.resolve_checked(&db, &collection_name)?;
     let columns = columns(&collection, &fields, num_rows)?;
     let outcome: MutationOutcome = detached(async move {
         match kind {
@@ -139,7 +139,7 @@ fn query_params(params: &[KeyValuePair]) -> Result<(Option<usize>, usize)> {
 pub async fn query(engine: &Engine, db: &str, request: &WireQuery) -> Result<QueryResults> {
     let (limit, offset) = query_params(&request.query_params)?;
     let templates = templates::from_wire(&request.expr_template_values).map_err(EngineError::InvalidParameter)?;
-    let collection = engine.describe_collection(db, &request.collection_name)?.collection;
+    let collection = engine.resolve_checked(db, &request.collection_name)?;
     let query = QueryRequest {
         filter: request.expr.clone(),
         templates,
@@ -187,7 +187,7 @@ pub async fn partition_statistics(engine: &Engine, db: &str, collection: &str, p
 }
 
 pub fn persistent_segments(engine: &Engine, db: &str, collection: &str) -> Result<GetPersistentSegmentInfoResponse> {
-    let collection_id = engine.describe_collection(db, collection)?.collection.id.0;
+    let collection_id = engine.resolve(db, collection)?.id.0;
     let infos = engine
         .segments(db, collection)?
         .into_iter()

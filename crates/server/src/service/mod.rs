@@ -387,7 +387,7 @@ impl MilvusService for MilvusApi {
         // Flush seals synchronously, so a flush the client saw acknowledged is complete.
         let db = database_of(&request, &request.get_ref().db_name);
         let name = &request.get_ref().collection_name;
-        let result = if name.is_empty() { Ok(()) } else { self.engine.describe_collection(&db, name).map(|_| ()) };
+        let result = if name.is_empty() { Ok(()) } else { self.engine.resolve(&db, name).map(|_| ()) };
         reply(result.map(|()| GetFlushStateResponse { flushed: true, ..Default::default() }))
     }
 

@@ -162,7 +162,7 @@ pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<S
     if params.iterator && nq != 1 {
         return Err(invalid("search iterator v2 does not support processing multiple vectors simultaneously"));
     }
-    let collection = engine.describe_collection(db, &request.collection_name)?.collection;
+    let collection = engine.resolve(db, &request.collection_name)?;
     let templates = templates::from_wire(&request.expr_template_values).map_err(EngineError::InvalidParameter)?;
     let search = SearchRequest {
         anns_field: params.anns_field,
