@@ -79,6 +79,22 @@ pub enum EngineError {
     #[error("field not found[field={field}]")]
     FieldNotFound { collection: String, field: String },
 
+    /// An index on a field the schema lacks (without a dynamic field to take it as a key).
+    #[error("cannot create index on non-exist field: {field}")]
+    IndexFieldNotFound { field: String },
+
+    /// An index name already taken by a different definition.
+    #[error("CreateIndex failed: at most one distinct index is allowed per field")]
+    IndexNameTaken { name: String },
+
+    /// A second index on a field (or on one path of a JSON field) under another name.
+    #[error("CreateIndex failed: creating multiple indexes on same field is not supported")]
+    FieldAlreadyIndexed { field: String },
+
+    /// A `json_path` that names no path of a JSON field or dynamic key.
+    #[error("cannot parse identifier: {path}{}", detail.as_ref().map(|d| format!(", error: {d}")).unwrap_or_default())]
+    JsonPathUnparsable { path: String, detail: Option<String> },
+
     #[error("index not found[collection={collection}]")]
     IndexNotFound { collection: String },
 

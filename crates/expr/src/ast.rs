@@ -107,7 +107,7 @@ impl ArithOp {
 }
 
 /// One step of a JSON path or an array index: `["key"]` or `[3]`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PathStep {
     Key(String),
     Index(u64),

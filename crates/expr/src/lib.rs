@@ -35,6 +35,7 @@ mod value;
 
 pub use ast::{ArithOp, Ast, CmpOp, MAX_DEPTH, PathStep};
 pub use error::{ExprError, Result};
+pub use eval::json_path_values;
 pub use parser::parse;
-pub use plan::{Bound, IndexTerm, Pks, Plan, TermMatch, TermValue};
+pub use plan::{Bound, IndexTerm, NumKey, Pks, Plan, TermMatch, TermTarget, TermValue, json_path_of};
 pub use template::TemplateValue;

@@ -14,6 +14,9 @@ use std::collections::{BTreeMap, HashSet};
 pub const FIRST_FIELD_ID: i64 = 100;
 /// Name of the hidden JSON field that holds dynamic keys.
 pub const DYNAMIC_FIELD_NAME: &str = "$meta";
+/// The field id index definitions give `$meta` (indexes on dynamic keys). `$meta` is
+/// no schema field, and -1 is no user or system field's id.
+pub const DYNAMIC_FIELD_ID: FieldId = FieldId(-1);
 /// Most fields a collection may have (Milvus `proxy.maxFieldNum`).
 pub const MAX_FIELDS: usize = 64;
 /// Most vector fields a collection may have (Milvus `proxy.maxVectorFieldNum`).
@@ -197,6 +200,21 @@ impl CollectionSchema {
 
     pub fn field(&self, name: &str) -> Option<&FieldSchema> {
         self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// `$meta` as a JSON field with [`DYNAMIC_FIELD_ID`], for indexes on dynamic keys;
+    /// `None` without a dynamic field.
+    pub fn dynamic_field(&self) -> Option<FieldSchema> {
+        self.enable_dynamic_field.then(|| FieldSchema { id: DYNAMIC_FIELD_ID, ..FieldSchema::new(DYNAMIC_FIELD_NAME, DataType::Json) })
+    }
+
+    /// The field an index on `id` covers: a schema field or `$meta`.
+    pub fn index_field(&self, id: FieldId) -> Option<FieldSchema> {
+        match self.fields.iter().find(|f| f.id == id) {
+            Some(field) => Some(field.clone()),
+            None if id == DYNAMIC_FIELD_ID => self.dynamic_field(),
+            None => None,
+        }
     }
 
     /// Same user-visible definition, ignoring assigned field ids (idempotent create).

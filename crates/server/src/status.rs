@@ -82,7 +82,11 @@ pub fn status_of(error: &EngineError) -> Status {
         | Wal(_)
         | Arrow(_)
         | Log(_)
-        | CorruptMetadata { .. } => (code::UNEXPECTED, ErrorCode::UnexpectedError),
+        | CorruptMetadata { .. }
+        | IndexFieldNotFound { .. }
+        | IndexNameTaken { .. }
+        | FieldAlreadyIndexed { .. }
+        | JsonPathUnparsable { .. } => (code::UNEXPECTED, ErrorCode::UnexpectedError),
     };
     failure(code, legacy, error.to_string())
 }

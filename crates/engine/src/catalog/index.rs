@@ -4,6 +4,7 @@
 use super::Catalog;
 use super::collection::Stamp;
 use super::index_spec::IndexSpec;
+use super::json_index;
 use super::model::{Collection, IndexDefinition};
 use crate::error::{EngineError, NameKind, Result, invalid};
 use crate::names;
@@ -27,34 +28,56 @@ pub struct NewIndex {
     pub params: BTreeMap<String, String>,
 }
 
-/// Add `index` to `collection` as definition `id`. The same definition again changes
-/// nothing; a different one on the same field or under the same name is refused.
+/// Add `index` to `collection` as definition `id`, with Milvus's rules: the same
+/// definition again (same name, field and parameters) changes nothing; another one under
+/// a taken name, or a second index on one field, is refused, except that a JSON field
+/// (or `$meta`) takes one index per path.
 pub(crate) fn define(collection: &mut Collection, index: &NewIndex, id: IndexId, created_ts: Timestamp) -> Result<()> {
-    let index_name = if index.index_name.is_empty() { index.field_name.as_str() } else { index.index_name.as_str() };
-    names::validate(NameKind::Index, index_name)?;
-    let field = collection
-        .schema
-        .field(&index.field_name)
-        .ok_or_else(|| EngineError::FieldNotFound { collection: collection.name.clone(), field: index.field_name.clone() })?;
-    let spec = IndexSpec::parse(field, &index.params)?;
+    let schema = &collection.schema;
+    let field = match schema.field(&index.field_name) {
+        Some(field) => field.clone(),
+        // Milvus takes a name the schema lacks for a key of the dynamic field.
+        None => schema.dynamic_field().ok_or_else(|| EngineError::IndexFieldNotFound { field: index.field_name.clone() })?,
+    };
+    let mut spec = IndexSpec::parse(&field, &index.params)?;
+    let json = match spec.json_cast {
+        Some(cast) => Some(json_index::target(schema, &field, &index.field_name, cast, &mut spec.params)?),
+        None => None,
+    };
+    let default_name = match &json {
+        Some(json) => json_index::default_name(&field, &json.path),
+        None => index.field_name.clone(),
+    };
+    // The default name of a JSON path index (`j/a/0`) is no valid name to give, but a
+    // restore re-creates indexes by their stored names, so it is taken as given.
+    let index_name = match index.index_name.as_str() {
+        "" => default_name,
+        given if given == default_name => default_name,
+        given => {
+            names::validate(NameKind::Index, given)?;
+            given.to_string()
+        }
+    };
     let definition = IndexDefinition {
         id,
-        name: index_name.to_string(),
+        name: index_name,
         field_id: field.id,
         index_type: spec.index_type,
         metric_type: spec.metric_type,
         params: spec.params,
         created_ts,
+        json,
     };
-    let same = |d: &IndexDefinition| {
-        (&d.name, &d.index_type, &d.metric_type, &d.params)
-            == (&definition.name, &definition.index_type, &definition.metric_type, &definition.params)
-    };
-    if let Some(existing) = collection.indexes.iter().find(|d| d.field_id == definition.field_id) {
-        return if same(existing) { Ok(()) } else { Err(invalid("CreateIndex failed: at most one distinct index is allowed per field")) };
-    }
-    if collection.indexes.iter().any(|d| d.name == definition.name) {
-        return Err(invalid(format!("CreateIndex failed: index already exist, but parameters are inconsistent, index name: {index_name}")));
+    for existing in &collection.indexes {
+        if existing.name == definition.name {
+            let same = (existing.field_id, &existing.index_type, &existing.metric_type, &existing.params, &existing.json)
+                == (definition.field_id, &definition.index_type, &definition.metric_type, &definition.params, &definition.json);
+            return if same { Ok(()) } else { Err(EngineError::IndexNameTaken { name: definition.name }) };
+        }
+        let other_path = matches!((&existing.json, &definition.json), (Some(a), Some(b)) if a.path != b.path);
+        if existing.field_id == definition.field_id && !other_path {
+            return Err(EngineError::FieldAlreadyIndexed { field: index.field_name.clone() });
+        }
     }
     collection.indexes.push(definition);
     Ok(())
@@ -63,7 +86,6 @@ pub(crate) fn define(collection: &mut Collection, index: &NewIndex, id: IndexId,
 impl Catalog {
     /// Define an index (see [`define`]).
     pub async fn create_index(&self, db_name: &str, collection: &str, index: &NewIndex) -> Result<()> {
-        names::validate(NameKind::Index, if index.index_name.is_empty() { &index.field_name } else { &index.index_name })?;
         let id = IndexId(self.next_id().await?);
         let created_ts = self.next_ts().await?;
         self.update_collection(db_name, collection, Stamp::Updated, |c| define(c, index, id, created_ts)).await
@@ -73,12 +95,10 @@ impl Catalog {
     /// field; `IndexNotFound` when none match.
     pub fn describe_indexes(&self, db_name: &str, collection: &str, field_name: &str, index_name: &str) -> Result<Vec<IndexInfo>> {
         let c = self.describe_collection(db_name, collection)?.collection;
-        let field_of =
-            |d: &IndexDefinition| c.schema.fields.iter().find(|f| f.id == d.field_id).map(|f| f.name.clone()).unwrap_or_default();
         let found: Vec<IndexInfo> = c
             .indexes
             .iter()
-            .map(|d| IndexInfo { definition: d.clone(), field_name: field_of(d) })
+            .map(|d| IndexInfo { definition: d.clone(), field_name: json_index::field_name(&c.schema, d.field_id, &d.params) })
             .filter(|i| index_name.is_empty() || i.definition.name == index_name)
             .filter(|i| field_name.is_empty() || i.field_name == field_name)
             .collect();
@@ -91,15 +111,16 @@ impl Catalog {
     /// Drop an index definition. Dropping one that does not exist succeeds, as in Milvus.
     pub async fn drop_index(&self, db_name: &str, collection: &str, field_name: &str, index_name: &str) -> Result<()> {
         self.update_collection(db_name, collection, Stamp::Updated, |c| {
-            let field_id = c.schema.field(field_name).map(|f| f.id);
+            let schema = c.schema.clone();
             let matches = |d: &IndexDefinition| {
-                (index_name.is_empty() || d.name == index_name) && (field_name.is_empty() || Some(d.field_id) == field_id)
+                (index_name.is_empty() || d.name == index_name)
+                    && (field_name.is_empty() || json_index::field_name(&schema, d.field_id, &d.params) == field_name)
             };
-            if c.loaded && c.indexes.iter().any(matches) {
-                return Err(invalid(format!(
-                    "index cannot be dropped, collection is loaded, please release it first, collection: {}",
-                    c.name
-                )));
+            // As in Milvus, scalar and JSON path indexes may go while the collection is
+            // loaded (filters fall back to evaluation), vector indexes may not.
+            let vector = |d: &IndexDefinition| schema.index_field(d.field_id).is_some_and(|f| f.data_type.is_vector());
+            if c.loaded && c.indexes.iter().any(|d| matches(d) && vector(d)) {
+                return Err(invalid(format!("vector index cannot be dropped on loaded collection: {}", c.id.0)));
             }
             c.indexes.retain(|d| !matches(d));
             Ok(())

@@ -1,7 +1,8 @@
 //! Which index types and parameters a field accepts, checked before an index definition
 //! is stored, so a bad request is refused with a message that names the problem.
 
-use crate::error::{Result, invalid};
+use super::json_index::{self, JsonCast, MILVUS_INDEX_TYPES};
+use crate::error::{EngineError, Result, invalid};
 use crate::schema::{DataType, FieldSchema};
 use std::collections::BTreeMap;
 
@@ -20,6 +21,13 @@ pub struct IndexSpec {
     /// Empty for scalar indexes.
     pub metric_type: String,
     pub params: BTreeMap<String, String>,
+    /// For an index on a JSON field or `$meta`: the type it holds.
+    pub json_cast: Option<JsonCast>,
+}
+
+/// A refused index parameter, in Milvus's words: `{reason}: invalid parameter[...]`.
+pub(crate) fn params_error(reason: impl std::fmt::Display) -> EngineError {
+    invalid(format!("{reason}: invalid parameter[expected=valid index params][actual=invalid index params]"))
 }
 
 impl IndexSpec {
@@ -34,13 +42,20 @@ impl IndexSpec {
                 params.insert(key.clone(), value.clone());
             }
         }
-        let index_type = params.remove("index_type").unwrap_or_else(|| AUTOINDEX.to_string()).to_uppercase();
+        let given_type = params.remove("index_type").unwrap_or_else(|| AUTOINDEX.to_string());
+        let index_type = given_type.to_uppercase();
         let metric_type = params.remove("metric_type").unwrap_or_default().to_uppercase();
         let name = &field.name;
+        if !MILVUS_INDEX_TYPES.contains(&index_type.as_str()) {
+            return Err(invalid(format!("invalid parameter[expected=valid index][actual=invalid index type: {given_type}]")));
+        }
+        if field.data_type == DataType::Json {
+            let json_cast = Some(json_index::check(&index_type, &params)?);
+            return Ok(IndexSpec { index_type, metric_type: String::new(), params, json_cast });
+        }
         let (types, metrics, default_metric): (&[&str], &[&str], &str) = match field.data_type {
             t if t.is_vector() && t != DataType::BinaryVector => (FLOAT_VECTOR_INDEXES, FLOAT_METRICS, "COSINE"),
             DataType::BinaryVector => (BINARY_VECTOR_INDEXES, BINARY_METRICS, "HAMMING"),
-            DataType::Json => return Err(invalid(format!("index on JSON field {name} is not supported"))),
             _ => (SCALAR_INDEXES, &[], ""),
         };
         if !types.contains(&index_type.as_str()) {
@@ -77,7 +92,7 @@ impl IndexSpec {
             "IVF_FLAT" | "BIN_IVF_FLAT" => check_int(&params, "nlist", 1, 65_536)?,
             _ => {}
         }
-        Ok(IndexSpec { index_type, metric_type, params })
+        Ok(IndexSpec { index_type, metric_type, params, json_cast: None })
     }
 }
 

@@ -22,6 +22,7 @@ mod collection;
 mod database;
 mod index;
 pub mod index_spec;
+pub mod json_index;
 pub mod keys;
 mod load;
 pub mod model;

@@ -1,5 +1,6 @@
 //! The catalog's records: what is stored, one JSON value per metadata key (`keys.rs`).
 
+use super::json_index::JsonPathTarget;
 use crate::error::{EngineError, NameKind, Result};
 use crate::names;
 use crate::schema::CollectionSchema;
@@ -65,9 +66,14 @@ pub struct IndexDefinition {
     pub index_type: String,
     /// Empty for scalar indexes.
     pub metric_type: String,
-    /// Build parameters such as `M`, `efConstruction`, `nlist`.
+    /// Build parameters such as `M`, `efConstruction`, `nlist`; for a JSON path index
+    /// `json_path` and `json_cast_type` as the client gave them.
     pub params: BTreeMap<String, String>,
     pub created_ts: Timestamp,
+    /// For an index on a JSON field or on `$meta` (`field_id` is then
+    /// [`DYNAMIC_FIELD_ID`](crate::schema::DYNAMIC_FIELD_ID)): the path and cast it covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<JsonPathTarget>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

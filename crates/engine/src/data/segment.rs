@@ -7,7 +7,7 @@
 //! until GC finds nothing references them.
 
 use super::deletes::{DeleteIndex, pk_column};
-use crate::read::scalar_index::ScalarIndex;
+use crate::read::scalar_index::{ScalarIndex, ScalarTarget};
 use arrow_array::{BooleanArray, RecordBatch};
 use quiver_base::{CollectionId, FieldId, IndexId, PartitionId, SegmentId, Timestamp};
 use quiver_format::FileRef;
@@ -141,8 +141,9 @@ pub struct Segment {
     pub indexes: BTreeMap<FieldId, SegmentIndex>,
     /// Indexes with a recorded build (loaded or not).
     pub built: BTreeSet<IndexId>,
-    /// Scalar indexes by field name (loaded sealed segments only).
-    pub scalar: BTreeMap<String, Arc<ScalarIndex>>,
+    /// Scalar indexes by what they cover: fields and JSON paths (loaded sealed segments
+    /// only).
+    pub scalar: BTreeMap<ScalarTarget, Arc<ScalarIndex>>,
     /// Whether `batches` hold every column. A released sealed segment keeps only the
     /// primary key and `$ts` (enough for deletes, counts and flush-time routing).
     pub loaded: bool,

@@ -233,7 +233,7 @@ impl Indexing {
 
     pub fn progress(&self, collection: &Collection, definition: &IndexDefinition) -> IndexProgress {
         let view = self.data.view(collection).unwrap_or_default();
-        let scalar = collection.schema.fields.iter().any(|f| f.id == definition.field_id && !f.data_type.is_vector());
+        let scalar = collection.schema.index_field(definition.field_id).is_some_and(|f| !f.data_type.is_vector());
         let mut progress = IndexProgress::default();
         for segment in view.segments.iter().filter(|s| s.rows > 0) {
             let rows = segment.rows as u64;

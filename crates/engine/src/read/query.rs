@@ -201,10 +201,10 @@ pub(crate) fn for_each_match(
 }
 
 /// The rows of a segment a filter selects, answered by a scalar index when the filter
-/// is one test on an indexed field.
+/// is one test on an indexed field or JSON path that the index holds every row for.
 pub(crate) fn index_mask(segment: &Segment, plan: &Plan) -> Option<Vec<bool>> {
     let term = plan.index_term()?;
-    let index = segment.scalar.get(&term.field)?;
+    let (_, index) = segment.scalar.iter().find(|(target, _)| target.answers(&term.target, &term.matches))?;
     Some(index.select(&term.matches, segment.rows))
 }
 

@@ -5,6 +5,7 @@
 
 use super::model::{CopyTask, JobState, RestoreJob, TargetSegment, keys};
 use super::{EngineError, Restore};
+use crate::catalog::json_index;
 use crate::catalog::model::{Collection, DEFAULT_DATABASE, DEFAULT_PARTITION};
 use crate::catalog::{NewCollection, NewIndex};
 use crate::error::{NameKind, Result, encode};
@@ -151,7 +152,7 @@ fn target_request(snapshot: &files::ReadSnapshot, target: &str) -> NewCollection
         .indexes
         .iter()
         .map(|index| {
-            let field_name = schema.fields.iter().find(|f| f.id == index.field_id).map(|f| f.name.clone()).unwrap_or_default();
+            let field_name = json_index::field_name(&schema, index.field_id, &index.params);
             let mut params = index.params.clone();
             params.insert("index_type".to_string(), index.index_type.clone());
             if !index.metric_type.is_empty() {

@@ -16,12 +16,36 @@ use crate::ast::{CmpOp, PathStep};
 use crate::error::{ExprError, Result};
 use crate::json::lookup;
 use crate::like::LikePattern;
-use crate::plan::{InList, JsonNeeds, Needles, Operand, Pred};
+use crate::plan::{InList, JsonNeeds, Needles, Operand, Pred, need};
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_buffer::BooleanBuffer;
 use serde_json::Value;
 use std::collections::HashMap;
 use tri::Tri;
+
+/// Calls `visit(row, path, value)` for each row of the JSON column `cells` (named
+/// `name` in errors) that has a value at `paths[path]`, seen exactly as a filter sees
+/// it: null and empty cells, missing keys and JSON nulls have none. Indexes over JSON
+/// paths are built from this, so they select the rows evaluation would.
+pub fn json_path_values(
+    name: &str,
+    cells: &StringArray,
+    paths: &[Vec<PathStep>],
+    mut visit: impl FnMut(usize, usize, &Value),
+) -> Result<()> {
+    let mut needs = JsonNeeds::new();
+    paths.iter().for_each(|path| need(&mut needs, name, path));
+    let keys = needs.get(name).and_then(Option::as_ref);
+    for (row, doc) in documents::parse_column(name, cells, keys)?.iter().enumerate() {
+        let Some(doc) = doc else { continue };
+        for (at, path) in paths.iter().enumerate() {
+            if let Some(value) = lookup(doc, path).filter(|v| !v.is_null()) {
+                visit(row, at, value);
+            }
+        }
+    }
+    Ok(())
+}
 
 /// The rows of `batch` where `pred` is true.
 pub(crate) fn evaluate(pred: &Pred, batch: &RecordBatch, json_columns: &JsonNeeds) -> Result<BooleanBuffer> {

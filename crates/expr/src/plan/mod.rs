@@ -11,11 +11,11 @@ mod operand;
 mod pks;
 mod term;
 
-pub(crate) use node::{ArithStep, ColumnRef, InList, JsonNeeds, Needles, Operand, Pred, Ty};
+pub(crate) use node::{ArithStep, ColumnRef, InList, JsonNeeds, Needles, Operand, Pred, Ty, need};
 pub use pks::Pks;
-pub use term::{Bound, IndexTerm, TermMatch, TermValue};
+pub use term::{Bound, IndexTerm, NumKey, TermMatch, TermTarget, TermValue};
 
-use crate::ast::Ast;
+use crate::ast::{Ast, PathStep};
 use crate::error::Result;
 use crate::eval;
 use crate::parser::parse;
@@ -70,7 +70,7 @@ impl Plan {
         self.primary_keys.clone()
     }
 
-    /// The whole filter as one test a scalar index can answer, if it is one.
+    /// The whole filter as one test a scalar or JSON path index can answer, if it is one.
     pub fn index_term(&self) -> Option<IndexTerm> {
         term::index_term(&self.root)
     }
@@ -79,4 +79,17 @@ impl Plan {
     pub fn matches_all(&self) -> bool {
         matches!(self.root, Pred::Const(true))
     }
+}
+
+/// The JSON column (a JSON field or `$meta`) and path that `text` names, resolved as a
+/// filter naming it is: `meta["a"][0]`, `$meta["k"]`, or a dynamic key `k["x"]`.
+/// `None` when `text` is a valid operand of another kind (a literal, a scalar field).
+/// Indexes on JSON paths are defined through this, so a filter on the same path finds
+/// its index.
+pub fn json_path_of(text: &str, schema: &CollectionSchema) -> Result<Option<(String, Vec<PathStep>)>> {
+    let planner = build::Planner { schema, templates: &HashMap::new() };
+    Ok(match planner.operand(&parse(text)?)? {
+        Operand::Json { column, path } => Some((column, path)),
+        _ => None,
+    })
 }

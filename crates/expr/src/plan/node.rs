@@ -215,7 +215,7 @@ impl Operand {
 /// when some use needs the whole document. Evaluation parses only those keys.
 pub(crate) type JsonNeeds = BTreeMap<String, Option<BTreeSet<String>>>;
 
-fn need(out: &mut JsonNeeds, column: &str, path: &[PathStep]) {
+pub(crate) fn need(out: &mut JsonNeeds, column: &str, path: &[PathStep]) {
     let key = match path.first() {
         Some(PathStep::Key(key)) => Some(key.clone()),
         // An index looks up key "3" in an object, so that key is needed.
