@@ -98,5 +98,6 @@ def test_describe_replica_is_one_replica_on_this_node(client: MilvusClient, raw_
     assert client.describe_replica(name) == []
     gone = raw_stub.GetReplicas(milvus_pb2.GetReplicasRequest(collectionID=desc["collection_id"] + 1000), timeout=RPC_TIMEOUT_S)
     assert (gone.status.code, list(gone.replicas)) == (0, []), "an unknown collection id has no replica"
-    with expect_error(COLLECTION_NOT_FOUND, "collection not found"):
+    # pymilvus describes the collection first: Milvus's DescribeCollection words.
+    with expect_error(COLLECTION_NOT_FOUND, "can't find collection[database=default]"):
         client.describe_replica(unique_name("missing"))
