@@ -1463,3 +1463,29 @@ def test_status_codes_on_the_wire(client, raw_stub, unique_name):
     listed = raw_stub.ListSnapshots(milvus_pb2.ListSnapshotsRequest(collection_name=name), timeout=t)
     assert_ok(listed.status)
     assert list(listed.snapshots) == []
+
+
+def test_a_snapshot_right_after_a_flush_captures_finished_index_builds(make_server, quiver_bin):
+    """create_snapshot waits for the index builds of the segments it captures, so the
+    restore registers index files instead of building them again."""
+    import json
+    import subprocess
+
+    server = make_server()
+    c = server.client()
+    schema = MilvusClient.create_schema(auto_id=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=64)
+    index = c.prepare_index_params()
+    index.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 16, "efConstruction": 200})
+    c.create_collection("fresh", schema=schema, index_params=index)
+    for batch in range(4):
+        c.insert("fresh", [{"id": batch * 5000 + i, "vector": [((batch * 5000 + i) * 7 % 101) / 101.0] * 64} for i in range(5000)])
+        c.flush("fresh")
+    c.create_snapshot("right_after", "fresh")
+    listed = subprocess.run([str(quiver_bin), "inspect", "--root", str(server.objects_dir), "files", "fresh", "right_after", "--json"],
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    segments = json.loads(listed.stdout)["segments"]
+    assert sum(s["rows"] for s in segments) == 20000
+    assert all(s["index_files"] for s in segments), [(s["segment_id"], len(s["index_files"])) for s in segments]

@@ -16,6 +16,7 @@
 //! | `[data] restore_job_retention_seconds` | – | – | `10800` |
 //! | `[data] restore_workers` | – | – | `2` |
 //! | `[data] shutdown_timeout_seconds` | – | – | `30` |
+//! | `[data] snapshot_index_wait_seconds` | – | – | `60` |
 //! | `[metrics] enabled` | – | – | `true` |
 //! | `[metrics] port` | `QUIVER_METRICS_PORT` | `--metrics-port` | `9091` (`0`: any free port) |
 
@@ -73,6 +74,8 @@ pub struct DataSettings {
     /// On SIGTERM/SIGINT, how long background work and restore jobs get to finish or save
     /// their progress before the process exits.
     pub shutdown_timeout_seconds: u64,
+    /// How long CreateSnapshot waits for the index builds of the segments it captures.
+    pub snapshot_index_wait_seconds: u64,
 }
 
 impl Default for DataSettings {
@@ -86,6 +89,7 @@ impl Default for DataSettings {
             restore_job_retention_seconds: 3 * 3600,
             restore_workers: 2,
             shutdown_timeout_seconds: 30,
+            snapshot_index_wait_seconds: 60,
         }
     }
 }

@@ -69,6 +69,7 @@ async fn serve(config: Config) -> Result<(), String> {
             ..DataConfig::default()
         },
         restore_workers: config.data.restore_workers.max(1),
+        snapshot_index_wait: Duration::from_secs(config.data.snapshot_index_wait_seconds),
     };
     let wal_dir = config.data_dir.join("wal");
     let engine =

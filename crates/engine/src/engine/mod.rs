@@ -35,11 +35,14 @@ pub struct EngineConfig {
     pub data: DataConfig,
     /// Restore jobs running at once.
     pub restore_workers: usize,
+    /// How long CreateSnapshot waits for index builds of the segments it captures (a
+    /// segment captured unindexed has its index rebuilt by every restore). Zero: no wait.
+    pub snapshot_index_wait: std::time::Duration,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { data: DataConfig::default(), restore_workers: 2 }
+        EngineConfig { data: DataConfig::default(), restore_workers: 2, snapshot_index_wait: std::time::Duration::ZERO }
     }
 }
 
@@ -55,6 +58,7 @@ pub struct Engine {
     /// The restore queue until [`Engine::start`] hands it to the workers.
     restore_queue: Mutex<Option<JobQueue>>,
     restore_workers: usize,
+    snapshot_index_wait: std::time::Duration,
     started_ms: u64,
 }
 
@@ -97,6 +101,7 @@ impl Engine {
             restore,
             restore_queue: Mutex::new(Some(queue)),
             restore_workers: config.restore_workers,
+            snapshot_index_wait: config.snapshot_index_wait,
             started_ms,
         })
     }

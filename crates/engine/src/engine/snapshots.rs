@@ -18,7 +18,33 @@ impl Engine {
     pub async fn create_snapshot(&self, db: &str, collection: &str, name: &str, description: &str, protection_seconds: i64) -> Result<()> {
         crate::names::validate(crate::error::NameKind::Snapshot, name)?;
         let collection = self.snapshot_collection(db, collection, "create snapshot")?;
+        self.wait_for_index_builds(&collection, name).await;
         self.snapshots.create(&collection, name, description, protection_seconds).await
+    }
+
+    /// Wait, at most `snapshot_index_wait`, until every sealed segment has its indexes, so
+    /// a snapshot taken right after a flush does not capture segments whose restore would
+    /// rebuild them. The snapshot is taken anyway when the time is up (said in the log).
+    async fn wait_for_index_builds(&self, collection: &Collection, snapshot: &str) {
+        const POLL: std::time::Duration = std::time::Duration::from_millis(20);
+        let deadline = tokio::time::Instant::now() + self.snapshot_index_wait;
+        loop {
+            let pending: u64 = collection.indexes.iter().map(|d| self.indexing.progress(collection, d).pending_rows).sum();
+            if pending == 0 {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                if !self.snapshot_index_wait.is_zero() {
+                    tracing::info!(
+                        collection = %collection.name, snapshot, pending_rows = pending,
+                        "snapshot captures rows whose index is still building; a restore builds it again"
+                    );
+                }
+                return;
+            }
+            self.indexing.work().notify_one();
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     pub async fn drop_snapshot(&self, db: &str, collection: &str, name: &str) -> Result<()> {

@@ -258,6 +258,8 @@ async fn open(
     let config = EngineConfig {
         data: DataConfig { seal_bytes: 1 << 30, seal_idle: Duration::from_secs(1 << 30), wal_sync: false },
         restore_workers: 2,
+        // Index builds run only when a test calls for them.
+        snapshot_index_wait: Duration::ZERO,
     };
     let engine = Engine::open(faulty_meta.clone(), faulty_objects.clone(), wal, clock.clone(), config).await.unwrap();
     engine.start().await.unwrap();
