@@ -94,7 +94,7 @@ async fn insert_under_maintenance() {
     let objects = build(&ObjectStoreConfig::Local { root: dir.path().join("objects") }).unwrap();
     let config = EngineConfig {
         data: DataConfig { seal_bytes: 1 << 40, seal_idle: Duration::from_secs(1 << 30), wal_sync: true },
-        restore_workers: 2,
+        ..EngineConfig::default()
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let engine = Arc::new(Engine::open(meta, objects, &dir.path().join("wal"), clock, config).await.unwrap());
@@ -183,7 +183,7 @@ async fn snapshots_beside_a_slow_collection() {
     let objects = Arc::new(FaultyObjectStore::new(local, Power::new()));
     let config = EngineConfig {
         data: DataConfig { seal_bytes: 1 << 40, seal_idle: Duration::from_secs(1 << 30), wal_sync: true },
-        restore_workers: 2,
+        ..EngineConfig::default()
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let engine = Arc::new(Engine::open(meta, objects.clone(), &dir.path().join("wal"), clock, config).await.unwrap());
