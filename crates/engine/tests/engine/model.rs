@@ -390,10 +390,16 @@ async fn drop_snapshot(env: &mut Env, model: &mut Model, rng: &mut TestRng, name
     if rng.chance(0.5) {
         let pins: Vec<i64> = collection.pins.iter().filter(|(_, s)| **s == snapshot).map(|(id, _)| *id).collect();
         for pin in pins {
-            if env.engine().unpin_snapshot(pin).await.is_ok() {
-                model.collections.get_mut(name).expect("picked").pins.remove(&pin);
+            let unpinned = env.engine().unpin_snapshot(pin).await;
+            let crashed = settle(env, model, None).await;
+            let collection = model.collections.get_mut(name).expect("picked");
+            if unpinned.is_ok() {
+                collection.pins.remove(&pin);
+            } else if crashed {
+                // Unknown: the unpin may have landed before the crash.
+                collection.pins.remove(&pin);
+                collection.maybe_pinned.insert(snapshot.clone());
             }
-            settle(env, model, None).await;
         }
     }
     let pinned = model.collections[name].pinned(&snapshot);
