@@ -58,6 +58,14 @@ def fill(client: MilvusClient, name: str, rows: int = 200) -> None:
     client.flush(name)
 
 
+def test_counters_start_at_zero(make_server):
+    samples = scrape(make_server())
+    for name in ["quiver_gc_passes_total", "quiver_snapshots_created_total", "quiver_restore_copied_bytes_total"]:
+        assert (name, ()) in samples and samples[(name, ())] == 0, name
+    assert value(samples, "quiver_restore_jobs_finished_total", state="Failed") == 0
+    assert ("quiver_restore_jobs_finished_total", (("state", "Failed"),)) in samples
+
+
 def test_healthz_answers_ok(make_server):
     server = make_server()
     with urllib.request.urlopen(f"{server.metrics_url}/healthz", timeout=10) as reply:

@@ -63,6 +63,14 @@ pub fn describe() {
     describe_gauge!(LOADED_SEGMENTS, "Segments held in memory, by state (growing, sealed)");
     describe_gauge!(SEGMENT_BYTES, Unit::Bytes, "Bytes of segment data held in memory");
     describe_gauge!(RESIDENT_BYTES, Unit::Bytes, "Resident memory of the server process");
+    // Counters exist from the start at zero, so `rate()` and alerts see their first
+    // increment instead of a series that appears out of nowhere.
+    for counter in [GC_PASSES, GC_FILES_DELETED, GC_BYTES_DELETED, SNAPSHOTS_CREATED, SNAPSHOTS_DROPPED, RESTORE_BYTES_COPIED] {
+        counter!(counter).absolute(0);
+    }
+    for state in ["Completed", "Failed"] {
+        counter!(RESTORE_JOBS_FINISHED, "state" => state).absolute(0);
+    }
 }
 
 /// One gRPC call answered; `code` is the Milvus status code (`0` success), or `grpc_<n>`
