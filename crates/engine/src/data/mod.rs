@@ -268,13 +268,14 @@ impl Data {
     pub fn view(&self, collection: &Collection) -> Result<CollectionView> {
         let data = self.collection_data(collection.id);
         data.check_available(collection)?;
+        let columns = quiver_format::columns::arrow_schema(&collection.schema).fields().len();
         let state = data.read();
         let live = |s: &&Arc<Segment>| collection.partitions.iter().any(|p| p.id == s.partition);
         let segments = state
             .segments
             .values()
             .filter(live)
-            .map(|s| Ok(s.conformed(&collection.schema)?.map(Arc::new).unwrap_or_else(|| Arc::clone(s))))
+            .map(|s| Ok(s.conformed(&collection.schema, columns)?.map(Arc::new).unwrap_or_else(|| Arc::clone(s))))
             .collect::<Result<_>>()?;
         Ok(CollectionView { segments, deletes: state.deletes.clone() })
     }
@@ -284,9 +285,10 @@ impl Data {
     /// the work.
     pub fn conform_to(&self, collection: &Collection) -> Result<()> {
         let data = self.collection_data(collection.id);
+        let columns = quiver_format::columns::arrow_schema(&collection.schema).fields().len();
         let mut state = data.write();
         for segment in state.segments.values_mut() {
-            if let Some(conformed) = segment.conformed(&collection.schema)? {
+            if let Some(conformed) = segment.conformed(&collection.schema, columns)? {
                 *segment = Arc::new(conformed);
             }
         }

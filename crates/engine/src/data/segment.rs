@@ -189,9 +189,9 @@ impl Segment {
     }
 
     /// This segment with its rows in the layout of `schema` (see `rows::conform`), or
-    /// `None` when they already are (or it holds key columns only).
-    pub fn conformed(&self, schema: &quiver_format::schema::CollectionSchema) -> crate::error::Result<Option<Segment>> {
-        let columns = quiver_format::columns::arrow_schema(schema).fields().len();
+    /// `None` when they already are (or it holds key columns only). `columns` is the
+    /// number of columns of that layout, which callers compute once for all segments.
+    pub fn conformed(&self, schema: &quiver_format::schema::CollectionSchema, columns: usize) -> crate::error::Result<Option<Segment>> {
         if !self.loaded || self.batches.iter().all(|b| b.num_columns() == columns) {
             return Ok(None);
         }
