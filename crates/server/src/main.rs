@@ -6,6 +6,7 @@ mod config;
 mod convert;
 mod inspect;
 mod observe;
+mod rest;
 mod serve;
 mod service;
 mod status;

@@ -46,7 +46,8 @@ pub fn install() -> Result<PrometheusHandle, String> {
     Ok(handle)
 }
 
-/// The tower layer that counts and times every gRPC call by method and Milvus code.
+/// The tower layer that counts and times every gRPC and REST call by method (or REST
+/// path) and Milvus code.
 #[derive(Clone, Copy)]
 pub struct RpcLayer;
 
@@ -78,12 +79,19 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        // The path is `/milvus.proto.milvus.MilvusService/<Method>`.
-        let method = request.uri().path().rsplit('/').next().unwrap_or_default().to_string();
+        // A gRPC path is `/milvus.proto.milvus.MilvusService/<Method>`: the method names it.
+        // A REST path (`/v2/vectordb/collections/create`) is named whole, since its last
+        // part (`create`) is shared by many endpoints.
+        let path = request.uri().path();
+        let rest = path.starts_with("/v2/vectordb/");
+        let method = if rest { path.to_string() } else { path.rsplit('/').next().unwrap_or_default().to_string() };
         let started = Instant::now();
         let call = self.inner.call(request);
         Box::pin(REPLY_CODE.scope(Cell::new(None), async move {
             let response = call.await?;
+            // Unserved REST paths share one name, so stray requests cannot add series.
+            let method =
+                if rest && response.status() == http::StatusCode::NOT_FOUND { "/v2/vectordb/unserved".to_string() } else { method };
             let code = match REPLY_CODE.with(Cell::get) {
                 Some(code) => code.to_string(),
                 // No Milvus failure: success, unless gRPC itself refused (unknown method).

@@ -1,8 +1,10 @@
-//! `quiver serve`: open the storage, start the gRPC server, stop cleanly on a signal.
+//! `quiver serve`: open the storage, serve gRPC and the RESTful API on one port, stop
+//! cleanly on a signal.
 
 use crate::background;
 use crate::config::Config;
 use crate::observe;
+use crate::rest;
 use crate::service::{MilvusApi, WithUnserved};
 use quiver_base::{Clock, SystemClock};
 use quiver_engine::{DataConfig, Engine, EngineConfig};
@@ -13,6 +15,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+use tonic::service::Routes;
 
 /// pymilvus sends 5 MB insert batches and allows unlimited sizes; Milvus allows 256 MB.
 const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
@@ -92,18 +95,23 @@ async fn serve(config: Config) -> Result<(), String> {
         None => None,
     };
     let metrics_url = metrics_http.as_ref().map_or("off".to_string(), |http| format!("http://{}/metrics", http.addr));
-    let served = MilvusServiceServer::new(MilvusApi::new(Arc::clone(&engine), identifier))
+    let api = Arc::new(MilvusApi::new(Arc::clone(&engine), identifier));
+    let served = MilvusServiceServer::from_arc(Arc::clone(&api))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let service = WithUnserved::new(served, MAX_MESSAGE_BYTES);
+    // gRPC (HTTP/2) and Milvus's RESTful API (HTTP/1.1 JSON) share the port, as in Milvus:
+    // one router, served by tonic's server with HTTP/1 accepted (hyper-util's automatic
+    // HTTP/1 + HTTP/2 connections), so both keep its keepalive, nodelay and shutdown.
+    let routes = Routes::new(WithUnserved::new(served, MAX_MESSAGE_BYTES)).into_axum_router().merge(rest::router(api, MAX_MESSAGE_BYTES));
     let shutdown = shutdown_signal()?;
     tracing::info!(address = %addr, metrics = %metrics_url, data_dir = %config.data_dir.display(), "quiver ready");
     tonic::transport::Server::builder()
+        .accept_http1(true)
         .layer(observe::RpcLayer)
         // pymilvus pings every 10 s even when idle; answer them and keep the connection.
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
-        .add_service(service)
+        .add_routes(Routes::from(routes))
         .serve_with_incoming_shutdown(tokio_stream_listener(listener), shutdown)
         .await
         .map_err(|e| format!("server failed: {e}"))?;

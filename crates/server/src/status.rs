@@ -25,6 +25,11 @@ pub mod code {
     pub const ALIAS_ALREADY_EXISTS: i32 = 1602;
     pub const FIELD_NOT_FOUND: i32 = 1700;
     pub const FIELD_INVALID_NAME: i32 = 1701;
+    /// The RESTful API's own codes: a body that is not the JSON an endpoint reads, a body
+    /// without a required field, rows that do not fit the collection's schema.
+    pub const REST_BODY_INVALID: i32 = 1801;
+    pub const REST_PARAMETER_MISSING: i32 = 1802;
+    pub const REST_INSERT_DATA_INVALID: i32 = 1804;
     pub const IMPORT_FAILED: i32 = 2100;
     pub const SNAPSHOT_NOT_FOUND: i32 = 2600;
     pub const SNAPSHOT_PINNED: i32 = 2601;
@@ -94,6 +99,22 @@ pub fn status_of(error: &EngineError) -> Status {
 /// A failure Status for errors that arise in the server itself (bad wire input).
 pub fn invalid_request(reason: impl Into<String>) -> Status {
     failure(code::PARAMETER_INVALID, ErrorCode::IllegalArgument, reason.into())
+}
+
+/// A REST body that is not JSON, or not the JSON its endpoint reads (Milvus's
+/// `ErrIncorrectParameterFormat`).
+pub fn rest_body_invalid(reason: impl std::fmt::Display) -> Status {
+    failure(code::REST_BODY_INVALID, ErrorCode::IllegalArgument, format!("can only accept json format request, error: {reason}"))
+}
+
+/// A REST body without a field its endpoint requires (Milvus's `ErrMissingRequiredParameters`).
+pub fn rest_parameter_missing(reason: impl std::fmt::Display) -> Status {
+    failure(code::REST_PARAMETER_MISSING, ErrorCode::IllegalArgument, format!("missing required parameters, error: {reason}"))
+}
+
+/// REST rows that cannot become the collection's columns (Milvus's `ErrInvalidInsertData`).
+pub fn rest_insert_data_invalid(reason: impl std::fmt::Display) -> Status {
+    failure(code::REST_INSERT_DATA_INVALID, ErrorCode::IllegalArgument, format!("fail to deal the insert data, error: {reason}"))
 }
 
 /// The Status of an RPC Quiver does not serve (Milvus's `ErrServiceUnimplemented`),

@@ -56,9 +56,20 @@ fn database_of<T>(request: &Request<T>, request_db: &str) -> String {
         .to_string()
 }
 
-/// A reply message that carries a `status` field.
-trait WithStatus: Default {
+/// A reply message that carries a `status` field (or is the Status itself).
+pub(crate) trait WithStatus: Default {
     fn set_status(&mut self, status: Status);
+    fn status(&self) -> Option<&Status>;
+}
+
+impl WithStatus for Status {
+    fn set_status(&mut self, status: Status) {
+        *self = status;
+    }
+
+    fn status(&self) -> Option<&Status> {
+        Some(self)
+    }
 }
 
 macro_rules! with_status {
@@ -66,6 +77,10 @@ macro_rules! with_status {
         impl WithStatus for $reply {
             fn set_status(&mut self, status: Status) {
                 self.status = Some(status);
+            }
+
+            fn status(&self) -> Option<&Status> {
+                self.status.as_ref()
             }
         }
     )*};
