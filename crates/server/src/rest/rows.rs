@@ -135,12 +135,12 @@ fn scalars(name: &str, kind: DataType, element: i32, cells: &[(usize, &Value)]) 
     let wrong = |row: usize, value: &Value, what: &str| format!("row {row}: field {name} holds {value}, not {what}");
     Ok(match kind {
         DataType::Bool => Scalar::BoolData(BoolArray {
-            data: cells.iter().map(|(row, v)| v.as_bool().ok_or_else(|| wrong(*row, *v, "a boolean"))).collect::<Result<_, _>>()?,
+            data: cells.iter().map(|(row, v)| v.as_bool().ok_or_else(|| wrong(*row, v, "a boolean"))).collect::<Result<_, _>>()?,
         }),
         DataType::Int8 | DataType::Int16 | DataType::Int32 => Scalar::IntData(IntArray {
             data: cells
                 .iter()
-                .map(|(row, v)| v.as_i64().and_then(|i| i32::try_from(i).ok()).ok_or_else(|| wrong(*row, *v, "a 32-bit integer")))
+                .map(|(row, v)| v.as_i64().and_then(|i| i32::try_from(i).ok()).ok_or_else(|| wrong(*row, v, "a 32-bit integer")))
                 .collect::<Result<_, _>>()?,
         }),
         DataType::Int64 => Scalar::LongData(LongArray {
@@ -148,23 +148,23 @@ fn scalars(name: &str, kind: DataType, element: i32, cells: &[(usize, &Value)]) 
             data: cells
                 .iter()
                 .map(|(row, v)| {
-                    v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())).ok_or_else(|| wrong(*row, *v, "an integer"))
+                    v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())).ok_or_else(|| wrong(*row, v, "an integer"))
                 })
                 .collect::<Result<_, _>>()?,
         }),
         DataType::Float => Scalar::FloatData(FloatArray {
             data: cells
                 .iter()
-                .map(|(row, v)| v.as_f64().map(|f| f as f32).ok_or_else(|| wrong(*row, *v, "a number")))
+                .map(|(row, v)| v.as_f64().map(|f| f as f32).ok_or_else(|| wrong(*row, v, "a number")))
                 .collect::<Result<_, _>>()?,
         }),
         DataType::Double => Scalar::DoubleData(DoubleArray {
-            data: cells.iter().map(|(row, v)| v.as_f64().ok_or_else(|| wrong(*row, *v, "a number"))).collect::<Result<_, _>>()?,
+            data: cells.iter().map(|(row, v)| v.as_f64().ok_or_else(|| wrong(*row, v, "a number"))).collect::<Result<_, _>>()?,
         }),
         DataType::VarChar | DataType::String => Scalar::StringData(StringArray {
             data: cells
                 .iter()
-                .map(|(row, v)| v.as_str().map(str::to_string).ok_or_else(|| wrong(*row, *v, "a string")))
+                .map(|(row, v)| v.as_str().map(str::to_string).ok_or_else(|| wrong(*row, v, "a string")))
                 .collect::<Result<_, _>>()?,
         }),
         DataType::Json => Scalar::JsonData(JsonArray { data: cells.iter().map(|(_, v)| v.to_string().into_bytes()).collect() }),
@@ -172,7 +172,7 @@ fn scalars(name: &str, kind: DataType, element: i32, cells: &[(usize, &Value)]) 
             let element_kind = DataType::try_from(element).unwrap_or(DataType::None);
             let mut data = Vec::with_capacity(cells.len());
             for (row, value) in cells {
-                let items = value.as_array().ok_or_else(|| wrong(*row, *value, "a list"))?;
+                let items = value.as_array().ok_or_else(|| wrong(*row, value, "a list"))?;
                 let items: Vec<(usize, &Value)> = items.iter().map(|item| (*row, item)).collect();
                 data.push(ScalarField { data: Some(scalars(name, element_kind, 0, &items)?) });
             }
