@@ -339,15 +339,21 @@ async fn restores_queue_behind_the_workers_and_resume_after_a_shutdown() {
         }
         jobs
     };
-    // Two workers, each held at its first copy (up to four copies in flight per job).
-    gate.reached(2).await;
-    let states: Vec<JobState> = {
-        let mut states = Vec::new();
+    // Both workers take a job and are held at its copies (up to four in flight per job, so
+    // the gate alone cannot tell two jobs from one): wait until two jobs execute.
+    gate.reached(1).await;
+    let mut states: Vec<JobState> = Vec::new();
+    for _ in 0..2_000 {
+        states.clear();
         for job in &jobs {
             states.push(env.engine().restore_state(*job).await.unwrap().state);
         }
-        states
-    };
+        if states.iter().filter(|s| **s == JobState::Executing).count() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(states.iter().filter(|s| **s == JobState::Executing).count(), 2, "two workers run two jobs: {states:?}");
     assert_eq!(states.iter().filter(|s| **s == JobState::Pending).count(), 1, "the third job waits in the queue: {states:?}");
     let shutdown = {
         let engine = env.engine().clone();
