@@ -87,13 +87,19 @@ def snapshot_cli(quiver_bin, uri: str, *args: str) -> subprocess.CompletedProces
                           timeout=START_S, stdin=subprocess.DEVNULL)
 
 
+def one_row_snapshot(server, collection: str, snapshot: str):
+    """A one-row collection, flushed, with a snapshot; returns the client."""
+    client = server.client()
+    client.create_collection(collection, dimension=4)
+    client.insert(collection, [{"id": 1, "vector": [0.5] * 4}])
+    client.flush(collection)
+    client.create_snapshot(snapshot, collection)
+    return client
+
+
 def test_dropping_a_missing_snapshot_says_nothing_was_dropped(make_server, quiver_bin):
     server = make_server()
-    client = server.client()
-    client.create_collection("kept", dimension=4)
-    client.insert("kept", [{"id": 1, "vector": [0.5] * 4}])
-    client.flush("kept")
-    client.create_snapshot("real", "kept")
+    client = one_row_snapshot(server, "kept", "real")
     missing = snapshot_cli(quiver_bin, server.uri, "drop", "kept", "imagined")
     assert missing.returncode == 0, missing.stderr
     assert missing.stdout.strip() == "no snapshot imagined in default.kept; nothing was dropped"
@@ -137,11 +143,7 @@ def test_inspect_given_a_data_directory_points_at_its_objects(make_server, quive
 
 def test_inspect_counts_in_words(make_server, quiver_bin):
     server = make_server()
-    client = server.client()
-    client.create_collection("one", dimension=4)
-    client.insert("one", [{"id": 1, "vector": [0.5] * 4}])
-    client.flush("one")
-    client.create_snapshot("s", "one")
+    client = one_row_snapshot(server, "one", "s")
     shown = subprocess.run([str(quiver_bin), "inspect", "--root", str(server.objects_dir), "show", "one", "s"],
                            capture_output=True, text=True, timeout=START_S)
     assert shown.returncode == 0, shown.stderr
