@@ -3,6 +3,7 @@
 //! and run off the async runtime (they are CPU work); scalar indexes answer filters that
 //! are one test on an indexed field.
 
+mod latest;
 mod query;
 pub mod scalar_index;
 mod search;

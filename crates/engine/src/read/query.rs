@@ -1,14 +1,18 @@
 //! Reads: filter, project, count, limit and offset over growing and sealed segments at a
-//! read timestamp, honouring deletes.
+//! read timestamp, honouring deletes and returning one row per primary key (see
+//! [`latest`](super::latest)).
 
+use super::latest::latest_in_key_order;
 use crate::catalog::model::Collection;
 use crate::data::{CollectionView, Segment, pk_values as pk_column};
 use crate::error::{EngineError, Result};
+use arrow_array::cast::AsArray;
+use arrow_array::types::UInt64Type;
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow_select::concat::concat;
 use quiver_base::PartitionId;
 use quiver_expr::{Plan, TemplateValue};
-use quiver_format::columns::META_COLUMN;
+use quiver_format::columns::{META_COLUMN, TS_COLUMN};
 use quiver_format::logs::PkColumn;
 use quiver_format::schema::{CollectionSchema, FieldSchema};
 use std::collections::HashMap;
@@ -111,26 +115,29 @@ pub fn query(collection: &Collection, view: &CollectionView, request: &QueryRequ
     // reference counted, so keeping them past the lock copies nothing.
     let mut batches: Vec<RecordBatch> = Vec::new();
     let mut pks: Vec<ArrayRef> = Vec::new();
+    let mut timestamps: Vec<u64> = Vec::new();
     let mut locations: Vec<(usize, usize)> = Vec::new();
     for_each_match(view, plan.as_ref(), pk_name, partitions, read_ts, |batch, mask| {
         if mask.true_count() > 0 {
             let index = batches.len();
             batches.push(project(batch, &names)?);
             pks.push(arrow_select::filter::filter(batch.column_by_name(pk_name).expect("pk column"), mask)?);
+            let ts = batch.column_by_name(TS_COLUMN).expect("stored batches have $ts").as_primitive::<UInt64Type>();
+            timestamps.extend(mask.values().set_indices().map(|row| ts.value(row)));
             locations.extend(mask.values().set_indices().map(|row| (index, row)));
         }
         Ok(true)
     })?;
     // Phase 2: primary key order, as Milvus merges results (query_iterator's cursor,
-    // `pk > last`, relies on it); then gather only the rows in the window.
+    // `pk > last`, relies on it), one row per key; then gather only the rows in the window.
     let window: Vec<(usize, usize)> = if locations.is_empty() {
         Vec::new()
     } else {
         let all: Vec<&dyn Array> = pks.iter().map(|a| a.as_ref()).collect();
         let keys = concat(&all)?;
         let wanted = request.limit.map(|l| l.saturating_add(request.offset));
-        let order = arrow_ord::sort::sort_to_indices(&keys, None, wanted)?;
-        order.values().iter().skip(request.offset).map(|&i| locations[i as usize]).collect()
+        let order = latest_in_key_order(&keys, &timestamps, wanted)?;
+        order.iter().skip(request.offset).map(|&i| locations[i as usize]).collect()
     };
     let mut columns = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {

@@ -1,18 +1,20 @@
 //! Vector search: per segment, the segment's index (or exact search when it has none,
 //! as for growing data), restricted to the rows that are visible and match the filter;
 //! then a merge of every segment's hits into each query's top-k, ordered as Milvus
-//! orders them (L2/HAMMING/JACCARD ascending, IP/COSINE descending).
+//! orders them (L2/HAMMING/JACCARD ascending, IP/COSINE descending), with one hit per
+//! primary key (see [`latest`](super::latest)).
 
+use super::latest::keep_latest_of;
 use super::query::{OutputColumn, compile, resolve_output};
 use crate::catalog::model::{Collection, IndexDefinition};
 use crate::data::{CollectionView, Segment};
 use crate::error::{EngineError, Result};
 use arrow_array::cast::AsArray;
-use arrow_array::types::Float32Type;
+use arrow_array::types::{Float32Type, UInt64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use quiver_base::PartitionId;
 use quiver_expr::{Plan, TemplateValue};
-use quiver_format::columns::{META_COLUMN, bf16_to_f32, f16_to_f32};
+use quiver_format::columns::{META_COLUMN, TS_COLUMN, bf16_to_f32, f16_to_f32};
 use quiver_format::schema::{DataType, FieldSchema};
 use quiver_index::{Hit, Metric, SearchParams, Vectors, brute_force, parallel_map};
 use std::borrow::Cow;
@@ -351,9 +353,34 @@ fn run(
         candidates.iter_mut().for_each(|list| list.sort_by(&order));
         Ok(candidates)
     };
+    // One hit per primary key: the latest row among the key's candidates.
+    let latest_only = |list: Vec<Candidate>| -> Result<Vec<Candidate>> {
+        if list.len() < 2 {
+            return Ok(list);
+        }
+        let locs: Vec<(usize, usize)> = list.iter().map(&locate).collect();
+        let keys = gather(&pk_name, &locs)?;
+        let ts = gather(TS_COLUMN, &locs)?;
+        let ts = ts.as_primitive::<UInt64Type>();
+        let stamps: Vec<(u64, usize, u32)> = list.iter().enumerate().map(|(i, c)| (ts.value(i), c.segment, c.row)).collect();
+        let keep = keep_latest_of(keys.as_ref(), &stamps);
+        Ok(list.into_iter().zip(keep).filter_map(|(candidate, kept)| kept.then_some(candidate)).collect())
+    };
     // Grouping ranks every group by its best row, so every row is a candidate (exact
     // for FLAT; the graph search of HNSW stays approximate).
-    let chosen = if group_field.is_some() { collect(searchable_rows.max(wanted))? } else { collect(wanted)? };
+    let mut k = if group_field.is_some() { searchable_rows.max(wanted) } else { wanted };
+    let chosen = loop {
+        let found = collect(k)?;
+        let found_counts: Vec<usize> = found.iter().map(Vec::len).collect();
+        let distinct: Vec<Vec<Candidate>> = found.into_iter().map(latest_only).collect::<Result<_>>()?;
+        // Repeats of a key crowd other keys out of the candidates: widen until each query
+        // has its hits or every row was a candidate.
+        let crowded = distinct.iter().zip(&found_counts).any(|(list, &found)| list.len() < found && list.len() < wanted);
+        if !crowded || k >= searchable_rows {
+            break distinct;
+        }
+        k = k.saturating_mul(2).min(searchable_rows);
+    };
     let mut topks = Vec::with_capacity(nq);
     let mut scores = Vec::new();
     let mut picks: Vec<(usize, usize)> = Vec::new();
