@@ -1,6 +1,6 @@
 """Behaviour where Milvus has a rule of its own that applications rely on, checked through
 stock pymilvus: duplicate primary keys (Milvus does not deduplicate inserts; reads return
-the latest row of a key, count(*) counts stored rows)."""
+the latest row of a key, count(*) counts stored rows) and upsert into an auto_id collection."""
 
 from __future__ import annotations
 
@@ -110,4 +110,39 @@ def test_latest_rows_survive_compaction_restart_and_restore(make_server, unique_
     assert latest(client, restored) == expected
     hits = client.search(restored, data=[[0.0, 1.0]], limit=10, output_fields=["gen"])[0]
     assert {h["id"]: h["entity"]["gen"] for h in hits} == expected
+
+
+# ---- upsert into an auto_id collection -----------------------------------------------------
+
+
+def auto_id_schema():
+    s = MilvusClient.create_schema(auto_id=True, enable_dynamic_field=False)
+    s.add_field("id", DataType.INT64, is_primary=True, auto_id=True)
+    s.add_field("vec", DataType.FLOAT_VECTOR, dim=2)
+    s.add_field("gen", DataType.INT64)
+    return s
+
+
+def test_upsert_into_an_auto_id_collection_replaces_named_keys_with_new_ones(client, unique_name):
+    name = unique_name("upsauto")
+    index = client.prepare_index_params()
+    index.add_index("vec", index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=auto_id_schema(), index_params=index, consistency_level="Strong")
+    inserted = client.insert(name, [{"vec": [float(i), 0.0], "gen": 1} for i in range(5)])["ids"]
+    # Keys that name no row: the rows are added under new keys.
+    added = client.upsert(name, [{"id": 10**12 + i, "vec": [0.0, 0.0], "gen": 2} for i in range(2)])
+    assert len(added["ids"]) == 2 and min(added["ids"]) > max(inserted), (added, inserted)
+    assert count_rows(client, name) == 7
+    # Keys that name rows: those rows go, the new ones come under new keys.
+    replaced = inserted[:3]
+    res = client.upsert(name, [{"id": k, "vec": [1.0, 1.0], "gen": 3} for k in replaced])
+    assert res["upsert_count"] == 3
+    assert min(res["ids"]) > max(added["ids"]), (res, added)
+    assert client.get(name, ids=replaced) == []
+    got = client.query(name, filter="", output_fields=["gen"], limit=100)
+    assert sorted((r["id"], r["gen"]) for r in got) == sorted(
+        [(k, 1) for k in inserted[3:]] + [(k, 2) for k in added["ids"]] + [(k, 3) for k in res["ids"]]
+    )
+    client.flush(name)
+    assert client.get_collection_stats(name)["row_count"] == 7
 

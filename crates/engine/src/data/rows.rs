@@ -52,6 +52,9 @@ pub enum PkSource {
     Client,
     /// Generate `num_rows` ids starting here.
     Generated(i64),
+    /// Generate `num_rows` ids starting here; keys in the request name the rows an
+    /// upsert replaces (auto_id upsert), they are not stored.
+    Replacing(i64),
 }
 
 /// Check `input` against `schema` and build the stored batch (system columns included).
@@ -116,10 +119,12 @@ pub fn assemble(schema: &CollectionSchema, input: InsertColumns, pk: PkSource, t
 fn primary_key(field: &FieldSchema, given: Option<ArrayRef>, pk: PkSource, n: usize) -> Result<ArrayRef> {
     match (pk, given) {
         // Generated keys of a VarChar primary key are the decimal digits of the ids, as in Milvus.
-        (PkSource::Generated(start), None) if field.data_type == DataType::VarChar => {
+        (PkSource::Generated(start), None) | (PkSource::Replacing(start), _) if field.data_type == DataType::VarChar => {
             Ok(Arc::new(StringArray::from_iter_values((start..start + n as i64).map(|id| id.to_string()))))
         }
-        (PkSource::Generated(start), None) => Ok(Arc::new(Int64Array::from_iter_values(start..start + n as i64))),
+        (PkSource::Generated(start), None) | (PkSource::Replacing(start), _) => {
+            Ok(Arc::new(Int64Array::from_iter_values(start..start + n as i64)))
+        }
         (PkSource::Generated(_), Some(_)) => {
             Err(bad(format!("the primary key {} is auto-generated (auto_id); do not provide its values", field.name)))
         }
@@ -530,5 +535,16 @@ mod tests {
     fn columns_must_have_the_field_layout() {
         let f = field("n", DataType::Int64);
         assert_eq!(error_of(f, Arc::new(Int32Array::from(vec![1]))), "field n: expected a column of Arrow type Int64, got Int32");
+    }
+
+    #[test]
+    fn an_auto_id_upsert_stores_new_keys_in_place_of_the_named_ones() {
+        let s = schema(vec![field("n", DataType::Int64)], false);
+        let named = || columns(2, vec![("pk", Arc::new(Int64Array::from(vec![7, 8]))), ("n", Arc::new(Int64Array::from(vec![1, 2])))]);
+        assert!(insert(&s, named()).is_err(), "an insert must not name auto_id keys");
+        let batch = assemble(&s, named(), PkSource::Replacing(100), 7).unwrap();
+        assert_eq!(batch.column_by_name("pk").unwrap().as_primitive::<arrow_array::types::Int64Type>().values(), &[100, 101]);
+        let wrong = columns(1, vec![("pk", Arc::new(Int32Array::from(vec![7]))), ("n", Arc::new(Int64Array::from(vec![1])))]);
+        assert!(assemble(&s, wrong, PkSource::Replacing(100), 7).is_err(), "named keys still have the key's type");
     }
 }

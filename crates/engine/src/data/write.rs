@@ -48,15 +48,29 @@ impl Data {
     }
 
     /// Replace rows by primary key: a delete of the pks everywhere in the collection and
-    /// an insert, at one timestamp.
+    /// an insert, at one timestamp. With `auto_id`, as in Milvus, the new rows get new
+    /// keys and the keys the request names (if it names any) are deleted.
     pub async fn upsert(&self, collection: &Collection, partition: Option<PartitionId>, columns: InsertColumns) -> Result<MutationOutcome> {
         let data = self.collection_data(collection.id);
         let _writer = data.writer.lock().await;
+        let pk_field = collection.schema.primary_field();
+        let (pk, named) = if pk_field.auto_id {
+            let named = columns.fields.iter().find(|(name, _)| name == &pk_field.name).map(|(_, keys)| Arc::clone(keys));
+            (PkSource::Replacing(self.ctx.ids.next_block(columns.num_rows as u64).await?), named)
+        } else {
+            (PkSource::Client, None)
+        };
         let ts = self.ctx.next_ts().await?;
-        let batch = rows::assemble(&collection.schema, columns, PkSource::Client, ts.0)?;
-        let pks = deletes::pk_column(batch.column_by_name(&collection.schema.primary_field().name).expect("pk column"));
+        let batch = rows::assemble(&collection.schema, columns, pk, ts.0)?;
+        let pks = deletes::pk_column(batch.column_by_name(&pk_field.name).expect("pk column"));
+        let replaced = match (pk, named) {
+            (PkSource::Client, _) => Some(pks.clone()),
+            // `assemble` checked the named keys' type.
+            (_, named) => named.map(|keys| deletes::pk_column(&keys)),
+        };
         let count = batch.num_rows();
-        let mut entries = vec![WalEntry::Delete { collection: collection.id, partition: None, pks: pks.clone(), ts: ts.0 }];
+        let mut entries: Vec<WalEntry> =
+            replaced.into_iter().map(|pks| WalEntry::Delete { collection: collection.id, partition: None, pks, ts: ts.0 }).collect();
         entries.extend(routing::by_partition(collection, partition, batch)?.into_iter().map(|(partition, batch)| WalEntry::Insert {
             collection: collection.id,
             partition,
