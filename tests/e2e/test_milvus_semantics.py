@@ -1,13 +1,14 @@
 """Behaviour where Milvus has a rule of its own that applications rely on, checked through
 stock pymilvus: duplicate primary keys (Milvus does not deduplicate inserts; reads return
-the latest row of a key, count(*) counts stored rows) and upsert into an auto_id collection."""
+the latest row of a key, count(*) counts stored rows), upsert into an auto_id collection,
+and the checks of a query's limit and offset."""
 
 from __future__ import annotations
 
 import pytest
 from pymilvus import DataType, MilvusClient
 
-from helpers import count_rows, wait_restore
+from helpers import INVALID_PARAMETER, count_rows, expect_error, wait_restore
 
 
 def schema(pk_type: DataType = DataType.INT64):
@@ -146,3 +147,38 @@ def test_upsert_into_an_auto_id_collection_replaces_named_keys_with_new_ones(cli
     client.flush(name)
     assert client.get_collection_stats(name)["row_count"] == 7
 
+
+# ---- query parameters ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small(server):
+    c = server.client()
+    name = "semantics_small"
+    if c.has_collection(name):
+        c.drop_collection(name)
+    create(c, name)
+    c.insert(name, rows(range(30), 1))
+    return c, name
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"limit": 16385}, "invalid max query result window, (offset+limit) should be in range [1, 16384], but got 16385"),
+        ({"limit": 16384, "offset": 1}, "invalid max query result window, (offset+limit) should be in range [1, 16384]"),
+        ({"limit": 2, "offset": -1}, "invalid max query result window, offset [-1] is invalid, should be gte than 0"),
+        ({"limit": -1, "offset": 10}, "invalid max query result window, limit [-1] is invalid, should be greater than 0"),
+    ],
+)
+def test_query_window_is_checked_with_milvus_words(small, kwargs, message):
+    c, name = small
+    with expect_error(INVALID_PARAMETER, message):
+        c.query(name, filter="id >= 0", output_fields=["id"], **kwargs)
+
+
+def test_an_offset_without_a_limit_is_ignored_as_in_milvus(small):
+    c, name = small
+    assert [r["id"] for r in c.query(name, filter="id >= 25", output_fields=["id"], offset=3)] == [25, 26, 27, 28, 29]
+    with expect_error(INVALID_PARAMETER, "empty expression should be used with limit"):
+        c.query(name, filter="", output_fields=["id"], offset=1)

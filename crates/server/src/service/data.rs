@@ -117,23 +117,33 @@ pub async fn flush(engine: Arc<Engine>, db: String, request: FlushRequest) -> Re
     Ok(response)
 }
 
+/// The most rows one query may page through (`offset + limit`), Milvus's
+/// `quotaAndLimits.limits.maxQueryResultWindow`.
+const MAX_QUERY_RESULT_WINDOW: i64 = 16_384;
+
+/// A query's `limit` and `offset`, checked with Milvus's words. As in Milvus, an offset
+/// counts only with a limit: without one the query returns every match.
 fn query_params(params: &[KeyValuePair]) -> Result<(Option<usize>, usize)> {
-    let mut limit = None;
-    let mut offset = 0;
-    for kv in params {
-        let parse =
-            |what: &str| {
-                kv.value.trim().parse::<i64>().ok().filter(|v| *v >= 0).map(|v| v as usize).ok_or_else(|| {
-                    EngineError::InvalidParameter(format!("{what} [{}] is invalid, should be a non-negative integer", kv.value))
-                })
-            };
-        match kv.key.as_str() {
-            "limit" => limit = Some(parse("limit")?),
-            "offset" => offset = parse("offset")?,
-            _ => {}
-        }
+    let value = |key: &str| params.iter().find(|kv| kv.key == key).map(|kv| kv.value.as_str());
+    let Some(limit) = value("limit") else {
+        return Ok((None, 0));
+    };
+    let integer =
+        |key: &str, text: &str| text.trim().parse::<i64>().map_err(|_| EngineError::InvalidParameter(format!("{key} [{text}] is invalid")));
+    let limit = integer("limit", limit)?;
+    let offset = value("offset").map(|text| integer("offset", text)).transpose()?.unwrap_or(0);
+    let window = |why: String| EngineError::InvalidParameter(format!("invalid max query result window, {why}"));
+    if offset < 0 {
+        return Err(window(format!("offset [{offset}] is invalid, should be gte than 0")));
     }
-    Ok((limit, offset))
+    if limit <= 0 {
+        return Err(window(format!("limit [{limit}] is invalid, should be greater than 0")));
+    }
+    let depth = offset.saturating_add(limit);
+    if depth > MAX_QUERY_RESULT_WINDOW {
+        return Err(window(format!("(offset+limit) should be in range [1, {MAX_QUERY_RESULT_WINDOW}], but got {depth}")));
+    }
+    Ok((Some(limit as usize), offset as usize))
 }
 
 pub async fn query(engine: &Engine, db: &str, request: &WireQuery) -> Result<QueryResults> {
