@@ -15,10 +15,10 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::hash::Hash;
 
-/// The positions of `keys` in key order with one position per key (the latest row,
-/// `timestamps` aligned with `keys`, later positions written later), the first `wanted`
-/// of them when given.
-pub(crate) fn latest_in_key_order(keys: &ArrayRef, timestamps: &[u64], wanted: Option<usize>) -> Result<Vec<u32>> {
+/// The positions of `keys` in key order with one position per key (the latest row by
+/// `timestamp(position)`, later positions written later), the first `wanted` of them when
+/// given. Timestamps are read only for repeated keys.
+pub(crate) fn latest_in_key_order(keys: &ArrayRef, timestamp: impl Fn(u32) -> u64, wanted: Option<usize>) -> Result<Vec<u32>> {
     let compare = make_comparator(keys.as_ref(), keys.as_ref(), SortOptions::default())?;
     let same = |a: u32, b: u32| compare(a as usize, b as usize) == Ordering::Equal;
     // The first `wanted + 1` keys in order hold a repeat among the first `wanted` exactly
@@ -29,7 +29,7 @@ pub(crate) fn latest_in_key_order(keys: &ArrayRef, timestamps: &[u64], wanted: O
         return Ok(probe.iter().take(wanted.unwrap_or(usize::MAX)).copied().collect());
     }
     let order = arrow_ord::sort::sort_to_indices(keys, None, None)?;
-    let later = |a: u32, b: u32| (timestamps[a as usize], a) > (timestamps[b as usize], b);
+    let later = |a: u32, b: u32| (timestamp(a), a) > (timestamp(b), b);
     let mut out: Vec<u32> = Vec::new();
     for &position in order.values() {
         match out.last().copied() {
@@ -86,8 +86,8 @@ mod tests {
     #[test]
     fn distinct_keys_come_back_sorted_and_limited() {
         let keys: ArrayRef = Arc::new(Int64Array::from(vec![5, 1, 3, 2]));
-        assert_eq!(latest_in_key_order(&keys, &[1, 1, 1, 1], None).unwrap(), [1, 3, 2, 0]);
-        assert_eq!(latest_in_key_order(&keys, &[1, 1, 1, 1], Some(2)).unwrap(), [1, 3]);
+        assert_eq!(latest_in_key_order(&keys, |_| 1, None).unwrap(), [1, 3, 2, 0]);
+        assert_eq!(latest_in_key_order(&keys, |_| 1, Some(2)).unwrap(), [1, 3]);
     }
 
     #[test]
@@ -95,15 +95,15 @@ mod tests {
         // key 1 at positions 0 (ts 9), 2 (ts 5) and 4 (ts 9, written after position 0).
         let keys: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 1, 3, 1]));
         let ts = [9, 1, 5, 1, 9];
-        assert_eq!(latest_in_key_order(&keys, &ts, None).unwrap(), [4, 1, 3]);
-        assert_eq!(latest_in_key_order(&keys, &ts, Some(2)).unwrap(), [4, 1]);
-        assert_eq!(latest_in_key_order(&keys, &ts, Some(1)).unwrap(), [4], "the repeat lies just past the window");
+        assert_eq!(latest_in_key_order(&keys, |p| ts[p as usize], None).unwrap(), [4, 1, 3]);
+        assert_eq!(latest_in_key_order(&keys, |p| ts[p as usize], Some(2)).unwrap(), [4, 1]);
+        assert_eq!(latest_in_key_order(&keys, |p| ts[p as usize], Some(1)).unwrap(), [4], "the repeat lies just past the window");
     }
 
     #[test]
     fn string_keys_dedupe_too() {
         let keys: ArrayRef = Arc::new(StringArray::from(vec!["b", "a", "b"]));
-        assert_eq!(latest_in_key_order(&keys, &[2, 1, 1], None).unwrap(), [1, 0]);
+        assert_eq!(latest_in_key_order(&keys, |p| [2, 1, 1][p as usize], None).unwrap(), [1, 0]);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use quiver_format::columns::{META_COLUMN, TS_COLUMN};
 use quiver_format::logs::PkColumn;
 use quiver_format::schema::{CollectionSchema, FieldSchema};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The output name Milvus uses for a count.
 pub const COUNT_STAR: &str = "count(*)";
@@ -115,15 +116,14 @@ pub fn query(collection: &Collection, view: &CollectionView, request: &QueryRequ
     // reference counted, so keeping them past the lock copies nothing.
     let mut batches: Vec<RecordBatch> = Vec::new();
     let mut pks: Vec<ArrayRef> = Vec::new();
-    let mut timestamps: Vec<u64> = Vec::new();
+    let mut timestamps: Vec<ArrayRef> = Vec::new();
     let mut locations: Vec<(usize, usize)> = Vec::new();
     for_each_match(view, plan.as_ref(), pk_name, partitions, read_ts, |batch, mask| {
         if mask.true_count() > 0 {
             let index = batches.len();
             batches.push(project(batch, &names)?);
             pks.push(arrow_select::filter::filter(batch.column_by_name(pk_name).expect("pk column"), mask)?);
-            let ts = batch.column_by_name(TS_COLUMN).expect("stored batches have $ts").as_primitive::<UInt64Type>();
-            timestamps.extend(mask.values().set_indices().map(|row| ts.value(row)));
+            timestamps.push(Arc::clone(batch.column_by_name(TS_COLUMN).expect("stored batches have $ts")));
             locations.extend(mask.values().set_indices().map(|row| (index, row)));
         }
         Ok(true)
@@ -136,7 +136,11 @@ pub fn query(collection: &Collection, view: &CollectionView, request: &QueryRequ
         let all: Vec<&dyn Array> = pks.iter().map(|a| a.as_ref()).collect();
         let keys = concat(&all)?;
         let wanted = request.limit.map(|l| l.saturating_add(request.offset));
-        let order = latest_in_key_order(&keys, &timestamps, wanted)?;
+        let timestamp = |position: u32| {
+            let (batch, row) = locations[position as usize];
+            timestamps[batch].as_primitive::<UInt64Type>().value(row)
+        };
+        let order = latest_in_key_order(&keys, timestamp, wanted)?;
         order.iter().skip(request.offset).map(|&i| locations[i as usize]).collect()
     };
     let mut columns = Vec::with_capacity(names.len());
