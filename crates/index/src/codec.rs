@@ -4,14 +4,15 @@
 //! offset size  field
 //!  0      4    magic "QVIX"
 //!  4      2    format version (u16 LE); readers refuse versions newer than FORMAT_VERSION
-//!  6      1    kind: 0 FLAT, 1 IVF_FLAT, 2 HNSW
+//!  6      1    kind: 0 FLAT, 1 IVF_FLAT, 2 HNSW, 3 IVF_SQ8, 4 IVF_PQ
 //!  7      1    metric: 0 L2, 1 IP, 2 COSINE, 3 HAMMING, 4 JACCARD
 //!  8      1    vector type: 0 float32, 1 binary (bit-packed)
 //!  9      3    zero
 //! 12      4    dim (u32 LE): floats per row, or bits per row for binary
 //! 16      8    rows (u64 LE)
 //! 24      8    param a (u64 LE): IVF nlist, HNSW M, else 0
-//! 32      8    param b (u64 LE): HNSW efConstruction, else 0
+//! 32      8    param b (u64 LE): HNSW efConstruction; IVF_SQ8 refine (0/1); IVF_PQ
+//!              m | nbits << 32 | refine << 40; else 0
 //! 40      8    body length in bytes (u64 LE)
 //! 48      4    CRC-32C of the body (u32 LE)
 //! 52      ..   body
@@ -22,19 +23,37 @@
 //! - IVF_FLAT: `lists` (u32), the centroids (`lists` rows), list offsets (`lists + 1`
 //!   u32), the row numbers of every list concatenated (`rows` u32), then the vectors in
 //!   that same order.
+//! - IVF_SQ8 / IVF_PQ: as IVF_FLAT up to the row numbers, then the quantizer (SQ8: `dim`
+//!   minimums and `dim` steps, f32; PQ: `m` (u32), `ksub` (u32), `m * ksub` codewords of
+//!   `dim / m` f32), the codes in list order (`dim` bytes a row for SQ8, `m` for PQ, PQ
+//!   codes of the row minus its list's centroid), then, when refine is on, the exact rows
+//!   in list order.
 //! - HNSW: `M^2` (f32; IP's inner-product reduction, 0 otherwise), the exact rows
 //!   (`rows` rows, as FLAT stores them), then usearch's own serialization
 //!   (`save_to_buffer`) of the graph, L2 and COSINE rows as bfloat16.
 //!
-//! Versions: 2 added the HNSW exact rows. A version 1 HNSW body is `M^2` then usearch's
-//! serialization with float32 rows (readers recover the exact rows from it).
+//! Versions: 2 added the HNSW exact rows; 3 added IVF_SQ8 and IVF_PQ. A version 1 HNSW
+//! body is `M^2` then usearch's serialization with float32 rows (readers recover the exact
+//! rows from it). A file records the oldest version that reads it ([`version_of`]), so an
+//! older build still loads the kinds it knows.
 
 use crate::vectors::Rows;
 use crate::{IndexError, IndexKind, Metric};
 
 pub(crate) const MAGIC: &[u8; 4] = b"QVIX";
 /// The newest format this build writes and reads.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
+
+/// The oldest format version that reads an index of `kind`.
+pub(crate) fn version_of(kind: &IndexKind) -> u16 {
+    match kind {
+        IndexKind::Flat | IndexKind::IvfFlat { .. } | IndexKind::Hnsw { .. } => 2,
+        IndexKind::IvfSq8 { .. } | IndexKind::IvfPq { .. } => 3,
+    }
+}
+
+const PQ_NBITS_SHIFT: u32 = 32;
+const PQ_REFINE_SHIFT: u32 = 40;
 const HEADER_LEN: usize = 52;
 
 /// What the header says.
@@ -74,10 +93,14 @@ pub(crate) fn encode(header: &Header, body: &[u8]) -> Vec<u8> {
         IndexKind::Flat => (0u8, 0u64, 0u64),
         IndexKind::IvfFlat { nlist } => (1, nlist as u64, 0),
         IndexKind::Hnsw { m, ef_construction } => (2, m as u64, ef_construction as u64),
+        IndexKind::IvfSq8 { nlist, refine } => (3, nlist as u64, refine as u64),
+        IndexKind::IvfPq { nlist, m, nbits, refine } => {
+            (4, nlist as u64, m as u64 | (nbits as u64) << PQ_NBITS_SHIFT | (refine as u64) << PQ_REFINE_SHIFT)
+        }
     };
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&version_of(&header.kind).to_le_bytes());
     out.push(tag);
     out.push(metric_tag(header.metric));
     out.push(header.binary as u8);
@@ -128,6 +151,10 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Header, u16, &[u8]), IndexError> {
         0 => IndexKind::Flat,
         1 => IndexKind::IvfFlat { nlist: a },
         2 => IndexKind::Hnsw { m: a, ef_construction: b },
+        3 if version >= 3 && b <= 1 => IndexKind::IvfSq8 { nlist: a, refine: b == 1 },
+        4 if version >= 3 && b >> (PQ_REFINE_SHIFT + 1) == 0 => {
+            IndexKind::IvfPq { nlist: a, m: b & 0xFFFF_FFFF, nbits: (b >> PQ_NBITS_SHIFT) & 0xFF, refine: b >> PQ_REFINE_SHIFT == 1 }
+        }
         _ => return Err(IndexError::corrupt(format!("unknown index kind tag {tag}"))),
     };
     let binary = match binary {
@@ -158,13 +185,19 @@ impl Writer {
         vs.iter().for_each(|v| self.u32(*v));
     }
 
+    pub fn f32s(&mut self, vs: &[f32]) {
+        self.buf.reserve(vs.len() * 4);
+        vs.iter().for_each(|v| self.buf.extend_from_slice(&v.to_le_bytes()));
+    }
+
+    pub fn bytes(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
     pub fn rows(&mut self, rows: &Rows) {
         match rows {
-            Rows::Float { data, .. } => {
-                self.buf.reserve(data.len() * 4);
-                data.iter().for_each(|v| self.buf.extend_from_slice(&v.to_le_bytes()));
-            }
-            Rows::Binary { data, .. } => self.buf.extend_from_slice(data),
+            Rows::Float { data, .. } => self.f32s(data),
+            Rows::Binary { data, .. } => self.bytes(data),
         }
     }
 }
@@ -206,6 +239,11 @@ impl<'a> Reader<'a> {
         Ok(bytes.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes"))).collect())
     }
 
+    pub fn f32s(&mut self, n: usize) -> Result<Vec<f32>, IndexError> {
+        let bytes = self.take(n.checked_mul(4).ok_or_else(|| IndexError::corrupt("length overflow"))?)?;
+        Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect())
+    }
+
     /// `n` rows shaped like the index's vectors (`dim` floats, or `dim` bits).
     pub fn rows(&mut self, binary: bool, dim: usize, n: usize) -> Result<Rows<'static>, IndexError> {
         let overflow = || IndexError::corrupt("length overflow");
@@ -214,8 +252,7 @@ impl<'a> Reader<'a> {
             let data = self.take(n.checked_mul(bytes).ok_or_else(overflow)?)?.to_vec();
             Ok(Rows::Binary { bytes, data: data.into() })
         } else {
-            let len = n.checked_mul(dim).and_then(|l| l.checked_mul(4)).ok_or_else(overflow)?;
-            let data: Vec<f32> = self.take(len)?.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+            let data = self.f32s(n.checked_mul(dim).ok_or_else(overflow)?)?;
             Ok(Rows::Float { dim, data: data.into() })
         }
     }
@@ -243,7 +280,7 @@ mod tests {
         let bytes = encode(&header(), b"body");
         let (h, version, body) = decode(&bytes).unwrap();
         assert_eq!(h, header());
-        assert_eq!(version, FORMAT_VERSION);
+        assert_eq!(version, 2, "HNSW files stay readable by version 2 builds");
         assert_eq!(body, b"body");
     }
 
@@ -258,6 +295,6 @@ mod tests {
         assert!(decode(&flipped).unwrap_err().to_string().contains("checksum"));
         let mut newer = bytes.clone();
         newer[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
-        assert!(matches!(decode(&newer), Err(IndexError::NewerVersion { found: 3, supported: 2 })));
+        assert!(matches!(decode(&newer), Err(IndexError::NewerVersion { found: 4, supported: 3 })));
     }
 }

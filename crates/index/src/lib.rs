@@ -1,5 +1,5 @@
-//! Vector indexes for Quiver: FLAT, IVF_FLAT and HNSW over float vectors (L2, IP,
-//! COSINE) and FLAT/IVF_FLAT (Milvus's BIN_FLAT/BIN_IVF_FLAT) and HNSW over bit-packed
+//! Vector indexes for Quiver: FLAT, IVF_FLAT, IVF_SQ8, IVF_PQ and HNSW over float vectors
+//! (L2, IP, COSINE) and FLAT/IVF_FLAT (Milvus's BIN_FLAT/BIN_IVF_FLAT) and HNSW over bit-packed
 //! binary vectors (HAMMING, JACCARD), plus exact [`brute_force`] search for segments
 //! without an index.
 //!
@@ -27,6 +27,7 @@ mod hnsw;
 mod ivf;
 mod kmeans;
 pub mod metric;
+mod quant;
 mod search;
 mod vectors;
 
@@ -50,6 +51,12 @@ pub enum IndexKind {
     /// HNSW graph: `m` links per node (usearch connectivity), `ef_construction` candidates
     /// while inserting (usearch expansion_add).
     Hnsw { m: usize, ef_construction: usize },
+    /// IVF lists of 8-bit scalar-quantized rows (float vectors only). With `refine` the
+    /// exact rows are kept too and the best candidates are re-scored exactly.
+    IvfSq8 { nlist: usize, refine: bool },
+    /// IVF lists of product-quantized residuals: `m` sub-vectors (must divide the
+    /// dimension) of `nbits` (1..=8) each (float vectors only). `refine` as for `IvfSq8`.
+    IvfPq { nlist: usize, m: usize, nbits: usize, refine: bool },
 }
 
 impl IndexKind {
@@ -61,6 +68,8 @@ impl IndexKind {
             (IndexKind::IvfFlat { .. }, false) => "IVF_FLAT",
             (IndexKind::IvfFlat { .. }, true) => "BIN_IVF_FLAT",
             (IndexKind::Hnsw { .. }, _) => "HNSW",
+            (IndexKind::IvfSq8 { .. }, _) => "IVF_SQ8",
+            (IndexKind::IvfPq { .. }, _) => "IVF_PQ",
         }
     }
 }
@@ -106,7 +115,9 @@ pub fn build(kind: &IndexKind, metric: Metric, vectors: &Vectors, threads: usize
     }
     Ok(match *kind {
         IndexKind::Flat => Box::new(flat::FlatIndex::build(metric, vectors)),
-        IndexKind::IvfFlat { nlist } => Box::new(ivf::IvfIndex::build(nlist, metric, vectors, threads)?),
+        IndexKind::IvfFlat { .. } | IndexKind::IvfSq8 { .. } | IndexKind::IvfPq { .. } => {
+            Box::new(ivf::IvfIndex::build(kind, metric, vectors, threads)?)
+        }
         IndexKind::Hnsw { m, ef_construction } => Box::new(hnsw::HnswIndex::build(m, ef_construction, metric, vectors, threads)?),
     })
 }
@@ -118,7 +129,7 @@ pub fn load(bytes: &[u8]) -> Result<Box<dyn VectorIndex>, IndexError> {
     let (header, version, body) = codec::decode(bytes)?;
     Ok(match header.kind {
         IndexKind::Flat => Box::new(flat::FlatIndex::load(header, body)?),
-        IndexKind::IvfFlat { .. } => Box::new(ivf::IvfIndex::load(header, body)?),
+        IndexKind::IvfFlat { .. } | IndexKind::IvfSq8 { .. } | IndexKind::IvfPq { .. } => Box::new(ivf::IvfIndex::load(header, body)?),
         IndexKind::Hnsw { .. } => Box::new(hnsw::HnswIndex::load(header, version, body)?),
     })
 }

@@ -20,6 +20,10 @@ pub struct SearchParams {
     pub ef: Option<usize>,
     /// IVF lists probed (Milvus `nprobe`). Default 8, capped at `nlist`.
     pub nprobe: Option<usize>,
+    /// Quantized indexes built with refine: candidates taken by their approximate score
+    /// and re-scored exactly (Milvus `reorder_k`, or `refine_k` times the limit). Default
+    /// four times `k`; never fewer than `k`.
+    pub refine_candidates: Option<usize>,
     /// Range search: the outer bound. L2/HAMMING/JACCARD: `score < radius`;
     /// IP/COSINE: `score > radius`.
     pub radius: Option<f32>,
@@ -34,7 +38,7 @@ pub struct SearchParams {
 impl SearchParams {
     /// Plain top-`k` search with defaults for everything else.
     pub fn top_k(k: usize) -> SearchParams {
-        SearchParams { k, ef: None, nprobe: None, radius: None, range_filter: None, threads: 1 }
+        SearchParams { k, ef: None, nprobe: None, refine_candidates: None, radius: None, range_filter: None, threads: 1 }
     }
 
     /// Whether this is a range search (a `radius` is given).
