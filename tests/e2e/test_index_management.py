@@ -218,8 +218,8 @@ def test_index_params_as_json_kv_in_raw_create_index(client: MilvusClient, raw_s
 # ---- refused requests ----------------------------------------------------------------------------
 
 BAD = [
-    ("vector", dict(index_type="DISKANN", metric_type="L2"), "invalid index type: DISKANN"),
-    ("vector", dict(index_type="SCANN", metric_type="L2"), "invalid index type: SCANN"),
+    ("vector", dict(index_type="GPU_CAGRA", metric_type="L2"), "invalid index type: GPU_CAGRA"),
+    ("vector", dict(index_type="HNSW_PQ", metric_type="L2"), "invalid index type: HNSW_PQ"),
     ("vector", dict(index_type="HNSW", metric_type="L2", params={"M": 1}), "'M'"),
     ("vector", dict(index_type="HNSW", metric_type="L2", params={"M": 4096}), "'M'"),
     ("vector", dict(index_type="HNSW", metric_type="L2", params={"M": "many"}), "'M'"),

@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 
 /// `AUTOINDEX` on vectors is served by HNSW; DescribeIndex says so in `auto_index_type`.
 pub const AUTOINDEX: &str = "AUTOINDEX";
-const FLOAT_VECTOR_INDEXES: &[&str] = &["FLAT", "IVF_FLAT", "HNSW", AUTOINDEX];
+const FLOAT_VECTOR_INDEXES: &[&str] = &["FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "IVF_RABITQ", "SCANN", "HNSW", "DISKANN", AUTOINDEX];
 const FLOAT_METRICS: &[&str] = &["L2", "IP", "COSINE"];
 const BINARY_VECTOR_INDEXES: &[&str] = &["BIN_FLAT", "BIN_IVF_FLAT", AUTOINDEX];
 const BINARY_METRICS: &[&str] = &["HAMMING", "JACCARD"];
-const SCALAR_INDEXES: &[&str] = &["INVERTED", "STL_SORT", AUTOINDEX];
+const SCALAR_INDEXES: &[&str] = &["INVERTED", "STL_SORT", "BITMAP", AUTOINDEX];
 
 /// A checked index request.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,6 +82,9 @@ impl IndexSpec {
             {
                 return Err(invalid(format!("STL_SORT is only supported on numeric fields, field {name}")));
             }
+            if index_type == "BITMAP" {
+                check_bitmap(field)?;
+            }
             String::new()
         };
         match index_type.as_str() {
@@ -89,10 +92,50 @@ impl IndexSpec {
                 check_int(&params, "M", 2, 2048)?;
                 check_int(&params, "efConstruction", 1, i32::MAX as i64)?;
             }
-            "IVF_FLAT" | "BIN_IVF_FLAT" => check_int(&params, "nlist", 1, 65_536)?,
+            "IVF_FLAT" | "BIN_IVF_FLAT" | "IVF_SQ8" | "SCANN" | "IVF_RABITQ" => check_int(&params, "nlist", 1, 65_536)?,
+            "IVF_PQ" => {
+                check_int(&params, "nlist", 1, 65_536)?;
+                check_int(&params, "nbits", 1, 8)?;
+                check_pq_m(field, &params)?;
+            }
+            "DISKANN" => {
+                check_int(&params, "max_degree", 1, 512)?;
+                check_int(&params, "search_list_size", 1, i32::MAX as i64)?;
+            }
             _ => {}
         }
+        for key in ["with_raw_data", "refine"] {
+            if let Some(v) = params.get(key).filter(|v| !matches!(v.to_ascii_lowercase().as_str(), "true" | "false")) {
+                return Err(invalid(format!("param '{key}' ({v}) should be a boolean")));
+            }
+        }
         Ok(IndexSpec { index_type, metric_type, params, json_cast: None })
+    }
+}
+
+/// Milvus builds BITMAP indexes on bools, integers, strings and arrays, never on the
+/// primary key.
+fn check_bitmap(field: &FieldSchema) -> Result<()> {
+    if field.is_primary_key {
+        return Err(params_error("create bitmap index on primary key not supported"));
+    }
+    let served = field.data_type.is_integer() || matches!(field.data_type, DataType::Bool | DataType::VarChar | DataType::Array);
+    if !served {
+        return Err(params_error("bitmap index are only supported on bool, int, string and array field"));
+    }
+    Ok(())
+}
+
+/// IVF_PQ's `m` must divide the dimension (each sub-quantizer takes `dim / m` floats).
+fn check_pq_m(field: &FieldSchema, params: &BTreeMap<String, String>) -> Result<()> {
+    let Some(raw) = params.get("m") else { return Ok(()) };
+    let dim = field.dim().unwrap_or(0);
+    match raw.trim().parse::<i64>() {
+        Ok(m) if m >= 1 && dim % m == 0 => Ok(()),
+        Ok(m) if m >= 1 => Err(params_error(format!(
+            "The dimension of a vector (dim) should be a multiple of the number of subquantizers (m). Dimension:{dim}, m:{m}"
+        ))),
+        _ => Err(invalid(format!("param 'm' ({raw}) should be an integer in range [1, {dim}]"))),
     }
 }
 
@@ -155,10 +198,27 @@ mod tests {
     #[test]
     fn rejects_what_it_cannot_serve() {
         let err = |p: &[(&str, &str)]| IndexSpec::parse(&vector(), &kvs(p)).unwrap_err().to_string();
-        assert!(err(&[("index_type", "DISKANN")]).contains("invalid index type: DISKANN"));
+        assert!(err(&[("index_type", "GPU_CAGRA")]).contains("invalid index type: GPU_CAGRA"));
+        assert!(err(&[("index_type", "IVF_PQ"), ("m", "3")]).contains("multiple of the number of subquantizers"));
+        assert!(err(&[("index_type", "IVF_PQ"), ("nbits", "12")]).contains("'nbits'"));
+        assert!(err(&[("index_type", "SCANN"), ("with_raw_data", "maybe")]).contains("'with_raw_data'"));
+        assert!(err(&[("index_type", "DISKANN"), ("max_degree", "0")]).contains("'max_degree'"));
         assert!(err(&[("metric_type", "HAMMING")]).contains("metric type HAMMING"));
         assert!(err(&[("index_type", "HNSW"), ("M", "1")]).contains("'M'"));
         assert!(IndexSpec::parse(&field("n", DataType::Int64), &kvs(&[("index_type", "STL_SORT")])).is_ok());
         assert!(IndexSpec::parse(&field("s", DataType::VarChar), &kvs(&[("index_type", "STL_SORT")])).is_err());
+        let bitmap = |f: FieldSchema| IndexSpec::parse(&f, &kvs(&[("index_type", "BITMAP")])).map_err(|e| e.to_string());
+        assert!(bitmap(field("b", DataType::Bool)).is_ok());
+        assert!(bitmap(field("d", DataType::Double)).unwrap_err().contains("bitmap index are only supported on bool, int, string and array field"));
+    }
+
+    #[test]
+    fn quantized_and_graph_types_are_accepted_with_their_parameters() {
+        for (index_type, extra) in
+            [("IVF_SQ8", ("nlist", "64")), ("IVF_PQ", ("m", "4")), ("SCANN", ("with_raw_data", "true")), ("IVF_RABITQ", ("nlist", "8")), ("DISKANN", ("search_list_size", "50"))]
+        {
+            let spec = IndexSpec::parse(&vector(), &kvs(&[("index_type", index_type), ("metric_type", "L2"), extra])).unwrap();
+            assert_eq!(spec.index_type, index_type);
+        }
     }
 }

@@ -41,21 +41,70 @@ const INDEX_VERSION: i64 = 1;
 const DEFAULT_M: usize = 16;
 const DEFAULT_EF_CONSTRUCTION: usize = 200;
 const DEFAULT_NLIST: usize = 128;
+/// DISKANN's graph degree and build list when the definition leaves them out (Milvus's
+/// defaults), given to the HNSW graph that serves it.
+const DEFAULT_DISKANN_DEGREE: usize = 56;
+const DEFAULT_DISKANN_BUILD_LIST: usize = 100;
+const DEFAULT_PQ_NBITS: usize = 8;
 
 fn param(definition: &IndexDefinition, key: &str, default: usize) -> usize {
     definition.params.get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(default)
 }
 
-/// The index kind a definition asks for. AUTOINDEX is served by HNSW.
-pub fn kind_of(definition: &IndexDefinition) -> IndexKind {
+fn flag(definition: &IndexDefinition, key: &str, default: bool) -> bool {
+    definition.params.get(key).map_or(default, |v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// IVF_PQ's sub-quantizer count when the definition leaves it out: sub-vectors of four
+/// floats, or two, or one, whichever divides the dimension first.
+pub fn default_pq_m(dim: usize) -> usize {
+    [4, 2].into_iter().find(|w| dim.is_multiple_of(*w) && dim >= *w).map_or(dim.max(1), |w| dim / w)
+}
+
+/// The index kind a definition over `dim`-wide vectors asks for. Types Quiver serves
+/// with another algorithm (`served_by` says which) map onto it here.
+pub fn kind_of(definition: &IndexDefinition, dim: usize) -> IndexKind {
+    let nlist = || param(definition, "nlist", DEFAULT_NLIST);
     match definition.index_type.as_str() {
         "FLAT" | "BIN_FLAT" => IndexKind::Flat,
-        "IVF_FLAT" | "BIN_IVF_FLAT" => IndexKind::IvfFlat { nlist: param(definition, "nlist", DEFAULT_NLIST) },
+        "IVF_FLAT" | "BIN_IVF_FLAT" => IndexKind::IvfFlat { nlist: nlist() },
+        "IVF_SQ8" => IndexKind::IvfSq8 { nlist: nlist(), refine: false },
+        "IVF_PQ" => IndexKind::IvfPq {
+            nlist: nlist(),
+            m: param(definition, "m", default_pq_m(dim)),
+            nbits: param(definition, "nbits", DEFAULT_PQ_NBITS),
+            refine: false,
+        },
+        // ScaNN's shape: 4-bit codes of two floats each, re-ranked on the raw rows.
+        "SCANN" => IndexKind::IvfPq {
+            nlist: nlist(),
+            m: if dim.is_multiple_of(2) { dim / 2 } else { dim },
+            nbits: 4,
+            refine: flag(definition, "with_raw_data", true),
+        },
+        "IVF_RABITQ" => IndexKind::IvfSq8 { nlist: nlist(), refine: true },
+        "DISKANN" => IndexKind::Hnsw {
+            m: param(definition, "max_degree", DEFAULT_DISKANN_DEGREE).div_ceil(2),
+            ef_construction: param(definition, "search_list_size", DEFAULT_DISKANN_BUILD_LIST),
+        },
         _ => IndexKind::Hnsw {
             m: param(definition, "M", DEFAULT_M),
             ef_construction: param(definition, "efConstruction", DEFAULT_EF_CONSTRUCTION),
         },
     }
+}
+
+/// For index types Quiver serves with another algorithm, what serves them, as
+/// DescribeIndex reports it; `None` when the type is served as named.
+pub fn served_by(index_type: &str) -> Option<&'static str> {
+    Some(match index_type {
+        crate::catalog::index_spec::AUTOINDEX => "HNSW",
+        "SCANN" => "IVF_PQ with 4-bit codes and exact reorder (not Google ScaNN's anisotropic quantization)",
+        "IVF_RABITQ" => "IVF_SQ8 with exact refine (not RaBitQ 1-bit codes)",
+        "DISKANN" => "HNSW in memory (not the Vamana on-disk graph)",
+        "BITMAP" => "INVERTED",
+        _ => return None,
+    })
 }
 
 /// The vector index definitions of a collection, with their fields.
@@ -146,8 +195,8 @@ impl Indexing {
         // A released segment's vectors are read back from its insert log.
         let vectors = if segment.loaded { segment_vectors(segment, field)? } else { self.stored_vectors(&meta, field).await? };
         let metric = Metric::parse(&definition.metric_type).map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
-        let kind = kind_of(definition);
         let dim = field.dim().unwrap_or(0) as usize;
+        let kind = kind_of(definition, dim);
         let binary = field.data_type == DataType::BinaryVector;
         let started = std::time::Instant::now();
         let index = tokio::task::spawn_blocking(move || {

@@ -284,13 +284,12 @@ fn placeholder_group(data: &[Value], binary: bool) -> Result<Vec<u8>, Failure> {
 }
 
 /// The `params` JSON of a search from `searchParams`: its `params` object, with the
-/// parameters Milvus also reads at the top level (`radius`, `range_filter`, `ef`,
-/// `nprobe`) folded in.
+/// index parameters Milvus also reads at the top level folded in.
 fn search_params(body: &SearchBody, anns_field: &str) -> Vec<KeyValuePair> {
     let kv = |key: &str, value: String| KeyValuePair { key: key.to_string(), value };
     let given = &body.search_params;
     let mut params = given.get("params").and_then(Value::as_object).cloned().unwrap_or_default();
-    for key in ["radius", "range_filter", "ef", "nprobe"] {
+    for &key in crate::service::INDEX_SEARCH_PARAMS {
         if let Some(value) = given.get(key) {
             params.insert(key.to_string(), value.clone());
         }

@@ -23,9 +23,15 @@ pub fn describe(engine: &Engine, db_name: &str, request: &DescribeIndexRequest) 
                 params.push(KeyValuePair { key: "metric_type".into(), value: d.metric_type.clone() });
             }
             params.extend(d.params.iter().map(|(k, v)| KeyValuePair { key: k.clone(), value: v.clone() }));
-            if d.index_type == quiver_engine::index_spec::AUTOINDEX && !d.metric_type.is_empty() {
-                // Honest about what serves it.
-                params.push(KeyValuePair { key: "auto_index_type".into(), value: "HNSW".into() });
+            // Honest about what serves a type Quiver implements with another algorithm:
+            // Milvus's own key for AUTOINDEX on vectors, `served_by` for the others.
+            match quiver_engine::indexing::served_by(&d.index_type) {
+                Some(by) if d.index_type == quiver_engine::index_spec::AUTOINDEX && !d.metric_type.is_empty() => {
+                    params.push(KeyValuePair { key: "auto_index_type".into(), value: by.into() });
+                }
+                Some(_) if d.index_type == quiver_engine::index_spec::AUTOINDEX => {}
+                Some(by) => params.push(KeyValuePair { key: "served_by".into(), value: by.into() }),
+                None => {}
             }
             IndexDescription {
                 index_name: d.name,

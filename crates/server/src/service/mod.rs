@@ -18,6 +18,7 @@ mod session;
 mod snapshot;
 mod unserved;
 
+pub(crate) use search::INDEX_SEARCH_PARAMS;
 pub use unserved::WithUnserved;
 
 use crate::status::{status_of, success};

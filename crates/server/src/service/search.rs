@@ -19,6 +19,10 @@ fn invalid(message: impl Into<String>) -> EngineError {
     EngineError::InvalidParameter(message.into())
 }
 
+/// Index search parameters, read from the `params` JSON or, as Milvus also accepts, as
+/// top-level search parameters.
+pub(crate) const INDEX_SEARCH_PARAMS: &[&str] = &["ef", "nprobe", "search_list", "reorder_k", "refine_k", "radius", "range_filter"];
+
 /// The search parameters pymilvus sends as string KVs, `params` JSON folded in.
 #[derive(Default)]
 struct Params {
@@ -31,6 +35,10 @@ struct Params {
     group_size: usize,
     ef: Option<usize>,
     nprobe: Option<usize>,
+    /// SCANN's `reorder_k`: candidates re-scored exactly.
+    reorder_k: Option<usize>,
+    /// IVF_RABITQ's `refine_k`: candidates re-scored exactly, per hit wanted.
+    refine_k: Option<f64>,
     radius: Option<f32>,
     range_filter: Option<f32>,
     /// Search iterator v2 (`search_iter_v2`): the reply carries the iterator's token and
@@ -58,7 +66,16 @@ fn parse_params(pairs: &[KeyValuePair]) -> Result<Params> {
     let mut p = Params { round_decimal: -1, ..Params::default() };
     let mut apply = |key: &str, value: &Value| -> Result<()> {
         match key {
-            "ef" => p.ef = Some(json_number(key, value)? as usize),
+            // DISKANN's search list is served by the HNSW graph's candidate list.
+            "ef" | "search_list" => p.ef = Some(json_number(key, value)? as usize),
+            "reorder_k" => p.reorder_k = Some(json_number(key, value)? as usize),
+            "refine_k" => {
+                let factor = json_number(key, value)?;
+                if factor.is_nan() || factor < 1.0 {
+                    return Err(invalid(format!("refine_k [{factor}] should be at least 1")));
+                }
+                p.refine_k = Some(factor);
+            }
             "nprobe" => p.nprobe = Some(json_number(key, value)? as usize),
             "radius" => p.radius = Some(json_number(key, value)? as f32),
             "range_filter" => p.range_filter = Some(json_number(key, value)? as f32),
@@ -82,7 +99,7 @@ fn parse_params(pairs: &[KeyValuePair]) -> Result<Params> {
                     }
                 }
             }
-            "metric_type" | "ef" | "nprobe" | "radius" | "range_filter" => apply(&kv.key, &Value::String(kv.value.clone()))?,
+            key if key == "metric_type" || INDEX_SEARCH_PARAMS.contains(&key) => apply(&kv.key, &Value::String(kv.value.clone()))?,
             _ => {}
         }
     }
@@ -175,6 +192,7 @@ pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<S
             k: limit,
             ef: params.ef,
             nprobe: params.nprobe,
+            refine_candidates: params.reorder_k.or(params.refine_k.map(|factor| (factor * limit as f64).ceil() as usize)),
             radius: params.radius,
             range_filter: params.range_filter,
             ..SearchParams::top_k(limit)
