@@ -63,6 +63,24 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$want" ]]; then
   echo "$want" > "$STAMP"
 fi
 
+step "Chromium for the console tests"
+# tests/e2e/test_console.py drives Debian's chromium (Playwright never downloads one).
+# CI runs as root on a fresh Debian: install it there; elsewhere say what is missing.
+if [[ -x /usr/bin/chromium ]]; then
+  echo "/usr/bin/chromium is installed"
+elif [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+  APT_LOG="$(mktemp)"
+  if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } >"$APT_LOG" 2>&1; then
+    cat "$APT_LOG" >&2
+    echo "error: cannot install Debian's chromium package" >&2
+    exit 1
+  fi
+  rm -f "$APT_LOG"
+  echo "installed $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"
+else
+  echo "warning: no /usr/bin/chromium; the console tests will fail (sudo apt-get install chromium)" >&2
+fi
+
 step "end-to-end tests (pytest)"
 # The whole suite unless the arguments name test files or tests themselves.
 TESTS=(tests/e2e)

@@ -3,6 +3,7 @@
 mod background;
 mod cli;
 mod config;
+mod console;
 mod convert;
 mod inspect;
 mod observe;

@@ -47,7 +47,7 @@ pub fn install() -> Result<PrometheusHandle, String> {
 }
 
 /// The tower layer that counts and times every gRPC and REST call by method (or REST
-/// path) and Milvus code.
+/// path) and Milvus code; the web console's requests pass uncounted.
 #[derive(Clone, Copy)]
 pub struct RpcLayer;
 
@@ -79,6 +79,11 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        // The console's page, assets and polling are not RPCs: counting them would only
+        // add series (one per asset) and drown the calls operators watch.
+        if request.uri().path().starts_with("/webui") {
+            return Box::pin(self.inner.call(request));
+        }
         // A gRPC path is `/milvus.proto.milvus.MilvusService/<Method>`: the method names it.
         // A REST path (`/v2/vectordb/collections/create`) is named whole, since its last
         // part (`create`) is shared by many endpoints.
@@ -152,13 +157,8 @@ async fn scrape(State(scrape): State<Arc<Scrape>>) -> impl IntoResponse {
     }
     match scrape.engine.restore_job_states().await {
         Ok(states) => {
-            for (state, name) in [
-                (JobState::Pending, "Pending"),
-                (JobState::Executing, "Executing"),
-                (JobState::Completed, "Completed"),
-                (JobState::Failed, "Failed"),
-            ] {
-                metrics::set_restore_jobs(name, states.iter().filter(|s| **s == state).count());
+            for state in JobState::ALL {
+                metrics::set_restore_jobs(state.name(), states.iter().filter(|s| **s == state).count());
             }
         }
         Err(error) => tracing::warn!(%error, "metrics: cannot read restore jobs"),

@@ -1,8 +1,9 @@
-//! `quiver serve`: open the storage, serve gRPC and the RESTful API on one port, stop
-//! cleanly on a signal.
+//! `quiver serve`: open the storage, serve gRPC, the RESTful API and the web console on
+//! one port, stop cleanly on a signal.
 
 use crate::background;
 use crate::config::Config;
+use crate::console;
 use crate::observe;
 use crate::rest;
 use crate::service::{MilvusApi, WithUnserved};
@@ -84,25 +85,31 @@ async fn serve(config: Config) -> Result<(), String> {
 
     let addr = resolve(&config.host, config.port).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let api = Arc::new(MilvusApi::new(Arc::clone(&engine), identifier));
     let metrics_http = match metrics {
         Some(handle) => {
             let addr = resolve(&config.host, config.metrics.port).await?;
             let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
                 format!("cannot listen on {addr} for metrics: {e} (set [metrics] port or --metrics-port, or [metrics] enabled = false)")
             })?;
-            Some(observe::HttpServer::start(listener, observe::router(Arc::clone(&engine), handle))?)
+            // The console is on the metrics port too, where Milvus serves its WebUI.
+            let router = observe::router(Arc::clone(&engine), handle).merge(console::router(Arc::clone(&api), Arc::clone(&engine)));
+            Some(observe::HttpServer::start(listener, router)?)
         }
         None => None,
     };
     let metrics_url = metrics_http.as_ref().map_or("off".to_string(), |http| format!("http://{}/metrics", http.addr));
-    let api = Arc::new(MilvusApi::new(Arc::clone(&engine), identifier));
     let served = MilvusServiceServer::from_arc(Arc::clone(&api))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    // gRPC (HTTP/2) and Milvus's RESTful API (HTTP/1.1 JSON) share the port, as in Milvus:
-    // one router, served by tonic's server with HTTP/1 accepted (hyper-util's automatic
-    // HTTP/1 + HTTP/2 connections), so both keep its keepalive, nodelay and shutdown.
-    let routes = Routes::new(WithUnserved::new(served, MAX_MESSAGE_BYTES)).into_axum_router().merge(rest::router(api, MAX_MESSAGE_BYTES));
+    // gRPC (HTTP/2), Milvus's RESTful API and the web console (HTTP/1.1) share the port, as
+    // in Milvus: one router, served by tonic's server with HTTP/1 accepted (hyper-util's
+    // automatic HTTP/1 + HTTP/2 connections), so all keep its keepalive, nodelay and
+    // shutdown.
+    let routes = Routes::new(WithUnserved::new(served, MAX_MESSAGE_BYTES))
+        .into_axum_router()
+        .merge(rest::router(Arc::clone(&api), MAX_MESSAGE_BYTES))
+        .merge(console::router(api, Arc::clone(&engine)));
     let shutdown = shutdown_signal()?;
     tracing::info!(address = %addr, metrics = %metrics_url, data_dir = %config.data_dir.display(), "quiver ready");
     tonic::transport::Server::builder()

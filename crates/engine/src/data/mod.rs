@@ -67,7 +67,7 @@ use crate::context::Context;
 use crate::error::{EngineError, Result, decode};
 use crate::gc::Staging;
 use deletes::Delete;
-use quiver_base::{CollectionId, PartitionId, SegmentId};
+use quiver_base::{CollectionId, IndexId, PartitionId, SegmentId};
 use quiver_format::logs::PkColumn;
 use quiver_storage::Txn;
 use quiver_storage::wal::{Lsn, Wal, WalOptions};
@@ -155,13 +155,18 @@ pub struct MemoryUsage {
     pub segment_bytes: usize,
 }
 
-/// A segment as GetPersistentSegmentInfo / GetQuerySegmentInfo report it.
+/// A segment as GetPersistentSegmentInfo / GetQuerySegmentInfo and the console report it.
 #[derive(Clone, Debug)]
 pub struct SegmentInfo {
     pub id: SegmentId,
     pub partition: PartitionId,
     pub rows: u64,
     pub sealed: bool,
+    /// Bytes of its insert and delete logs in object storage (0 while growing).
+    pub stored_bytes: u64,
+    /// The collection's indexes this sealed segment still waits for a build of (a growing
+    /// segment is never indexed, so none are listed for it).
+    pub pending_indexes: Vec<IndexId>,
 }
 
 pub struct Data {
@@ -303,7 +308,17 @@ impl Data {
             .segments
             .values()
             .filter(|s| s.rows > 0 && collection.partitions.iter().any(|p| p.id == s.partition))
-            .map(|s| SegmentInfo { id: s.id, partition: s.partition, rows: s.rows as u64, sealed: s.meta.is_some() })
+            .map(|s| SegmentInfo {
+                id: s.id,
+                partition: s.partition,
+                rows: s.rows as u64,
+                sealed: s.meta.is_some(),
+                stored_bytes: s.meta.as_ref().map_or(0, |m| m.files().map(|f| f.size).sum()),
+                pending_indexes: match s.meta {
+                    Some(_) => collection.indexes.iter().filter(|d| !s.indexed_by(collection, d)).map(|d| d.id).collect(),
+                    None => Vec::new(),
+                },
+            })
             .collect()
     }
 

@@ -7,6 +7,7 @@
 //! until GC finds nothing references them.
 
 use super::deletes::{DeleteIndex, pk_column};
+use crate::catalog::model::{Collection, IndexDefinition};
 use crate::read::scalar_index::{ScalarIndex, ScalarTarget};
 use arrow_array::{BooleanArray, RecordBatch};
 use quiver_base::{CollectionId, FieldId, IndexId, PartitionId, SegmentId, Timestamp};
@@ -150,6 +151,13 @@ pub struct Segment {
 }
 
 impl Segment {
+    /// Whether `definition` serves this segment's rows: a scalar index is built in memory
+    /// whenever the segment is read, a vector index once its build is recorded.
+    pub fn indexed_by(&self, collection: &Collection, definition: &IndexDefinition) -> bool {
+        let scalar = collection.schema.index_field(definition.field_id).is_some_and(|f| !f.data_type.is_vector());
+        scalar || self.built.contains(&definition.id)
+    }
+
     pub fn growing(id: SegmentId, partition: PartitionId, shard: u32) -> Segment {
         Segment {
             id,

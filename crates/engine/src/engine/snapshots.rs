@@ -5,7 +5,7 @@ use super::Engine;
 use crate::catalog::model::Collection;
 use crate::error::{EngineError, Result};
 use crate::restore::{JobInfo, JobState};
-use crate::snapshots::{SnapshotDescription, required};
+use crate::snapshots::{SnapshotDescription, SnapshotSummary, required};
 use quiver_base::JobId;
 
 impl Engine {
@@ -67,6 +67,17 @@ impl Engine {
     pub async fn list_snapshots(&self, db: &str, collection: &str) -> Result<Vec<String>> {
         let collection = self.snapshot_collection(db, collection, "ListSnapshots")?;
         self.snapshots.list(&collection).await
+    }
+
+    /// Summaries of a collection's committed snapshots (sizes, pins, the restore holding
+    /// each), in creation order.
+    pub async fn snapshot_summaries(&self, db: &str, collection: &str) -> Result<Vec<SnapshotSummary>> {
+        let collection = self.snapshot_collection(db, collection, "snapshot summaries")?;
+        let mut summaries = self.snapshots.summaries(&collection).await?;
+        for summary in &mut summaries {
+            summary.restoring_job = self.restore.restoring(collection.id, &summary.name).await?.map(|job| job.id);
+        }
+        Ok(summaries)
     }
 
     pub async fn describe_snapshot(&self, db: &str, collection: &str, name: &str) -> Result<SnapshotDescription> {

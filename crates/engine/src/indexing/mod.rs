@@ -127,6 +127,13 @@ pub struct IndexProgress {
     pub pending_rows: u64,
 }
 
+impl IndexProgress {
+    /// Every sealed row is indexed (growing rows never are, as in Milvus).
+    pub fn is_finished(&self) -> bool {
+        self.pending_rows == 0
+    }
+}
+
 pub struct Indexing {
     ctx: Arc<Context>,
     data: Arc<Data>,
@@ -282,12 +289,11 @@ impl Indexing {
 
     pub fn progress(&self, collection: &Collection, definition: &IndexDefinition) -> IndexProgress {
         let view = self.data.view(collection).unwrap_or_default();
-        let scalar = collection.schema.index_field(definition.field_id).is_some_and(|f| !f.data_type.is_vector());
         let mut progress = IndexProgress::default();
         for segment in view.segments.iter().filter(|s| s.rows > 0) {
             let rows = segment.rows as u64;
             progress.total_rows += rows;
-            if scalar || segment.built.contains(&definition.id) {
+            if segment.indexed_by(collection, definition) {
                 progress.indexed_rows += rows;
             } else if segment.meta.is_some() {
                 progress.pending_rows += rows;

@@ -45,6 +45,9 @@ pub struct JobInfo {
     pub reason: String,
     pub start_ms: u64,
     pub time_cost_ms: u64,
+    /// Bytes of the files copied and verified so far, of `total_bytes` to copy.
+    pub copied_bytes: u64,
+    pub total_bytes: u64,
 }
 
 pub struct Restore {
@@ -169,6 +172,8 @@ impl Restore {
             reason: job.reason.clone(),
             start_ms: job.start_ms,
             time_cost_ms: if job.end_ms > 0 { job.end_ms.saturating_sub(job.start_ms).max(1) } else { 0 },
+            copied_bytes: job.copied_bytes(),
+            total_bytes: job.total_bytes(),
         }
     }
 

@@ -27,8 +27,20 @@ pub enum JobState {
 }
 
 impl JobState {
+    pub const ALL: [JobState; 4] = [JobState::Pending, JobState::Executing, JobState::Completed, JobState::Failed];
+
     pub fn is_terminal(self) -> bool {
         matches!(self, JobState::Completed | JobState::Failed)
+    }
+
+    /// The state's name as operators read it (metrics labels, the console).
+    pub fn name(self) -> &'static str {
+        match self {
+            JobState::Pending => "Pending",
+            JobState::Executing => "Executing",
+            JobState::Completed => "Completed",
+            JobState::Failed => "Failed",
+        }
     }
 }
 
@@ -93,6 +105,16 @@ impl RestoreJob {
 }
 
 impl RestoreJob {
+    /// Bytes of the files copied and verified so far.
+    pub fn copied_bytes(&self) -> u64 {
+        self.tasks.iter().filter(|t| t.done).map(|t| t.source.size).sum()
+    }
+
+    /// Bytes of every file the job copies.
+    pub fn total_bytes(&self) -> u64 {
+        self.tasks.iter().map(|t| t.source.size).sum()
+    }
+
     /// Every object a running job needs: the files it copies from and the copies.
     pub fn referenced_keys(&self) -> impl Iterator<Item = &str> {
         self.tasks.iter().flat_map(|t| [t.source.key.as_str(), t.target_key.as_str()])

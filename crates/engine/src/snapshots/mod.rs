@@ -49,7 +49,7 @@ use crate::catalog::model::Collection;
 use crate::context::Context;
 use crate::error::{EngineError, NameKind, Result, decode};
 use crate::names;
-use quiver_base::{CollectionId, SegmentId, SnapshotId};
+use quiver_base::{CollectionId, JobId, SegmentId, SnapshotId, Timestamp};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -69,6 +69,25 @@ pub struct SnapshotDescription {
     pub partition_names: Vec<String>,
     pub create_ts: i64,
     pub s3_location: String,
+}
+
+/// What an operator sees of a committed snapshot: what it is and what it holds.
+#[derive(Clone, Debug)]
+pub struct SnapshotSummary {
+    pub name: String,
+    pub description: String,
+    pub create_ts: Timestamp,
+    pub segments: usize,
+    /// Rows of the captured segments, deleted rows included.
+    pub rows: u64,
+    /// Bytes of the data, delete and index files it references (shared with the
+    /// collection until compaction replaces its segments).
+    pub data_bytes: u64,
+    /// Pins in force now (a running restore holds one).
+    pub active_pins: usize,
+    /// The restore job copying from it, if one is running (set by the engine, which
+    /// knows the jobs).
+    pub restoring_job: Option<JobId>,
 }
 
 /// A record with the bytes it was read as (what a compare-and-set expects).
@@ -141,6 +160,18 @@ impl Snapshots {
             .into_iter()
             .filter(|s| s.record.state == SnapshotState::Committed)
             .map(|s| s.record.name)
+            .collect())
+    }
+
+    /// Summaries of a collection's committed snapshots, in creation order.
+    pub async fn summaries(&self, collection: &Collection) -> Result<Vec<SnapshotSummary>> {
+        let now_ms = self.ctx.now_ms();
+        Ok(self
+            .records(Some(collection.id))
+            .await?
+            .into_iter()
+            .filter(|s| s.record.state == SnapshotState::Committed)
+            .map(|s| s.record.summary(now_ms))
             .collect())
     }
 

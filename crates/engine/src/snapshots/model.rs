@@ -102,6 +102,21 @@ impl SnapshotRecord {
             .chain(std::iter::once(self.s3_location.as_str()).filter(|k| !k.is_empty()))
     }
 
+    /// What an operator sees of this snapshot at `now_ms`.
+    pub fn summary(&self, now_ms: u64) -> super::SnapshotSummary {
+        let files = self.segments.iter().flat_map(|s| s.insert_logs.iter().chain(&s.delta_logs).chain(s.indexes.iter().map(|i| &i.file)));
+        super::SnapshotSummary {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            create_ts: self.create_ts,
+            segments: self.segments.len(),
+            rows: self.segments.iter().map(|s| s.rows).sum(),
+            data_bytes: files.map(|f| f.size).sum(),
+            active_pins: self.active_pins(now_ms),
+            restoring_job: None,
+        }
+    }
+
     /// Pins still in force at `now_ms`.
     pub fn active_pins(&self, now_ms: u64) -> usize {
         self.pins.values().filter(|&&expiry| expiry == 0 || expiry > now_ms).count()

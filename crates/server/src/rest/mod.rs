@@ -135,8 +135,15 @@ impl From<Status> for Failure {
     }
 }
 
-/// The JSON envelope Milvus answers with, always HTTP 200.
-struct Reply(Answer);
+impl From<EngineError> for Failure {
+    fn from(error: EngineError) -> Self {
+        Failure(status::status_of(&error))
+    }
+}
+
+/// The JSON envelope Milvus answers with, always HTTP 200 (the console answers with it
+/// too).
+pub(crate) struct Reply(pub(crate) Answer);
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
@@ -188,7 +195,7 @@ fn decode<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<Call<
 }
 
 /// The reply of a `MilvusApi` call, or its failure Status.
-fn replied<R: WithStatus>(result: Result<tonic::Response<R>, tonic::Status>) -> Result<R, Failure> {
+pub(crate) fn replied<R: WithStatus>(result: Result<tonic::Response<R>, tonic::Status>) -> Result<R, Failure> {
     // The service answers every failure inside an OK reply; a gRPC error would be a bug.
     let reply = result
         .map_err(|e| Failure(status::status_of(&EngineError::Internal(format!("the gRPC service failed: {}", e.message())))))?

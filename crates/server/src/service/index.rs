@@ -41,7 +41,7 @@ pub fn describe(engine: &Engine, db_name: &str, request: &DescribeIndexRequest) 
                 indexed_rows: progress.indexed_rows as i64,
                 total_rows: progress.total_rows as i64,
                 pending_index_rows: progress.pending_rows as i64,
-                state: if progress.pending_rows == 0 { IndexState::Finished } else { IndexState::InProgress } as i32,
+                state: if progress.is_finished() { IndexState::Finished } else { IndexState::InProgress } as i32,
                 ..Default::default()
             }
         })
