@@ -24,6 +24,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from pymilvus import DataType, MilvusClient
 from pymilvus.exceptions import MilvusException
 
+from conftest import QuiverServer, data_config
 from helpers import wait_index_finished
 
 CHROMIUM = "/usr/bin/chromium"
@@ -44,7 +45,20 @@ ROWS = 300
 UI_TIMEOUT_MS = 30_000
 
 
-# ---- browser ---------------------------------------------------------------------------
+# ---- server and browser -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(quiver_bin, tmp_path_factory):
+    """The module's Quiver, without automatic compaction: the tests compare the segments
+    the page shows with those pymilvus lists, so none may be merged in between."""
+    base = tmp_path_factory.mktemp("quiver-console")
+    srv = QuiverServer(quiver_bin, base / "data", base / "quiver.log", config=data_config(compaction_interval_seconds=86_400))
+    srv.start()
+    yield srv
+    if srv.running:
+        srv.stop()
+
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ use crate::rest::{Answer, Failure, Reply, replied};
 use crate::status;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use quiver_engine::catalog::model::{Collection, LoadState};
+use quiver_engine::catalog::model::{Collection, DEFAULT_DATABASE, LoadState};
 use quiver_engine::restore::JobInfo;
 use quiver_engine::schema::FieldSchema;
 use quiver_engine::{Engine, EngineError, SegmentInfo};
@@ -72,6 +72,7 @@ fn field_json(field: &FieldSchema) -> Value {
     })
 }
 
+/// `db` absent or empty: `default`, as in the gRPC API.
 #[derive(Deserialize)]
 pub struct CollectionName {
     #[serde(default)]
@@ -82,7 +83,8 @@ pub struct CollectionName {
 
 /// One collection's segments, indexes and snapshots.
 pub async fn collection(State(console): State<Console>, Query(named): Query<CollectionName>) -> Reply {
-    Reply(collection_of(&console.engine, &named.db, &named.name).await)
+    let db = if named.db.is_empty() { DEFAULT_DATABASE } else { &named.db };
+    Reply(collection_of(&console.engine, db, &named.name).await)
 }
 
 async fn collection_of(engine: &Engine, db: &str, name: &str) -> Answer {

@@ -5,7 +5,7 @@
 const POLL_JOBS_MS = 1000;
 const REFRESH_MS = 10000;
 
-const console_ = {
+const view = {
   selected: null, // {db, name} of the collection shown in detail
   running: new Set(), // ids of jobs not yet terminal at the last poll
   jobsTimer: null,
@@ -129,7 +129,7 @@ async function refreshOverview() {
       const open = el("button", { type: "button", class: "link", "aria-label": `Show collection ${c.name} of database ${db.name}` }, c.name);
       open.addEventListener("click", () => select(db.name, c.name));
       const fields = c.fields.map(fieldText).concat(c.dynamicField ? ["dynamic fields"] : []);
-      const selected = console_.selected && console_.selected.db === db.name && console_.selected.name === c.name;
+      const selected = view.selected && view.selected.db === db.name && view.selected.name === c.name;
       rows.push(el("tr", { "data-db": db.name, "data-collection": c.name, class: selected ? "selected" : "" },
         cell(db.name),
         cell(open),
@@ -145,7 +145,7 @@ async function refreshOverview() {
 }
 
 async function select(db, name) {
-  console_.selected = { db, name };
+  view.selected = { db, name };
   history.replaceState(null, "", `#${encodeURIComponent(db)}/${encodeURIComponent(name)}`);
   for (const row of $("collections").tBodies[0].rows) {
     row.classList.toggle("selected", row.dataset.db === db && row.dataset.collection === name);
@@ -159,7 +159,7 @@ async function select(db, name) {
 }
 
 async function refreshDetail() {
-  const chosen = console_.selected;
+  const chosen = view.selected;
   if (!chosen) {
     $("detail").hidden = true;
     return;
@@ -169,7 +169,7 @@ async function refreshDetail() {
     data = await call(`collection?db=${encodeURIComponent(chosen.db)}&name=${encodeURIComponent(chosen.name)}`);
   } catch (error) {
     if (error.code === 100) { // dropped meanwhile
-      console_.selected = null;
+      view.selected = null;
       $("detail").hidden = true;
       return;
     }
@@ -227,7 +227,7 @@ function snapshotRow(collection, s) {
 }
 
 async function refreshJobs() {
-  clearTimeout(console_.jobsTimer);
+  clearTimeout(view.jobsTimer);
   const jobs = await call("jobs");
   fill($("jobs").tBodies[0], jobs.map((j) => el("tr", { "data-job": j.id, "data-state": j.state },
     cell(j.id, { class: "id" }),
@@ -240,16 +240,16 @@ async function refreshJobs() {
   $("no-jobs").hidden = jobs.length > 0;
 
   const running = new Set(jobs.filter((j) => !j.terminal).map((j) => j.id));
-  const finished = [...console_.running].some((id) => !running.has(id));
-  console_.running = running;
+  const finished = [...view.running].some((id) => !running.has(id));
+  view.running = running;
   if (finished) await refreshData(); // a restored collection now has its rows
-  if (running.size > 0) console_.jobsTimer = setTimeout(pollJobs, POLL_JOBS_MS);
+  if (running.size > 0) view.jobsTimer = setTimeout(pollJobs, POLL_JOBS_MS);
 }
 
 function pollJobs() {
   refreshJobs().catch((error) => {
     failure(error);
-    console_.jobsTimer = setTimeout(pollJobs, POLL_JOBS_MS);
+    view.jobsTimer = setTimeout(pollJobs, POLL_JOBS_MS);
   });
 }
 
@@ -268,8 +268,8 @@ async function refreshAll() {
 }
 
 function selectedOrFail() {
-  if (!console_.selected) throw new Error("Choose a collection first.");
-  return console_.selected;
+  if (!view.selected) throw new Error("Choose a collection first.");
+  return view.selected;
 }
 
 $("create-form").addEventListener("submit", (event) => {
@@ -300,7 +300,7 @@ $("restore-form").addEventListener("submit", (event) => {
     const started = await call("snapshots/restore", body);
     notify(`Restore job ${started.jobId} started: ${body.name} into ${body.targetDb}.${body.targetCollection}.`, "info");
     $("restore-target").value = "";
-    console_.running.add(started.jobId); // so its end refreshes the tables, however fast
+    view.running.add(started.jobId); // so its end refreshes the tables, however fast
     await refreshOverview();
     await refreshJobs();
   });
@@ -314,8 +314,8 @@ $("refresh").addEventListener("click", () => {
 // `#db/collection` opens that collection.
 const chosen = location.hash.slice(1).split("/");
 if (chosen.length === 2 && chosen[1]) {
-  console_.selected = { db: decodeURIComponent(chosen[0]), name: decodeURIComponent(chosen[1]) };
-  $("restore-db").value = console_.selected.db;
+  view.selected = { db: decodeURIComponent(chosen[0]), name: decodeURIComponent(chosen[1]) };
+  $("restore-db").value = view.selected.db;
 }
 refreshAll();
 setInterval(() => refreshData().catch(failure), REFRESH_MS);
