@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import time
 import subprocess
 from typing import Optional
 
@@ -205,3 +207,35 @@ def test_usage_and_connection_errors_exit_2(server):
     fails(cli(server.uri, "frobnicate"), 2)
     fails(cli(server.uri, "job", "not-a-number"), 2, "invalid value")
     fails(cli("https://127.0.0.1:1", "list", "c"), 2, "unsupported scheme")
+
+
+def test_ctrl_c_while_waiting_leaves_the_restore_running(fresh_server, unique_name):
+    """Ctrl-C during `restore --wait` stops the waiting, not the job: the CLI says the job
+    goes on and how to follow it, exits 130 as a shell reports SIGINT, and the job
+    completes. The restore is stalled after its first file so it is surely running."""
+    fresh_server.extra_env = {"QUIVER_FAILPOINTS": "restore.after_first_copy=sleep(4000)"}
+    fresh_server.restart()
+    client = fresh_server.client()
+    source, snap, target = unique_name("src"), unique_name("snap"), unique_name("dst")
+    make_source(client, source)
+    ok(cli(fresh_server.uri, "create", source, snap))
+    env = {k: v for k, v in os.environ.items() if k != "QUIVER_URI"}
+    proc = subprocess.Popen(
+        [str(quiver_binary()), "snapshot", "--uri", fresh_server.uri, "restore", source, snap, target, "--wait"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env,
+    )
+    job_id = int(proc.stdout.readline())  # printed as soon as the job exists
+    deadline = time.monotonic() + 3.0  # well inside the stall
+    while (state := client.get_restore_snapshot_state(job_id).state) != "RestoreSnapshotExecuting":
+        assert state == "RestoreSnapshotPending" and time.monotonic() < deadline, state
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=CLI_TIMEOUT_S)
+    assert proc.returncode == 130, f"exit {proc.returncode}\nstdout:\n{out}\nstderr:\n{err}"
+    assert (
+        f"stopped waiting; restore job {job_id} continues on the server "
+        f"(follow it with: quiver snapshot job {job_id})"
+    ) in err, err
+    final, _ = wait_restore(client, job_id, timeout=30.0)
+    assert final.state == "RestoreSnapshotCompleted", final
+    assert loaded_count(client, target) == ROWS

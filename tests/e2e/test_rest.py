@@ -194,6 +194,55 @@ def test_collection_lifecycle(server, client: MilvusClient, unique_name):
     assert ok(server, "collections/has", {"collectionName": renamed}) == {"has": False}
 
 
+def test_collection_maintenance_endpoints(server, client: MilvusClient, unique_name):
+    name = unique_name("rest")
+    quick_collection(server, name)
+    ok(server, "entities/insert", {"collectionName": name, "data": rows(20)})
+
+    assert ok(server, "collections/flush", {"collectionName": name}) == {}
+    assert client.get_collection_stats(name)["row_count"] == 20
+
+    assert ok(server, "collections/alter_properties", {"collectionName": name, "properties": {"collection.ttl.seconds": 3600}}) == {}
+    assert client.describe_collection(name)["properties"].get("collection.ttl.seconds") == "3600"
+    assert ok(server, "collections/drop_properties", {"collectionName": name, "propertyKeys": ["collection.ttl.seconds"]}) == {}
+    assert "collection.ttl.seconds" not in client.describe_collection(name)["properties"]
+
+    field = {"fieldName": "extra", "dataType": "Int64", "nullable": True}
+    assert ok(server, "collections/fields/add", {"collectionName": name, "schema": field}) == {}
+    assert "extra" in [f["name"] for f in client.describe_collection(name)["fields"]]
+    assert ok(server, "collections/refresh_load", {"collectionName": name}) == {}
+    got = ok(server, "entities/query", {"collectionName": name, "filter": "id == 3", "outputFields": ["extra"]})
+    assert got == [{"id": 3, "extra": None}]
+
+    ok(server, "entities/insert", {"collectionName": name, "data": rows(20, start=100)})
+    ok(server, "collections/flush", {"collectionName": name})
+    job = ok(server, "collections/compact", {"collectionName": name})["compactionID"]
+    assert job > 0
+    deadline = time.monotonic() + 30
+    while (state := ok(server, "collections/get_compaction_state", {"jobID": job}))["state"] != "Completed":
+        assert state["state"] == "Executing", state
+        assert time.monotonic() < deadline, state
+        time.sleep(0.1)
+    assert state["compactionID"] == job
+    assert client.get_compaction_state(job) == "Completed"
+    assert client.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"] == 40
+    fails(server, "collections/fields/add", {"collectionName": name, "schema": {"fieldName": "bad", "dataType": "Int64"}},
+          INVALID_PARAMETER)
+
+
+def test_database_properties(server, client: MilvusClient, unique_name):
+    db = unique_name("db")
+    ok(server, "databases/create", {"dbName": db})
+    assert ok(server, "databases/alter", {"dbName": db, "properties": {"database.max.collections": 7}}) == {}
+    assert client.describe_database(db)["database.max.collections"] == "7"
+    assert ok(server, "databases/alter_properties", {"dbName": db, "properties": {"database.max.collections": 8}}) == {}
+    assert client.describe_database(db)["database.max.collections"] == "8"
+    assert ok(server, "databases/drop_properties", {"dbName": db, "propertyKeys": ["database.max.collections"]}) == {}
+    assert "database.max.collections" not in client.describe_database(db)
+    fails(server, "databases/alter", {"dbName": unique_name("nodb"), "properties": {"database.max.collections": 1}}, DATABASE_NOT_FOUND)
+    ok(server, "databases/drop", {"dbName": db})
+
+
 def test_missing_collection_is_code_100_everywhere(server, unique_name):
     missing = unique_name("missing")
     for endpoint in ["collections/describe", "collections/get_stats", "collections/get_load_state", "collections/load",

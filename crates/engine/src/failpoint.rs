@@ -2,7 +2,9 @@
 //!
 //! A point is armed one of two ways:
 //! - `QUIVER_FAILPOINTS=a,b` in the environment (read once): the process aborts at the
-//!   point, as abruptly as `kill -9`. The end-to-end fault tests use this.
+//!   point, as abruptly as `kill -9`. The end-to-end fault tests use this. A point
+//!   written `a=sleep(MS)` instead stalls the thread that reaches it for MS milliseconds
+//!   and goes on: end-to-end tests use it to catch an operation in the middle.
 //! - [`Failpoints::arm`] on one engine instance (Rust tests): the hook runs (the test
 //!   environment cuts the power of that instance's stores) and the operation stops with
 //!   [`EngineError::Crashed`], so nothing after the point reaches storage.
@@ -10,7 +12,7 @@
 //! With nothing armed a point costs one atomic load.
 
 use crate::error::{EngineError, Result};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -58,9 +60,13 @@ impl Failpoints {
     /// Pass `point`: abort the process if the environment armed it, crash the operation
     /// if this instance armed it, else go on.
     pub fn hit(&self, point: &'static str) -> Result<()> {
-        if from_environment().contains(point) {
-            eprintln!("failpoint {point} reached: aborting");
-            std::process::abort();
+        match from_environment().get(point) {
+            Some(EnvAction::Abort) => {
+                eprintln!("failpoint {point} reached: aborting");
+                std::process::abort();
+            }
+            Some(EnvAction::Sleep(duration)) => stall(*duration),
+            None => {}
         }
         if !self.any_armed.load(Ordering::Relaxed) {
             return Ok(());
@@ -76,11 +82,56 @@ impl Failpoints {
     }
 }
 
-fn from_environment() -> &'static HashSet<String> {
-    static ARMED: OnceLock<HashSet<String>> = OnceLock::new();
-    ARMED.get_or_init(|| {
-        std::env::var("QUIVER_FAILPOINTS")
-            .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
-            .unwrap_or_default()
-    })
+/// Sleeps on this thread; on a multi-thread tokio worker, first hands the worker's other
+/// tasks to another thread, so the stall holds up only the operation at the point.
+fn stall(duration: std::time::Duration) {
+    let on_worker = tokio::runtime::Handle::try_current().is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if on_worker {
+        tokio::task::block_in_place(|| std::thread::sleep(duration));
+    } else {
+        std::thread::sleep(duration);
+    }
+}
+
+/// What a point armed through the environment does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EnvAction {
+    Abort,
+    Sleep(std::time::Duration),
+}
+
+/// `a,b=sleep(100)` → {a: Abort, b: Sleep(100 ms)}. A malformed action aborts too: a
+/// fault test that misspells its stall should fail loudly, not pass unstalled.
+fn parse_env(spec: &str) -> HashMap<String, EnvAction> {
+    spec.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| match item.split_once('=') {
+            Some((point, action)) => {
+                let ms = action.trim().strip_prefix("sleep(").and_then(|a| a.strip_suffix(')')).and_then(|ms| ms.parse().ok());
+                let action = ms.map_or(EnvAction::Abort, |ms| EnvAction::Sleep(std::time::Duration::from_millis(ms)));
+                (point.trim().to_string(), action)
+            }
+            None => (item.to_string(), EnvAction::Abort),
+        })
+        .collect()
+}
+
+fn from_environment() -> &'static HashMap<String, EnvAction> {
+    static ARMED: OnceLock<HashMap<String, EnvAction>> = OnceLock::new();
+    ARMED.get_or_init(|| std::env::var("QUIVER_FAILPOINTS").map(|v| parse_env(&v)).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_points_abort_or_sleep() {
+        let parsed = parse_env(" a , b=sleep(250),c=sleep(x) ,");
+        assert_eq!(parsed.get("a"), Some(&EnvAction::Abort));
+        assert_eq!(parsed.get("b"), Some(&EnvAction::Sleep(std::time::Duration::from_millis(250))));
+        assert_eq!(parsed.get("c"), Some(&EnvAction::Abort));
+        assert_eq!(parsed.len(), 3);
+    }
 }

@@ -209,14 +209,22 @@ mod tests {
         assert!(IndexSpec::parse(&field("s", DataType::VarChar), &kvs(&[("index_type", "STL_SORT")])).is_err());
         let bitmap = |f: FieldSchema| IndexSpec::parse(&f, &kvs(&[("index_type", "BITMAP")])).map_err(|e| e.to_string());
         assert!(bitmap(field("b", DataType::Bool)).is_ok());
-        assert!(bitmap(field("d", DataType::Double)).unwrap_err().contains("bitmap index are only supported on bool, int, string and array field"));
+        assert!(
+            bitmap(field("d", DataType::Double))
+                .unwrap_err()
+                .contains("bitmap index are only supported on bool, int, string and array field")
+        );
     }
 
     #[test]
     fn quantized_and_graph_types_are_accepted_with_their_parameters() {
-        for (index_type, extra) in
-            [("IVF_SQ8", ("nlist", "64")), ("IVF_PQ", ("m", "4")), ("SCANN", ("with_raw_data", "true")), ("IVF_RABITQ", ("nlist", "8")), ("DISKANN", ("search_list_size", "50"))]
-        {
+        for (index_type, extra) in [
+            ("IVF_SQ8", ("nlist", "64")),
+            ("IVF_PQ", ("m", "4")),
+            ("SCANN", ("with_raw_data", "true")),
+            ("IVF_RABITQ", ("nlist", "8")),
+            ("DISKANN", ("search_list_size", "50")),
+        ] {
             let spec = IndexSpec::parse(&vector(), &kvs(&[("index_type", index_type), ("metric_type", "L2"), extra])).unwrap();
             assert_eq!(spec.index_type, index_type);
         }

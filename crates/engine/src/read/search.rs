@@ -94,7 +94,8 @@ struct Candidate {
 pub fn search(collection: &Collection, view: &CollectionView, request: &SearchRequest, read_ts: u64) -> Result<SearchOutput> {
     let field = vector_field(collection, request.anns_field.as_deref())?;
     let metric = resolve_metric(collection, field, request.metric.as_deref())?;
-    let graph = collection.indexes.iter().any(|d| d.field_id == field.id && matches!(d.index_type.as_str(), "HNSW" | "DISKANN" | "AUTOINDEX"));
+    let graph =
+        collection.indexes.iter().any(|d| d.field_id == field.id && matches!(d.index_type.as_str(), "HNSW" | "DISKANN" | "AUTOINDEX"));
     // As in Milvus, a plain graph search needs ef >= limit; a range search does not.
     if let Some(ef) = request.params.ef.filter(|&ef| graph && ef < request.limit && request.params.radius.is_none()) {
         return Err(EngineError::InvalidParameter(format!("ef ({ef}) must be at least the limit ({})", request.limit)));

@@ -6,8 +6,8 @@
 //! loads the collection. The full form takes `schema` and `indexParams`; it indexes and
 //! loads only when `indexParams` are given.
 
-use super::schema::{IndexSpec, SchemaSpec, field_json, is_vector};
-use super::{Answer, Api, Call, done, key_values, replied, request, text_of};
+use super::schema::{FieldSpec, IndexSpec, SchemaSpec, field_json, is_vector};
+use super::{Answer, Api, Call, done, int64, key_values, pairs_of, replied, request, text_of};
 use crate::status;
 use prost::Message;
 use quiver_proto::common::{ConsistencyLevel, KeyValuePair, LoadState};
@@ -62,6 +62,34 @@ pub struct CollectionName {
 
 #[derive(Deserialize)]
 pub struct Empty {}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertiesBody {
+    collection_name: String,
+    properties: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertyKeysBody {
+    collection_name: String,
+    property_keys: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddFieldBody {
+    collection_name: String,
+    schema: FieldSpec,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompactionJob {
+    #[serde(rename = "jobID", alias = "jobId", alias = "compactionID")]
+    job_id: i64,
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -330,6 +358,72 @@ pub async fn release(api: Api, call: Call<CollectionName>) -> Answer {
     let release = ReleaseCollectionRequest { db_name: call.db, collection_name: call.body.collection_name, ..Default::default() };
     replied(api.release_collection(request(release)).await)?;
     done()
+}
+
+pub async fn refresh_load(api: Api, call: Call<CollectionName>) -> Answer {
+    let load = LoadCollectionRequest { db_name: call.db, collection_name: call.body.collection_name, refresh: true, ..Default::default() };
+    replied(api.load_collection(request(load)).await)?;
+    done()
+}
+
+pub async fn alter_properties(api: Api, call: Call<PropertiesBody>) -> Answer {
+    let alter = AlterCollectionRequest {
+        db_name: call.db,
+        collection_name: call.body.collection_name,
+        properties: pairs_of(&call.body.properties),
+        ..Default::default()
+    };
+    replied(api.alter_collection(request(alter)).await)?;
+    done()
+}
+
+pub async fn drop_properties(api: Api, call: Call<PropertyKeysBody>) -> Answer {
+    let alter = AlterCollectionRequest {
+        db_name: call.db,
+        collection_name: call.body.collection_name,
+        delete_keys: call.body.property_keys,
+        ..Default::default()
+    };
+    replied(api.alter_collection(request(alter)).await)?;
+    done()
+}
+
+/// `/collections/fields/add`: a nullable or defaulted field on an existing collection.
+pub async fn add_field(api: Api, call: Call<AddFieldBody>) -> Answer {
+    let add = AddCollectionFieldRequest {
+        db_name: call.db,
+        collection_name: call.body.collection_name,
+        schema: call.body.schema.to_wire(false)?.encode_to_vec(),
+        ..Default::default()
+    };
+    replied(api.add_collection_field(request(add)).await)?;
+    done()
+}
+
+pub async fn flush(api: Api, call: Call<CollectionName>) -> Answer {
+    let flush = FlushRequest { db_name: call.db, collection_names: vec![call.body.collection_name], ..Default::default() };
+    replied(api.flush(request(flush)).await)?;
+    done()
+}
+
+pub async fn compact(api: Api, call: Call<CollectionName>) -> Answer {
+    let compact = ManualCompactionRequest { db_name: call.db, collection_name: call.body.collection_name, ..Default::default() };
+    let reply = replied(api.manual_compaction(request(compact)).await)?;
+    Ok(json!({ "compactionID": int64(reply.compaction_id, call.int64_as_text) }))
+}
+
+pub async fn compaction_state(api: Api, call: Call<CompactionJob>) -> Answer {
+    let state = GetCompactionStateRequest { compaction_id: call.body.job_id };
+    let reply = replied(api.get_compaction_state(request(state)).await)?;
+    let state = quiver_proto::common::CompactionState::try_from(reply.state).unwrap_or_default();
+    Ok(json!({
+        "state": state.as_str_name(),
+        "compactionID": int64(call.body.job_id, call.int64_as_text),
+        "executingPlanNo": reply.executing_plan_no,
+        "timeoutPlanNo": reply.timeout_plan_no,
+        "completedPlanNo": reply.completed_plan_no,
+        "failedPlanNo": reply.failed_plan_no,
+    }))
 }
 
 /// The schema of a collection, for the entity endpoints (which read rows by it).

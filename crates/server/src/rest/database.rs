@@ -3,7 +3,9 @@
 use super::collection::Empty;
 use super::{Answer, Api, Call, done, key_values, pairs_of, replied, request};
 use quiver_proto::milvus::milvus_service_server::MilvusService;
-use quiver_proto::milvus::{CreateDatabaseRequest, DescribeDatabaseRequest, DropDatabaseRequest, ListDatabasesRequest};
+use quiver_proto::milvus::{
+    AlterDatabaseRequest, CreateDatabaseRequest, DescribeDatabaseRequest, DropDatabaseRequest, ListDatabasesRequest,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -18,6 +20,26 @@ pub struct DatabaseName {
 pub async fn create(api: Api, call: Call<DatabaseName>) -> Answer {
     let create = CreateDatabaseRequest { db_name: call.body.db_name, properties: pairs_of(&call.body.properties), ..Default::default() };
     replied(api.create_database(request(create)).await)?;
+    done()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertyKeys {
+    db_name: String,
+    property_keys: Vec<String>,
+}
+
+/// `alter` and `alter_properties` (Milvus serves both paths with one handler).
+pub async fn alter(api: Api, call: Call<DatabaseName>) -> Answer {
+    let alter = AlterDatabaseRequest { db_name: call.body.db_name, properties: pairs_of(&call.body.properties), ..Default::default() };
+    replied(api.alter_database(request(alter)).await)?;
+    done()
+}
+
+pub async fn drop_properties(api: Api, call: Call<PropertyKeys>) -> Answer {
+    let alter = AlterDatabaseRequest { db_name: call.body.db_name, delete_keys: call.body.property_keys, ..Default::default() };
+    replied(api.alter_database(request(alter)).await)?;
     done()
 }
 

@@ -117,40 +117,44 @@ fn default_value(value: &Value, data_type: DataType, field: &str) -> Result<Valu
     Ok(ValueField { data: Some(data) })
 }
 
+impl FieldSpec {
+    /// The protobuf field; `auto_id` is the schema's (it applies to the primary key).
+    pub fn to_wire(&self, auto_id: bool) -> Result<FieldSchema, Failure> {
+        let data_type = parse_data_type(&self.data_type, "data type", &self.field_name)?;
+        let element_type = if data_type == DataType::Array {
+            parse_data_type(&self.element_data_type, "element data type", &self.field_name)? as i32
+        } else {
+            0
+        };
+        Ok(FieldSchema {
+            name: self.field_name.clone(),
+            description: self.description.clone(),
+            data_type: data_type as i32,
+            element_type,
+            is_primary_key: self.is_primary,
+            auto_id: self.is_primary && auto_id,
+            is_partition_key: self.is_partition_key,
+            is_clustering_key: self.is_clustering_key,
+            nullable: self.nullable,
+            type_params: pairs_of(&self.element_type_params),
+            default_value: self
+                .default_value
+                .as_ref()
+                .filter(|v| !v.is_null())
+                .map(|v| default_value(v, data_type, &self.field_name))
+                .transpose()?,
+            ..Default::default()
+        })
+    }
+}
+
 impl SchemaSpec {
     /// The protobuf schema of the full form.
     pub fn to_wire(&self, collection: &str, description: &str) -> Result<CollectionSchema, Failure> {
         if !self.functions.is_empty() {
             return Err(status::invalid_request("collection functions are not supported by Quiver").into());
         }
-        let mut fields = Vec::with_capacity(self.fields.len());
-        for spec in &self.fields {
-            let data_type = parse_data_type(&spec.data_type, "data type", &spec.field_name)?;
-            let element_type = if data_type == DataType::Array {
-                parse_data_type(&spec.element_data_type, "element data type", &spec.field_name)? as i32
-            } else {
-                0
-            };
-            fields.push(FieldSchema {
-                name: spec.field_name.clone(),
-                description: spec.description.clone(),
-                data_type: data_type as i32,
-                element_type,
-                is_primary_key: spec.is_primary,
-                auto_id: spec.is_primary && self.auto_id,
-                is_partition_key: spec.is_partition_key,
-                is_clustering_key: spec.is_clustering_key,
-                nullable: spec.nullable,
-                type_params: pairs_of(&spec.element_type_params),
-                default_value: spec
-                    .default_value
-                    .as_ref()
-                    .filter(|v| !v.is_null())
-                    .map(|v| default_value(v, data_type, &spec.field_name))
-                    .transpose()?,
-                ..Default::default()
-            });
-        }
+        let fields = self.fields.iter().map(|spec| spec.to_wire(self.auto_id)).collect::<Result<Vec<_>, _>>()?;
         Ok(CollectionSchema {
             name: collection.to_string(),
             description: description.to_string(),
