@@ -226,8 +226,8 @@ BAD = [
     ("vector", dict(index_type="HNSW", metric_type="L2", params={"efConstruction": 0}), "'efConstruction'"),
     ("vector", dict(index_type="IVF_FLAT", metric_type="L2", params={"nlist": 0}), "'nlist'"),
     ("vector", dict(index_type="IVF_FLAT", metric_type="L2", params={"nlist": 100000}), "'nlist'"),
-    ("vector", dict(index_type="HNSW", metric_type="HAMMING"), "metric type HAMMING"),
-    ("vector", dict(index_type="FLAT", metric_type="EUCLID"), "metric type EUCLID"),
+    ("vector", dict(index_type="HNSW", metric_type="HAMMING"), "float vector index does not support metric type: HAMMING"),
+    ("vector", dict(index_type="FLAT", metric_type="EUCLID"), "float vector index does not support metric type: EUCLID"),
     ("vector", dict(index_type="BIN_FLAT", metric_type="HAMMING"), "invalid index type: BIN_FLAT"),
     ("vector", dict(index_type="INVERTED"), "invalid index type: INVERTED"),
     ("title", dict(index_type="STL_SORT"), "STL_SORT"),
@@ -254,7 +254,7 @@ def test_binary_field_refuses_float_index_or_metric(client: MilvusClient, unique
     make_collection(client, name, binary=True)
     with expect_error(INVALID_PARAMETER):
         client.create_index(name, index_params(client, "vector", index_type, metric))
-    with expect_error(INVALID_PARAMETER, "metric type L2"):
+    with expect_error(INVALID_PARAMETER, "binary vector index does not support metric type: L2"):
         client.create_index(name, index_params(client, "vector", "BIN_FLAT", "L2"))
 
 

@@ -175,6 +175,10 @@ pub enum EngineError {
 
     #[error("corrupt metadata record {key}: {reason}")]
     CorruptMetadata { key: String, reason: String },
+
+    /// A refusal Milvus reports without an error class (code 65535).
+    #[error("{0}")]
+    Unclassified(String),
 }
 
 impl From<SchemaError> for EngineError {
@@ -182,6 +186,7 @@ impl From<SchemaError> for EngineError {
         match error {
             SchemaError::InvalidName { kind, name, reason } => EngineError::InvalidName { kind, name, reason },
             SchemaError::Invalid(message) => EngineError::InvalidParameter(message),
+            SchemaError::Unclassified(message) => EngineError::Unclassified(message),
         }
     }
 }

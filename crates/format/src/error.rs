@@ -32,9 +32,18 @@ pub enum SchemaError {
     InvalidName { kind: NameKind, name: String, reason: String },
     #[error("{0}")]
     Invalid(String),
+    /// A refusal Milvus reports without an error class (its code 65535), where clients
+    /// and Milvus's own tests expect that code.
+    #[error("{0}")]
+    Unclassified(String),
 }
 
 pub type Result<T, E = SchemaError> = std::result::Result<T, E>;
+
+/// Shorthand for a [`SchemaError::Unclassified`].
+pub fn unclassified(message: impl Into<String>) -> SchemaError {
+    SchemaError::Unclassified(message.into())
+}
 
 /// Shorthand for a [`SchemaError::Invalid`].
 pub fn invalid(message: impl Into<String>) -> SchemaError {

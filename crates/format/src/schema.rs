@@ -4,7 +4,7 @@
 //! 1 are Milvus's system RowID and Timestamp fields). The dynamic `$meta` field is not a
 //! schema field: `enable_dynamic_field` says whether it exists.
 
-use crate::error::{NameKind, Result, invalid};
+use crate::error::{NameKind, Result, invalid, unclassified};
 use crate::names;
 use quiver_base::FieldId;
 use serde::{Deserialize, Serialize};
@@ -20,9 +20,11 @@ pub const DYNAMIC_FIELD_ID: FieldId = FieldId(-1);
 /// Most fields a collection may have (Milvus `proxy.maxFieldNum`).
 pub const MAX_FIELDS: usize = 64;
 /// Most vector fields a collection may have (Milvus `proxy.maxVectorFieldNum`).
-pub const MAX_VECTOR_FIELDS: usize = 4;
+pub const MAX_VECTOR_FIELDS: usize = 10;
 /// Largest vector dimension (Milvus `proxy.maxDimension`).
 pub const MAX_DIM: i64 = 32_768;
+/// Fewest dimensions of a vector field (Milvus's).
+pub const MIN_DIM: i64 = 2;
 /// Largest VarChar `max_length`.
 pub const MAX_VARCHAR_LENGTH: i64 = 65_535;
 /// Largest Array `max_capacity`.
@@ -104,6 +106,18 @@ pub enum DefaultValue {
 }
 
 impl DefaultValue {
+    /// The wire type of the value, in Milvus's words (`DataType_Int64`).
+    fn wire_type(&self) -> &'static str {
+        match self {
+            DefaultValue::Bool(_) => "DataType_Bool",
+            DefaultValue::Int(_) => "DataType_Int32",
+            DefaultValue::Long(_) => "DataType_Int64",
+            DefaultValue::Float(_) => "DataType_Float",
+            DefaultValue::Double(_) => "DataType_Double",
+            DefaultValue::String(_) => "DataType_VarChar",
+        }
+    }
+
     fn fits(&self, data_type: DataType) -> bool {
         matches!(
             (self, data_type),
@@ -241,7 +255,7 @@ impl CollectionSchema {
             return Err(invalid(format!("duplicated field name {name}: invalid parameter")));
         }
         if field.is_primary_key || field.auto_id {
-            return Err(invalid(format!("not support to add primary key field, field name  = {name}: invalid parameter")));
+            return Err(invalid(format!("not support to add pk field, field name = {name}: invalid parameter")));
         }
         if field.is_partition_key {
             return Err(invalid(format!("not support to add partition key field, field name  = {name}: invalid parameter")));
@@ -255,7 +269,7 @@ impl CollectionSchema {
         if field.data_type.is_vector() {
             return Err(invalid(format!("adding vector field {name} to an existing collection is not supported by Quiver yet")));
         }
-        validate_field(&field)?;
+        validate_field(&field, &self.name)?;
         // Rows stored before the field read its default: it must fit the field's type.
         let fits = match (&field.default_value, field.data_type) {
             (Some(DefaultValue::Int(v)), DataType::Int8) => i8::try_from(*v).is_ok(),
@@ -286,7 +300,7 @@ impl CollectionSchema {
             if !seen.insert(field.name.as_str()) {
                 return Err(invalid(format!("duplicated field name {}", field.name)));
             }
-            validate_field(field)?;
+            validate_field(field, &self.name)?;
         }
         let primary: Vec<_> = self.fields.iter().filter(|f| f.is_primary_key).collect();
         match primary.len() {
@@ -308,10 +322,10 @@ impl CollectionSchema {
             )));
         }
         if pk.nullable {
-            return Err(invalid(format!("primary field {} should not be nullable", pk.name)));
+            return Err(invalid("primary field not support null: invalid parameter"));
         }
         if pk.default_value.is_some() {
-            return Err(invalid(format!("primary field {} does not support default value", pk.name)));
+            return Err(invalid("primary field not support default_value: invalid parameter"));
         }
         if let Some(field) = self.fields.iter().find(|f| f.auto_id && !f.is_primary_key) {
             return Err(invalid(format!("only the primary key field can be auto id, field: {}", field.name)));
@@ -320,10 +334,10 @@ impl CollectionSchema {
         let auto_id = self.auto_id || pk.auto_id;
         let vectors = self.fields.iter().filter(|f| f.data_type.is_vector()).count();
         if vectors == 0 {
-            return Err(invalid("schema does not contain vector field"));
+            return Err(invalid("schema does not contain vector field: invalid parameter"));
         }
         if vectors > MAX_VECTOR_FIELDS {
-            return Err(invalid(format!("maximum vector field's number should be limited to {MAX_VECTOR_FIELDS}")));
+            return Err(unclassified(format!("maximum vector field's number should be limited to {MAX_VECTOR_FIELDS}")));
         }
         let partition_keys: Vec<_> = self.fields.iter().filter(|f| f.is_partition_key).collect();
         if partition_keys.len() > 1 {
@@ -337,7 +351,7 @@ impl CollectionSchema {
                 return Err(invalid("the partition key field must not be primary field"));
             }
             if key.nullable {
-                return Err(invalid("partition key field not support nullable"));
+                return Err(invalid("partition key field not support nullable: invalid parameter"));
             }
         }
         if self.fields.iter().filter(|f| f.is_clustering_key).count() > 1 {
@@ -354,7 +368,8 @@ impl CollectionSchema {
     }
 }
 
-fn validate_field(field: &FieldSchema) -> Result<()> {
+/// One field's own rules; `collection` is named in the messages that name it.
+fn validate_field(field: &FieldSchema, collection: &str) -> Result<()> {
     let name = &field.name;
     if field.name == DYNAMIC_FIELD_NAME {
         return Err(invalid(format!("field name {name} is reserved for the dynamic field")));
@@ -363,8 +378,15 @@ fn validate_field(field: &FieldSchema) -> Result<()> {
         let dim = field.dim().ok_or_else(|| {
             invalid(format!("dimension is not defined in field type params of field {name}, check type param `dim` for vector field"))
         })?;
-        if dim <= 0 || dim > MAX_DIM {
-            return Err(invalid(format!("invalid dimension: {dim} of field {name}. should be in range 1 ~ {MAX_DIM}")));
+        // Milvus's two wordings: below the minimum without the field, above it with.
+        if dim < MIN_DIM {
+            return Err(unclassified(format!("invalid dimension: {dim}. should be in range {MIN_DIM} ~ {MAX_DIM}")));
+        }
+        if dim > MAX_DIM {
+            let kind = if field.data_type == DataType::BinaryVector { "binary" } else { "float" };
+            return Err(unclassified(format!(
+                "invalid dimension: {dim} of field {name}. {kind} vector dimension should be in range {MIN_DIM} ~ {MAX_DIM}"
+            )));
         }
         if field.data_type == DataType::BinaryVector && dim % 8 != 0 {
             return Err(invalid(format!("invalid dimension: {dim} of field {name}. binary vector dimension should be multiple of 8.")));
@@ -373,30 +395,38 @@ fn validate_field(field: &FieldSchema) -> Result<()> {
             return Err(invalid(format!("vector type not support null, field: {name}")));
         }
         if field.default_value.is_some() {
-            return Err(invalid(format!("vector type not support default value, field: {name}")));
+            return Err(invalid(format!("type not support default_value, type:{}", field.data_type.name())));
         }
         if field.is_partition_key || field.is_clustering_key {
             return Err(invalid(format!("vector field {name} can not be a partition key or clustering key")));
         }
     }
     if field.data_type == DataType::VarChar || field.element_type == Some(DataType::VarChar) {
-        let max_length = field
-            .int_param("max_length")
-            .ok_or_else(|| invalid(format!("type param(max_length) should be specified for the field({name})")))?;
+        let max_length = field.int_param("max_length").ok_or_else(|| {
+            unclassified(format!("type param(max_length) should be specified for the field({name}) of collection {collection}"))
+        })?;
         if max_length <= 0 || max_length > MAX_VARCHAR_LENGTH {
             return Err(invalid(format!(
-                "the maximum length specified for the field({name}) should be in (0, {MAX_VARCHAR_LENGTH}], but got {max_length} instead"
+                "the maximum length specified for the field({name}) should be in (0, {MAX_VARCHAR_LENGTH}], but got {max_length} instead: invalid parameter"
+            )));
+        }
+        if let Some(DefaultValue::String(text)) = &field.default_value
+            && text.chars().count() as i64 > max_length
+        {
+            return Err(invalid(format!(
+                "the length ({}) of string exceeds max length ({max_length}): invalid parameter[expected=valid length string][actual=string length exceeds max length]",
+                text.chars().count()
             )));
         }
     }
     if field.data_type == DataType::Array {
-        let element = field.element_type.ok_or_else(|| invalid(format!("element data type is not specified for array field {name}")))?;
+        let element = field.element_type.ok_or_else(|| invalid(format!("element data type None is not valid, field: {name}")))?;
         if !element.is_array_element() {
             return Err(invalid(format!("element type {} is not supported in array field {name}", element.name())));
         }
         let capacity = field
             .int_param("max_capacity")
-            .ok_or_else(|| invalid(format!("type param(max_capacity) should be specified for array field {name}")))?;
+            .ok_or_else(|| invalid(format!("the value for max_capacity of field {name} must be an integer")))?;
         if capacity <= 0 || capacity > MAX_ARRAY_CAPACITY {
             return Err(invalid(format!(
                 "the maximum capacity specified for a Array should be in (0, {MAX_ARRAY_CAPACITY}], but got {capacity}, field: {name}"
@@ -405,16 +435,17 @@ fn validate_field(field: &FieldSchema) -> Result<()> {
     } else if field.element_type.is_some() {
         return Err(invalid(format!("element type is only allowed for array fields, field: {name}")));
     }
+    if field.default_value.is_some() && matches!(field.data_type, DataType::Json | DataType::Array) {
+        return Err(invalid(format!("type not support default_value, type:{}", field.data_type.name())));
+    }
     if let Some(default) = &field.default_value
         && !default.fits(field.data_type)
     {
         return Err(invalid(format!(
-            "type (default value) of field ({name}) is not equal to the type({}) of field",
-            field.data_type.name()
+            "type ({}) of field ({name}) is not equal to the type({}) of default_value",
+            field.data_type.name(),
+            default.wire_type()
         )));
-    }
-    if field.data_type == DataType::Json && field.default_value.is_some() {
-        return Err(invalid(format!("JSON field {name} does not support default value")));
     }
     Ok(())
 }
@@ -489,6 +520,16 @@ mod tests {
         let mut n = field("n", DataType::Int32);
         n.default_value = Some(DefaultValue::String("x".into()));
         s.fields.push(n);
-        assert!(error_of(s).contains("default value"));
+        assert_eq!(error_of(s), "type (Int32) of field (n) is not equal to the type(DataType_VarChar) of default_value");
+
+        let mut s = simple_schema("c");
+        s.fields[1].type_params.insert("dim".into(), "1".into());
+        assert_eq!(error_of(s), "invalid dimension: 1. should be in range 2 ~ 32768");
+
+        let mut s = simple_schema("c");
+        let mut tag = field("tag", DataType::VarChar).with_param("max_length", 2);
+        tag.default_value = Some(DefaultValue::String("abc".into()));
+        s.fields.push(tag);
+        assert!(error_of(s).starts_with("the length (3) of string exceeds max length (2)"));
     }
 }

@@ -91,7 +91,8 @@ pub fn status_of(error: &EngineError) -> Status {
         | IndexFieldNotFound { .. }
         | IndexNameTaken { .. }
         | FieldAlreadyIndexed { .. }
-        | JsonPathUnparsable { .. } => (code::UNEXPECTED, ErrorCode::UnexpectedError),
+        | JsonPathUnparsable { .. }
+        | Unclassified(_) => (code::UNEXPECTED, ErrorCode::UnexpectedError),
     };
     failure(code, legacy, error.to_string())
 }

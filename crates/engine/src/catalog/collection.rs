@@ -12,6 +12,9 @@ use crate::schema::CollectionSchema;
 use quiver_base::{CollectionId, IndexId, PartitionId};
 use quiver_storage::Txn;
 
+/// The collection property that says whether its files are memory-mapped.
+const MMAP_PROPERTY: &str = "mmap.enabled";
+
 /// What a client asks for when it creates a collection.
 #[derive(Clone, Debug)]
 pub struct NewCollection {
@@ -295,7 +298,16 @@ impl Catalog {
 
     /// Set `properties` (overwriting keys) and remove `delete_keys`.
     pub async fn alter_collection(&self, db_name: &str, name: &str, properties: Properties, delete_keys: &[String]) -> Result<()> {
+        if properties.is_empty() && delete_keys.is_empty() {
+            return Err(invalid("no properties or delete keys provided"));
+        }
+        let touches_mmap = properties.keys().chain(delete_keys).any(|key| key == MMAP_PROPERTY);
         self.update_collection(db_name, name, Stamp::Updated, |collection| {
+            // Milvus maps a loaded collection's files by this setting: it changes only
+            // while the collection is released.
+            if touches_mmap && collection.loaded {
+                return Err(invalid("can not alter mmap properties if collection loaded"));
+            }
             collection.properties.extend(properties.clone());
             for key in delete_keys {
                 collection.properties.remove(key);

@@ -2,7 +2,7 @@
 
 use super::model::{DEFAULT_DATABASE, Database, Properties};
 use super::{Catalog, keys};
-use crate::error::{EngineError, NameKind, Result};
+use crate::error::{EngineError, NameKind, Result, invalid};
 use crate::names;
 use quiver_base::DatabaseId;
 
@@ -60,6 +60,9 @@ impl Catalog {
 
     /// Set `properties` (overwriting keys) and remove `delete_keys`.
     pub async fn alter_database(&self, name: &str, properties: Properties, delete_keys: &[String]) -> Result<Database> {
+        if properties.is_empty() && delete_keys.is_empty() {
+            return Err(invalid("alter database with empty properties and delete keys, expected to set either properties or delete keys"));
+        }
         self.change(|draft| {
             let mut db = draft.next.database(name)?.clone();
             db.properties.extend(properties.clone());

@@ -44,7 +44,8 @@ impl IndexSpec {
         }
         let given_type = params.remove("index_type").unwrap_or_else(|| AUTOINDEX.to_string());
         let index_type = given_type.to_uppercase();
-        let metric_type = params.remove("metric_type").unwrap_or_default().to_uppercase();
+        let given_metric = params.remove("metric_type").unwrap_or_default();
+        let metric_type = given_metric.to_uppercase();
         let name = &field.name;
         if !MILVUS_INDEX_TYPES.contains(&index_type.as_str()) {
             return Err(invalid(format!("invalid parameter[expected=valid index][actual=invalid index type: {given_type}]")));
@@ -68,10 +69,8 @@ impl IndexSpec {
         let metric_type = if field.data_type.is_vector() {
             let metric = if metric_type.is_empty() { default_metric.to_string() } else { metric_type };
             if !metrics.contains(&metric.as_str()) {
-                return Err(invalid(format!(
-                    "metric type {metric} not found or not supported for field {name}, supported: {}",
-                    metrics.join(", ")
-                )));
+                let kind = if field.data_type == DataType::BinaryVector { "binary" } else { "float" };
+                return Err(params_error(format!("{kind} vector index does not support metric type: {given_metric}")));
             }
             metric
         } else {
@@ -203,7 +202,9 @@ mod tests {
         assert!(err(&[("index_type", "IVF_PQ"), ("nbits", "12")]).contains("'nbits'"));
         assert!(err(&[("index_type", "SCANN"), ("with_raw_data", "maybe")]).contains("'with_raw_data'"));
         assert!(err(&[("index_type", "DISKANN"), ("max_degree", "0")]).contains("'max_degree'"));
-        assert!(err(&[("metric_type", "HAMMING")]).contains("metric type HAMMING"));
+        assert!(
+            err(&[("metric_type", "HAMMING")]).starts_with("float vector index does not support metric type: HAMMING: invalid parameter")
+        );
         assert!(err(&[("index_type", "HNSW"), ("M", "1")]).contains("'M'"));
         assert!(IndexSpec::parse(&field("n", DataType::Int64), &kvs(&[("index_type", "STL_SORT")])).is_ok());
         assert!(IndexSpec::parse(&field("s", DataType::VarChar), &kvs(&[("index_type", "STL_SORT")])).is_err());

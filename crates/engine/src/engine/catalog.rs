@@ -172,6 +172,9 @@ impl Engine {
 
     pub async fn load_partitions(&self, db: &str, name: &str, partitions: &[String]) -> Result<()> {
         let mut collection = self.catalog.resolve_checked(db, name)?;
+        if partitions.is_empty() {
+            return Err(crate::error::invalid("failed to load partitions due to no partition specified"));
+        }
         if let Some(missing) = partitions.iter().find(|p| collection.partition(p).is_none()) {
             return Err(crate::error::EngineError::PartitionNotFound { collection: collection.name.clone(), name: missing.clone() });
         }

@@ -90,9 +90,14 @@ impl Engine {
         self.data.truncate(&collection).await
     }
 
-    /// The partitions a read covers: the named ones (each must be loaded), else every
-    /// loaded partition. Errors when the collection is not loaded.
+    /// The partitions a read covers: the named ones (each must exist, then be loaded),
+    /// else every loaded partition. Errors when the collection is not loaded.
     fn loaded_partitions(collection: &Collection, names: &[String]) -> Result<Option<Vec<PartitionId>>> {
+        // Milvus's reads name a missing partition before they look at the load state,
+        // in their own words and without an error class.
+        if let Some(missing) = names.iter().find(|name| collection.partition(name).is_none()) {
+            return Err(EngineError::Unclassified(format!("partition name {missing} not found")));
+        }
         if !collection.loaded {
             return Err(EngineError::CollectionNotLoaded { name: collection.name.clone() });
         }

@@ -26,6 +26,7 @@ pub fn data_type_from_wire(code: i32) -> Result<DataType, Invalid> {
         W::FloatVector => DataType::FloatVector,
         W::Float16Vector => DataType::Float16Vector,
         W::BFloat16Vector => DataType::BFloat16Vector,
+        W::String => return Err("string data type not supported yet, please use VarChar type instead".to_string()),
         other => return Err(format!("data type {} is not supported by Quiver", other.as_str_name())),
     })
 }
@@ -81,6 +82,7 @@ fn default_to_wire(value: &DefaultValue) -> wire::ValueField {
 pub fn field_from_wire(f: &wire::FieldSchema) -> Result<FieldSchema, Invalid> {
     let element_type = match f.element_type {
         0 => None,
+        code if wire::DataType::try_from(code).is_err() => return Err(format!("element type {code} is not supported")),
         code => Some(data_type_from_wire(code)?),
     };
     if f.is_dynamic {
