@@ -10,6 +10,7 @@ use crate::error::{EngineError, Result};
 use crate::read::{self, QueryOutput, QueryRequest, SearchOutput, SearchRequest};
 use quiver_base::PartitionId;
 use quiver_expr::TemplateValue;
+use quiver_format::logs::PkColumn;
 use std::collections::HashMap;
 
 /// Largest `offset + limit` of a query, as in Milvus.
@@ -135,12 +136,45 @@ impl Engine {
     }
 
     /// Vector search over a loaded collection.
-    pub async fn search(&self, db: &str, name: &str, partitions: &[String], mut request: SearchRequest) -> Result<SearchOutput> {
+    pub async fn search(&self, db: &str, name: &str, partitions: &[String], request: SearchRequest) -> Result<SearchOutput> {
+        self.run_search(db, name, partitions, None, request).await
+    }
+
+    /// Search with the stored vectors of the rows with these primary keys as the query
+    /// vectors (Milvus's search by primary keys); `request.vectors` is ignored. The keys
+    /// are looked up in the same view the search reads.
+    pub async fn search_by_keys(
+        &self,
+        db: &str,
+        name: &str,
+        partitions: &[String],
+        keys: PkColumn,
+        request: SearchRequest,
+    ) -> Result<SearchOutput> {
+        self.run_search(db, name, partitions, Some(keys), request).await
+    }
+
+    async fn run_search(
+        &self,
+        db: &str,
+        name: &str,
+        partitions: &[String],
+        keys: Option<PkColumn>,
+        mut request: SearchRequest,
+    ) -> Result<SearchOutput> {
         let collection = self.catalog.resolve(db, name)?;
         request.partitions = Self::loaded_partitions(&collection, partitions)?;
         let read_ts = self.ctx.next_ts().await?.0;
         let view = self.data.view(&collection)?;
-        read::off_runtime(move || read::search(&collection, &view, &request, read_ts)).await
+        read::off_runtime(move || {
+            if let Some(keys) = keys {
+                request.vectors =
+                    read::vectors_of_keys(&collection, &view, request.anns_field.as_deref(), &keys, request.partitions.clone(), read_ts)?;
+                request.nq = keys.len();
+            }
+            read::search(&collection, &view, &request, read_ts)
+        })
+        .await
     }
 
     /// Rows visible now (GetCollectionStatistics' `row_count`).

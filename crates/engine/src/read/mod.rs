@@ -9,7 +9,7 @@ pub mod scalar_index;
 mod search;
 
 pub use query::{COUNT_STAR, OutputColumn, QueryOutput, QueryRequest, matching_pks, query};
-pub use search::{QueryVectors, SearchOutput, SearchRequest, search, segment_vectors};
+pub use search::{QueryVectors, SearchOutput, SearchRequest, search, segment_vectors, vectors_of_keys};
 
 use crate::error::{Result, internal};
 

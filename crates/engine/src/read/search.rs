@@ -5,7 +5,7 @@
 //! primary key (see [`latest`](super::latest)).
 
 use super::latest::keep_latest_of;
-use super::query::{OutputColumn, compile, resolve_output};
+use super::query::{OutputColumn, QueryRequest, compile, resolve_output};
 use crate::catalog::model::{Collection, IndexDefinition};
 use crate::data::{CollectionView, Segment};
 use crate::error::{EngineError, Result};
@@ -15,6 +15,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use quiver_base::PartitionId;
 use quiver_expr::{Plan, TemplateValue};
 use quiver_format::columns::{META_COLUMN, TS_COLUMN, bf16_to_f32, f16_to_f32};
+use quiver_format::logs::PkColumn;
 use quiver_format::schema::{DataType, FieldSchema};
 use quiver_index::{Hit, Metric, SearchParams, Vectors, brute_force, parallel_map};
 use std::borrow::Cow;
@@ -394,7 +395,7 @@ fn run(
                 let mut groups: Vec<(String, usize)> = Vec::new();
                 let mut out = Vec::new();
                 for (i, candidate) in list.into_iter().enumerate() {
-                    let key = values.as_ref().map(|v| group_key(v, i)).unwrap_or_default();
+                    let key = values.as_ref().map(|v| value_key(v, i)).unwrap_or_default();
                     let room = groups.len() < request.limit + request.offset;
                     match groups.iter_mut().find(|(k, _)| *k == key) {
                         Some((_, n)) if *n < per_group => {
@@ -471,8 +472,9 @@ fn exact_over_batches(
     Ok(all)
 }
 
-/// A group-by value as a comparable key (scalar fields only; null is its own group).
-fn group_key(values: &ArrayRef, i: usize) -> String {
+/// A scalar value as a comparable text key (group-by values, primary keys); null is its
+/// own key.
+fn value_key(values: &ArrayRef, i: usize) -> String {
     use arrow_array::types::*;
     use arrow_schema::DataType as T;
     if values.is_null(i) {
@@ -488,6 +490,72 @@ fn group_key(values: &ArrayRef, i: usize) -> String {
         T::Float64 => values.as_primitive::<Float64Type>().value(i).to_string(),
         _ => values.as_string::<i32>().value(i).to_string(),
     }
+}
+
+/// Search by primary keys (Milvus 2.6): the query vectors are the stored vectors of the
+/// rows with these keys, in the keys' order, read from the view the search then reads.
+pub fn vectors_of_keys(
+    collection: &Collection,
+    view: &CollectionView,
+    anns_field: Option<&str>,
+    keys: &PkColumn,
+    partitions: Option<Vec<PartitionId>>,
+    read_ts: u64,
+) -> Result<QueryVectors> {
+    let vectors = collection.schema.fields.iter().filter(|f| f.data_type.is_vector()).count();
+    if vectors > 1 && anns_field.is_none_or(str::is_empty) {
+        return Err(EngineError::InvalidParameter("multiple vector fields exist, please specify anns_field in search_params".into()));
+    }
+    let field = vector_field(collection, anns_field)?;
+    let pk = collection.schema.primary_field();
+    let wanted: Vec<TemplateValue> = match (keys, pk.data_type) {
+        (PkColumn::Int(ids), DataType::Int64) => ids.iter().map(|id| TemplateValue::Int(*id)).collect(),
+        (PkColumn::Str(ids), DataType::VarChar) => ids.iter().map(|id| TemplateValue::String(id.clone())).collect(),
+        (_, DataType::Int64) => return Err(EngineError::InvalidParameter("primary key is int64, but IDs type mismatch".into())),
+        _ => return Err(EngineError::InvalidParameter("primary key is varchar, but IDs type mismatch".into())),
+    };
+    let texts: Vec<String> = match keys {
+        PkColumn::Int(ids) => ids.iter().map(i64::to_string).collect(),
+        PkColumn::Str(ids) => ids.clone(),
+    };
+    let mut position = HashMap::with_capacity(texts.len());
+    for (i, key) in texts.iter().enumerate() {
+        if position.insert(key.clone(), i).is_some() {
+            return Err(EngineError::InvalidParameter("duplicate IDs found in search request".into()));
+        }
+    }
+    const KEYS: &str = "__search_keys";
+    let request = QueryRequest {
+        filter: format!("{} in {{{KEYS}}}", pk.name),
+        templates: HashMap::from([(KEYS.to_string(), TemplateValue::Array(wanted))]),
+        output_fields: vec![pk.name.clone(), field.name.clone()],
+        partitions,
+        limit: None,
+        offset: 0,
+    };
+    let found = super::query::query(collection, view, &request, read_ts)?;
+    let column = |name: &str| found.columns.iter().find(|c| c.field.as_ref().is_some_and(|f| f.name == name)).map(|c| &c.array);
+    let (Some(pks), Some(vectors)) = (column(&pk.name), column(&field.name)) else {
+        return Err(EngineError::Internal("a key lookup returned no key or vector column".into()));
+    };
+    let mut order = vec![usize::MAX; texts.len()];
+    for row in 0..pks.len() {
+        if let Some(&at) = position.get(&value_key(pks, row)) {
+            order[at] = row;
+        }
+    }
+    let missing: Vec<&str> = order.iter().zip(&texts).filter(|(row, _)| **row == usize::MAX).map(|(_, key)| key.as_str()).collect();
+    if !missing.is_empty() {
+        return Err(EngineError::InvalidParameter(format!(
+            "some of the provided primary key IDs do not exist: missing IDs [{}]",
+            missing.join(", ")
+        )));
+    }
+    let rows = arrow_select::take::take(vectors, &arrow_array::UInt64Array::from_iter_values(order.iter().map(|&r| r as u64)), None)?;
+    Ok(match batch_vectors(field, &rows)? {
+        OwnedVectors::Float(dim, data) => QueryVectors::Float { dim, data },
+        OwnedVectors::Binary(dim_bits, data) => QueryVectors::Binary { dim_bits, data },
+    })
 }
 
 /// All of a segment's vectors of `field`, row-major: `(bits, floats)`, one of them empty.

@@ -163,12 +163,23 @@ fn query_vectors(bytes: &[u8]) -> Result<(QueryVectors, usize)> {
 
 pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<SearchResults> {
     let params = parse_params(&request.search_params)?;
-    let bytes = match &request.search_input {
-        Some(SearchInput::PlaceholderGroup(bytes)) => bytes,
-        Some(SearchInput::Ids(_)) => return Err(invalid("search by primary keys is not supported by Quiver")),
+    // Search by primary keys: the rows' own vectors are the queries, looked up by the
+    // engine in the view it searches.
+    let (vectors, nq, keys) = match &request.search_input {
+        Some(SearchInput::PlaceholderGroup(bytes)) => {
+            let (vectors, nq) = query_vectors(bytes)?;
+            (vectors, nq, None)
+        }
+        Some(SearchInput::Ids(ids)) => {
+            let keys = match &ids.id_field {
+                Some(IdField::IntId(ids)) if !ids.data.is_empty() => PkColumn::Int(ids.data.clone()),
+                Some(IdField::StrId(ids)) if !ids.data.is_empty() => PkColumn::Str(ids.data.clone()),
+                _ => return Err(invalid("the search request holds no primary keys")),
+            };
+            (QueryVectors::Float { dim: 0, data: Vec::new() }, keys.len(), Some(keys))
+        }
         None => return Err(invalid("the search request holds no query vectors")),
     };
-    let (vectors, nq) = query_vectors(bytes)?;
     let limit = params.limit.ok_or_else(|| invalid("topk (limit) is required for search"))?;
     if limit == 0 || limit > MAX_TOPK {
         return Err(invalid(format!("topk [{limit}] is invalid, it should be in range [1, {MAX_TOPK}]")));
@@ -205,7 +216,10 @@ pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<S
         group_size: params.group_size,
         after_score: params.last_bound.filter(|_| params.iterator),
     };
-    let output = engine.search(db, &request.collection_name, &request.partition_names, search).await?;
+    let output = match keys {
+        Some(keys) => engine.search_by_keys(db, &request.collection_name, &request.partition_names, keys, search).await?,
+        None => engine.search(db, &request.collection_name, &request.partition_names, search).await?,
+    };
     // The next page starts after this page's last hit (or where this one started).
     let iterator = params.iterator.then(|| SearchIteratorV2Results {
         token: params.iterator_token.clone().unwrap_or_else(|| output.read_ts.to_string()),
