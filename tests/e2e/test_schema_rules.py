@@ -96,3 +96,44 @@ def test_partition_reads_name_missing_partitions_first(client: MilvusClient, uni
         client.query(name, filter="id >= 0", partition_names=["nowhere"])
     with expect_error(COLLECTION_NOT_LOADED):
         client.query(name, filter="id >= 0", partition_names=["_default"])
+
+
+def test_alter_collection_field_changes_lengths_and_memory_settings(client: MilvusClient, unique_name):
+    name = unique_name("rules")
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.VARCHAR, max_length=32, is_primary=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=4)
+    schema.add_field("title", DataType.VARCHAR, max_length=32, nullable=True)
+    schema.add_field("tags", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=8, max_length=32)
+    index = client.prepare_index_params()
+    index.add_index("vector", index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=schema, index_params=index)
+    client.insert(name, [{"id": "a", "vector": [0.0] * 4, "title": "x" * 20, "tags": ["y" * 20]}])
+
+    client.release_collection(name)
+    client.alter_collection_field(name, field_name="title", field_params={"max_length": 8, "mmap.enabled": True})
+    client.alter_collection_field(name, field_name="tags", field_params={"max_length": 8, "max_capacity": 2})
+    fields = {f["name"]: f["params"] for f in client.describe_collection(name)["fields"]}
+    assert fields["title"]["max_length"] == 8 and fields["title"]["mmap_enabled"] is True
+    assert fields["tags"]["max_length"] == 8 and fields["tags"]["max_capacity"] == 2
+    # New rows meet the new limits; the stored row is kept as it was.
+    with expect_error(INVALID_PARAMETER, "length of varchar field title exceeds max length"):
+        client.insert(name, [{"id": "b", "vector": [0.0] * 4, "title": "x" * 9, "tags": []}])
+    with expect_error(INVALID_PARAMETER, 'length of Array array field "tags" exceeds max length'):
+        client.insert(name, [{"id": "b", "vector": [0.0] * 4, "title": "ok", "tags": ["y" * 9]}])
+    client.insert(name, [{"id": "b", "vector": [0.0] * 4, "title": "x" * 8, "tags": ["y" * 8, "z"]}])
+
+    with expect_error(INVALID_PARAMETER, "can not modify the maxlength for non-string types"):
+        client.alter_collection_field(name, field_name="vector", field_params={"max_length": 8})
+    with expect_error(INVALID_PARAMETER, "element_type does not allow update in collection field param"):
+        client.alter_collection_field(name, field_name="tags", field_params={"element_type": DataType.INT64})
+    with expect_error(INVALID_PARAMETER, "nullable does not allow update in collection field param"):
+        client.alter_collection_field(name, field_name="title", field_params={"nullable": False})
+    with expect_error(INVALID_PARAMETER, "does not exist in collection"):
+        client.alter_collection_field(name, field_name="nope", field_params={"max_length": 8})
+
+    client.load_collection(name)
+    with expect_error(INVALID_PARAMETER, "can not alter collection field properties if collection loaded"):
+        client.alter_collection_field(name, field_name="vector", field_params={"mmap.enabled": True})
+    client.alter_collection_field(name, field_name="id", field_params={"max_length": 64})  # lengths change while loaded
+    assert {r["id"]: r["title"] for r in client.query(name, filter="", output_fields=["title"], limit=10)} == {"a": "x" * 20, "b": "x" * 8}

@@ -23,6 +23,10 @@ pub const MAX_FIELDS: usize = 64;
 pub const MAX_VECTOR_FIELDS: usize = 10;
 /// Largest vector dimension (Milvus `proxy.maxDimension`).
 pub const MAX_DIM: i64 = 32_768;
+/// A field's memory-mapping setting (a type parameter, as Milvus keeps it).
+const MMAP_PARAM: &str = "mmap.enabled";
+/// A field's cache warm-up setting.
+const WARMUP_PARAM: &str = "warmup";
 /// Fewest dimensions of a vector field (Milvus's).
 pub const MIN_DIM: i64 = 2;
 /// Largest VarChar `max_length`.
@@ -283,6 +287,50 @@ impl CollectionSchema {
         field.id = FieldId(self.fields.iter().map(|f| f.id.0).max().unwrap_or(FIRST_FIELD_ID - 1) + 1);
         next.fields.push(field);
         next.version += 1;
+        Ok(next)
+    }
+
+    /// The schema with field `name`'s type parameters changed (AlterCollectionField), in
+    /// Milvus's rules and words: `max_length` of strings and string arrays and
+    /// `max_capacity` of arrays may change at any time; the memory settings
+    /// (`mmap.enabled`, `warmup`) only while the collection is released (`loaded` false);
+    /// nothing else about a field changes. Stored rows are not rechecked, as in Milvus.
+    pub fn with_altered_field(
+        &self,
+        name: &str,
+        params: &BTreeMap<String, String>,
+        delete_keys: &[String],
+        loaded: bool,
+    ) -> Result<CollectionSchema> {
+        let mut next = self.clone();
+        let field = next
+            .fields
+            .iter_mut()
+            .find(|f| f.name == name)
+            .ok_or_else(|| invalid(format!("field {name} does not exist in collection {}: invalid parameter", self.name)))?;
+        let strings = field.data_type == DataType::VarChar || field.element_type == Some(DataType::VarChar);
+        for key in params.keys().chain(delete_keys) {
+            match key.as_str() {
+                "max_length" if !strings => return Err(invalid("can not modify the maxlength for non-string types")),
+                "max_capacity" if field.data_type != DataType::Array => {
+                    return Err(invalid("can not modify the max_capacity for non-array types"));
+                }
+                "max_length" | "max_capacity" => {}
+                MMAP_PARAM | WARMUP_PARAM if loaded => {
+                    return Err(invalid("can not alter collection field properties if collection loaded"));
+                }
+                MMAP_PARAM | WARMUP_PARAM => {}
+                other => return Err(invalid(format!("{other} does not allow update in collection field param"))),
+            }
+        }
+        if delete_keys.iter().any(|k| k == "max_length" || k == "max_capacity") {
+            return Err(invalid("max_length and max_capacity can be changed, not removed"));
+        }
+        field.type_params.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
+        delete_keys.iter().for_each(|key| {
+            field.type_params.remove(key);
+        });
+        validate_field(field, &self.name)?;
         Ok(next)
     }
 

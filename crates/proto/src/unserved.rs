@@ -9,7 +9,6 @@ pub const UNSERVED: &[(&str, StatusAt)] = &[
     ("AddCollectionStructField", StatusAt::Reply),
     ("AddFileResource", StatusAt::Reply),
     ("AddUserTags", StatusAt::Reply),
-    ("AlterCollectionField", StatusAt::Reply),
     ("AlterCollectionFunction", StatusAt::Reply),
     ("AlterIndex", StatusAt::Reply),
     ("AlterRole", StatusAt::Reply),

@@ -296,6 +296,19 @@ impl Catalog {
         self.resolve(db_name, name)
     }
 
+    /// Change one field's type parameters (AlterCollectionField); the rules, including
+    /// the load state, are checked inside the commit.
+    pub async fn alter_field(&self, db_name: &str, name: &str, field: &str, params: Properties, delete_keys: &[String]) -> Result<()> {
+        if params.is_empty() && delete_keys.is_empty() {
+            return Err(invalid("no properties or delete keys provided"));
+        }
+        self.update_collection(db_name, name, Stamp::Updated, |collection| {
+            collection.schema = collection.schema.with_altered_field(field, &params, delete_keys, collection.loaded)?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Set `properties` (overwriting keys) and remove `delete_keys`.
     pub async fn alter_collection(&self, db_name: &str, name: &str, properties: Properties, delete_keys: &[String]) -> Result<()> {
         if properties.is_empty() && delete_keys.is_empty() {

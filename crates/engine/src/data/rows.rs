@@ -219,7 +219,7 @@ fn check_values(field: &FieldSchema, array: &ArrayRef) -> Result<()> {
                     && s.len() > max_length
                 {
                     return Err(bad(format!(
-                        "field {name}: the length ({}) of the string in row {row} exceeds max_length ({max_length})",
+                        "length of varchar field {name} exceeds max length, row number: {row}, length: {}, max length: {max_length}",
                         s.len()
                     )));
                 }
@@ -256,8 +256,8 @@ fn check_values(field: &FieldSchema, array: &ArrayRef) -> Result<()> {
                         && s.len() > max_length
                     {
                         return Err(bad(format!(
-                            "field {name}: the length ({}) of element {element} of the array in row {row} exceeds \
-                             max_length ({max_length})",
+                            "length of Array array field \"{name}\" exceeds max length, row number: {row}, array index: \
+                             {element}, length: {}, max length: {max_length}",
                             s.len()
                         )));
                     }
@@ -469,12 +469,12 @@ mod tests {
         let f = nullable(field("name", DataType::VarChar).with_param("max_length", 3));
         assert_eq!(
             error_of(f.clone(), strings(&[Some("abc"), None, Some("abcd")])),
-            "field name: the length (4) of the string in row 2 exceeds max_length (3)"
+            "length of varchar field name exceeds max length, row number: 2, length: 4, max length: 3"
         );
         // Two characters, three bytes.
         assert_eq!(
             error_of(f.clone(), strings(&[Some("hé"), Some("éé")])),
-            "field name: the length (4) of the string in row 1 exceeds max_length (3)"
+            "length of varchar field name exceeds max length, row number: 1, length: 4, max length: 3"
         );
         let s = schema(vec![f], false);
         assert!(insert(&s, columns(2, vec![("name", strings(&[Some("hé"), Some("abc")]))])).is_ok());
@@ -489,7 +489,7 @@ mod tests {
         );
         assert_eq!(
             error_of(f.clone(), string_lists(&[&["ok", "far too long"]])),
-            "field tags: the length (12) of element 1 of the array in row 0 exceeds max_length (8)"
+            "length of Array array field \"tags\" exceeds max length, row number: 0, array index: 1, length: 12, max length: 8"
         );
         let s = schema(vec![f], false);
         assert!(insert(&s, columns(2, vec![("tags", string_lists(&[&["a", "b", "c", "d"], &["12345678"]]))])).is_ok());

@@ -70,6 +70,19 @@ impl Engine {
         self.catalog.alter_collection(db, name, properties, delete_keys).await
     }
 
+    /// Change a field's type parameters (`max_length`, `max_capacity`, `mmap.enabled`,
+    /// `warmup`), as Milvus's AlterCollectionField does.
+    pub async fn alter_collection_field(
+        &self,
+        db: &str,
+        name: &str,
+        field: &str,
+        params: Properties,
+        delete_keys: &[String],
+    ) -> Result<()> {
+        self.catalog.alter_field(db, name, field, params, delete_keys).await
+    }
+
     /// Add a nullable (or defaulted) field to an existing collection. Rows already stored
     /// read it as null or its default; the in-memory rows take its column at once.
     pub async fn add_collection_field(&self, db: &str, name: &str, field: crate::schema::FieldSchema) -> Result<()> {

@@ -8,8 +8,9 @@ use quiver_engine::catalog::model::Collection;
 use quiver_engine::{Engine, EngineError, NewCollection, Result};
 use quiver_proto::common::Status;
 use quiver_proto::milvus::{
-    AddCollectionFieldRequest, AlterCollectionRequest, AlterCollectionSchemaRequest, BoolResponse, CreateCollectionRequest,
-    DescribeCollectionResponse, RenameCollectionRequest, ShowCollectionsRequest, ShowCollectionsResponse, ShowType,
+    AddCollectionFieldRequest, AlterCollectionFieldRequest, AlterCollectionRequest, AlterCollectionSchemaRequest, BoolResponse,
+    CreateCollectionRequest, DescribeCollectionResponse, RenameCollectionRequest, ShowCollectionsRequest, ShowCollectionsResponse,
+    ShowType,
 };
 use quiver_proto::schema::{CollectionSchema as WireSchema, FieldSchema as WireField};
 use std::sync::Arc;
@@ -114,6 +115,14 @@ pub async fn rename(engine: Arc<Engine>, db_name: String, request: RenameCollect
 pub async fn alter(engine: Arc<Engine>, db_name: String, request: AlterCollectionRequest) -> Result<()> {
     let props = properties(&request.properties);
     detached(async move { engine.alter_collection(&db_name, &request.collection_name, props, &request.delete_keys).await }).await
+}
+
+pub async fn alter_field(engine: Arc<Engine>, db_name: String, request: AlterCollectionFieldRequest) -> Result<()> {
+    let props = properties(&request.properties);
+    detached(async move {
+        engine.alter_collection_field(&db_name, &request.collection_name, &request.field_name, props, &request.delete_keys).await
+    })
+    .await
 }
 
 /// AddCollectionField: the request carries the new field as an encoded FieldSchema.

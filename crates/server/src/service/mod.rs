@@ -230,6 +230,11 @@ impl MilvusService for MilvusApi {
         reply_status(collection::alter(self.engine.clone(), db, request.into_inner()).await)
     }
 
+    async fn alter_collection_field(&self, request: Request<AlterCollectionFieldRequest>) -> RpcResult<Status> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply_status(collection::alter_field(self.engine.clone(), db, request.into_inner()).await)
+    }
+
     async fn add_collection_field(&self, request: Request<AddCollectionFieldRequest>) -> RpcResult<Status> {
         let db = database_of(&request, &request.get_ref().db_name);
         Ok(Response::new(collection::add_field(self.engine.clone(), db, request.into_inner()).await))
