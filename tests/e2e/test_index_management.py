@@ -479,3 +479,29 @@ def test_restart_loads_index_files_without_rebuilding(fresh_server, unique_name)
     assert not rebuilt, f"indexes of old segments were rebuilt after restart: {sorted(rebuilt)}"
     now = sorted(p for p in fresh_server.objects_dir.rglob("*") if p.is_file() and "index_files" in p.parts)
     assert set(index_files) <= set(now), "index files of the old segments are gone"
+
+
+def test_alter_index_properties_while_released(client: MilvusClient, unique_name):
+    name = unique_name("c")
+    client.create_collection(name, dimension=8)  # quick form: indexed and loaded
+    index_name = client.list_indexes(name)[0]
+    assert "mmap.enabled" not in client.describe_index(name, index_name)
+    with expect_error(104, f"can't alter index on loaded collection, please release the collection first: "
+                           f"collection already loaded[collection={name}]"):
+        client.alter_index_properties(name, index_name, properties={"mmap.enabled": True})
+    client.release_collection(name)
+    client.alter_index_properties(name, index_name, properties={"mmap.enabled": True, "warmup": "sync"})
+    described = client.describe_index(name, index_name)
+    assert (described["mmap.enabled"], described["warmup"]) == ("True", "sync")
+    client.drop_index_properties(name, index_name, property_keys=["mmap.enabled"])
+    assert "mmap.enabled" not in client.describe_index(name, index_name)
+    with expect_error(INVALID_PARAMETER, "invalid mmap.enabled value: 20, expected: true, false"):
+        client.alter_index_properties(name, index_name, properties={"mmap.enabled": 20})
+    with expect_error(INVALID_PARAMETER, "invalid warmup policy"):
+        client.alter_index_properties(name, index_name, properties={"warmup": "later"})
+    with expect_error(INVALID_PARAMETER, "M is not a configable index property"):
+        client.alter_index_properties(name, index_name, properties={"M": 32})
+    # The index still serves after the change.
+    client.load_collection(name)
+    client.insert(name, [{"id": 1, "vector": [0.5] * 8}])
+    assert client.search(name, data=[[0.5] * 8], limit=1)[0][0]["id"] == 1

@@ -176,6 +176,9 @@ pub enum EngineError {
     #[error("corrupt metadata record {key}: {reason}")]
     CorruptMetadata { key: String, reason: String },
 
+    #[error("can't alter index on loaded collection, please release the collection first: collection already loaded[collection={name}]")]
+    CollectionLoaded { name: String },
+
     /// A refusal Milvus reports without an error class (code 65535).
     #[error("{0}")]
     Unclassified(String),

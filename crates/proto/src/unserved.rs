@@ -10,7 +10,6 @@ pub const UNSERVED: &[(&str, StatusAt)] = &[
     ("AddFileResource", StatusAt::Reply),
     ("AddUserTags", StatusAt::Reply),
     ("AlterCollectionFunction", StatusAt::Reply),
-    ("AlterIndex", StatusAt::Reply),
     ("AlterRole", StatusAt::Reply),
     ("BackupRBAC", StatusAt::Field(1)),
     ("BatchDescribeCollection", StatusAt::Field(1)),

@@ -11,6 +11,7 @@ pub mod code {
     pub const SERVICE_UNIMPLEMENTED: i32 = 10;
     pub const COLLECTION_NOT_FOUND: i32 = 100;
     pub const COLLECTION_NOT_LOADED: i32 = 101;
+    pub const COLLECTION_LOADED: i32 = 104;
     pub const PARTITION_NOT_FOUND: i32 = 200;
     pub const PARTITION_NOT_LOADED: i32 = 201;
     pub const SEGMENT_LOAD_FAILED: i32 = 604;
@@ -53,6 +54,7 @@ pub fn status_of(error: &EngineError) -> Status {
         DatabaseNotFound { .. } => (code::DATABASE_NOT_FOUND, ErrorCode::UnexpectedError),
         CollectionNotFound { .. } | DescribedCollectionNotFound { .. } => (code::COLLECTION_NOT_FOUND, ErrorCode::CollectionNotExists),
         CollectionNotLoaded { .. } => (code::COLLECTION_NOT_LOADED, ErrorCode::UnexpectedError),
+        CollectionLoaded { .. } => (code::COLLECTION_LOADED, ErrorCode::UnexpectedError),
         PartitionNotFound { .. } => (code::PARTITION_NOT_FOUND, ErrorCode::UnexpectedError),
         PartitionNotLoaded { .. } => (code::PARTITION_NOT_LOADED, ErrorCode::UnexpectedError),
         FieldNotFound { .. } => (code::FIELD_NOT_FOUND, ErrorCode::UnexpectedError),

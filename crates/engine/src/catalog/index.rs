@@ -5,7 +5,7 @@ use super::Catalog;
 use super::collection::Stamp;
 use super::index_spec::IndexSpec;
 use super::json_index;
-use super::model::{Collection, IndexDefinition};
+use super::model::{Collection, IndexDefinition, Properties};
 use crate::error::{EngineError, NameKind, Result, invalid};
 use crate::names;
 use quiver_base::{IndexId, Timestamp};
@@ -83,6 +83,23 @@ pub(crate) fn define(collection: &mut Collection, index: &NewIndex, id: IndexId,
     Ok(())
 }
 
+/// An index property AlterIndex may set (`value` given) or remove, in Milvus's words.
+fn check_index_property(key: &str, value: Option<&str>) -> Result<()> {
+    let allowed: &[&str] = match key {
+        "mmap.enabled" => &["true", "false"],
+        "warmup" => &["sync", "async", "disable"],
+        other => return Err(invalid(format!("{other} is not a configable index property"))),
+    };
+    match value {
+        Some(v) if !allowed.contains(&v.trim().to_ascii_lowercase().as_str()) => Err(invalid(if key == "warmup" {
+            format!("invalid warmup policy: {v}, expected: {}", allowed.join(", "))
+        } else {
+            format!("invalid {key} value: {v}, expected: {}", allowed.join(", "))
+        })),
+        _ => Ok(()),
+    }
+}
+
 impl Catalog {
     /// Define an index (see [`define`]).
     pub async fn create_index(&self, db_name: &str, collection: &str, index: &NewIndex) -> Result<()> {
@@ -106,6 +123,42 @@ impl Catalog {
             return Err(EngineError::IndexNotFound { collection: c.name });
         }
         Ok(found)
+    }
+
+    /// Set or remove an index's configurable properties (AlterIndex): `mmap.enabled`
+    /// (true/false) and `warmup` (sync/async/disable), only while the collection is
+    /// released, as in Milvus. They are kept with the definition's parameters, so
+    /// DescribeIndex shows them.
+    pub async fn alter_index(
+        &self,
+        db_name: &str,
+        collection: &str,
+        index_name: &str,
+        properties: &Properties,
+        delete_keys: &[String],
+    ) -> Result<()> {
+        for (key, value) in properties {
+            check_index_property(key, Some(value))?;
+        }
+        for key in delete_keys {
+            check_index_property(key, None)?;
+        }
+        self.update_collection(db_name, collection, Stamp::Updated, |c| {
+            if c.loaded {
+                return Err(EngineError::CollectionLoaded { name: c.name.clone() });
+            }
+            let definition = c
+                .indexes
+                .iter_mut()
+                .find(|d| d.name == index_name)
+                .ok_or_else(|| EngineError::IndexNotFound { collection: c.name.clone() })?;
+            definition.params.extend(properties.iter().map(|(k, v)| (k.clone(), v.clone())));
+            delete_keys.iter().for_each(|key| {
+                definition.params.remove(key);
+            });
+            Ok(())
+        })
+        .await
     }
 
     /// Drop an index definition. Dropping one that does not exist succeeds, as in Milvus.

@@ -70,6 +70,11 @@ impl Engine {
         self.catalog.alter_collection(db, name, properties, delete_keys).await
     }
 
+    /// Set or remove an index's `mmap.enabled` / `warmup` (AlterIndex).
+    pub async fn alter_index(&self, db: &str, name: &str, index_name: &str, properties: &Properties, delete_keys: &[String]) -> Result<()> {
+        self.catalog.alter_index(db, name, index_name, properties, delete_keys).await
+    }
+
     /// Change a field's type parameters (`max_length`, `max_capacity`, `mmap.enabled`,
     /// `warmup`), as Milvus's AlterCollectionField does.
     pub async fn alter_collection_field(

@@ -4,12 +4,18 @@ use super::detached;
 use crate::convert::properties;
 use quiver_engine::{Engine, NewIndex, Result};
 use quiver_proto::common::{IndexState, KeyValuePair};
-use quiver_proto::milvus::{CreateIndexRequest, DescribeIndexRequest, DescribeIndexResponse, IndexDescription};
+use quiver_proto::milvus::{AlterIndexRequest, CreateIndexRequest, DescribeIndexRequest, DescribeIndexResponse, IndexDescription};
 use std::sync::Arc;
 
 pub async fn create(engine: Arc<Engine>, db_name: String, request: CreateIndexRequest) -> Result<()> {
     let index = NewIndex { field_name: request.field_name, index_name: request.index_name, params: properties(&request.extra_params) };
     detached(async move { engine.create_index(&db_name, &request.collection_name, &index).await }).await
+}
+
+pub async fn alter(engine: Arc<Engine>, db_name: String, request: AlterIndexRequest) -> Result<()> {
+    let props = properties(&request.extra_params);
+    detached(async move { engine.alter_index(&db_name, &request.collection_name, &request.index_name, &props, &request.delete_keys).await })
+        .await
 }
 
 pub fn describe(engine: &Engine, db_name: &str, request: &DescribeIndexRequest) -> Result<DescribeIndexResponse> {

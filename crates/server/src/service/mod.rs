@@ -361,6 +361,11 @@ impl MilvusService for MilvusApi {
         reply_status(index::create(self.engine.clone(), db, request.into_inner()).await)
     }
 
+    async fn alter_index(&self, request: Request<AlterIndexRequest>) -> RpcResult<Status> {
+        let db = database_of(&request, &request.get_ref().db_name);
+        reply_status(index::alter(self.engine.clone(), db, request.into_inner()).await)
+    }
+
     async fn describe_index(&self, request: Request<DescribeIndexRequest>) -> RpcResult<DescribeIndexResponse> {
         let db = database_of(&request, &request.get_ref().db_name);
         reply(index::describe(&self.engine, &db, request.get_ref()))
