@@ -137,3 +137,22 @@ def test_alter_collection_field_changes_lengths_and_memory_settings(client: Milv
         client.alter_collection_field(name, field_name="vector", field_params={"mmap.enabled": True})
     client.alter_collection_field(name, field_name="id", field_params={"max_length": 64})  # lengths change while loaded
     assert {r["id"]: r["title"] for r in client.query(name, filter="", output_fields=["title"], limit=10)} == {"a": "x" * 20, "b": "x" * 8}
+
+
+def test_warmup_policies_are_checked_everywhere(client: MilvusClient, unique_name):
+    bad = schema_with(("title", DataType.VARCHAR, {"max_length": 8, "warmup": "eventually"}))
+    with expect_error(INVALID_PARAMETER, "invalid warmup policy: eventually, expected: sync, async, disable"):
+        client.create_collection(unique_name("rules"), schema=bad)
+    with expect_error(INVALID_PARAMETER, "invalid warmup policy"):
+        client.create_collection(unique_name("rules"), dimension=4, properties={"warmup.vectorIndex": "soon"})
+    name = unique_name("rules")
+    client.create_collection(name, schema=schema_with(("title", DataType.VARCHAR, {"max_length": 8, "warmup": "sync"})))
+    with expect_error(INVALID_PARAMETER, "invalid warmup policy"):
+        client.alter_collection_properties(name, properties={"warmup.scalarField": "never"})
+    client.alter_collection_properties(name, properties={"warmup.scalarField": "async"})
+    with expect_error(INVALID_PARAMETER, "invalid warmup policy"):
+        client.alter_collection_field(name, field_name="title", field_params={"warmup": "never"})
+    index = client.prepare_index_params()
+    index.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 16, "warmup": "bad_value"})
+    with expect_error(INVALID_PARAMETER, "invalid warmup policy"):
+        client.create_index(name, index)

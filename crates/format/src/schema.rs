@@ -416,9 +416,25 @@ impl CollectionSchema {
     }
 }
 
+/// The cache warm-up policies Milvus accepts (field `warmup`, `warmup.*` collection
+/// properties, index `warmup`).
+pub const WARMUP_POLICIES: &[&str] = &["sync", "async", "disable"];
+
+/// A warm-up policy, checked in Milvus's words.
+pub fn check_warmup(value: &str) -> Result<()> {
+    if WARMUP_POLICIES.contains(&value.trim().to_ascii_lowercase().as_str()) {
+        Ok(())
+    } else {
+        Err(invalid(format!("invalid warmup policy: {value}, expected: {}", WARMUP_POLICIES.join(", "))))
+    }
+}
+
 /// One field's own rules; `collection` is named in the messages that name it.
 fn validate_field(field: &FieldSchema, collection: &str) -> Result<()> {
     let name = &field.name;
+    if let Some(policy) = field.type_params.get(WARMUP_PARAM) {
+        check_warmup(policy)?;
+    }
     if field.name == DYNAMIC_FIELD_NAME {
         return Err(invalid(format!("field name {name} is reserved for the dynamic field")));
     }

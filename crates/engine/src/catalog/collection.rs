@@ -15,6 +15,11 @@ use quiver_storage::Txn;
 /// The collection property that says whether its files are memory-mapped.
 const MMAP_PROPERTY: &str = "mmap.enabled";
 
+/// Collection properties `warmup.*` (per kind of data) hold warm-up policies.
+fn check_warmup_properties(properties: &Properties) -> Result<()> {
+    properties.iter().filter(|(key, _)| key.starts_with("warmup")).try_for_each(|(_, policy)| Ok(crate::schema::check_warmup(policy)?))
+}
+
 /// What a client asks for when it creates a collection.
 #[derive(Clone, Debug)]
 pub struct NewCollection {
@@ -95,6 +100,7 @@ impl Catalog {
     /// indexes), so a caller can build records naming them before it exists.
     pub async fn prepare_collection(&self, request: NewCollection) -> Result<PreparedCollection> {
         let request = request.normalized()?;
+        check_warmup_properties(&request.properties)?;
         let created_ts = self.next_ts().await?;
         let mut partition_names: Vec<String> = if request.num_partitions > 0 {
             (0..request.num_partitions).map(|i| format!("{DEFAULT_PARTITION}_{i}")).collect()
@@ -314,6 +320,7 @@ impl Catalog {
         if properties.is_empty() && delete_keys.is_empty() {
             return Err(invalid("no properties or delete keys provided"));
         }
+        check_warmup_properties(&properties)?;
         let touches_mmap = properties.keys().chain(delete_keys).any(|key| key == MMAP_PROPERTY);
         self.update_collection(db_name, name, Stamp::Updated, |collection| {
             // Milvus maps a loaded collection's files by this setting: it changes only

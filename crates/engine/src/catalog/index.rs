@@ -85,18 +85,13 @@ pub(crate) fn define(collection: &mut Collection, index: &NewIndex, id: IndexId,
 
 /// An index property AlterIndex may set (`value` given) or remove, in Milvus's words.
 fn check_index_property(key: &str, value: Option<&str>) -> Result<()> {
-    let allowed: &[&str] = match key {
-        "mmap.enabled" => &["true", "false"],
-        "warmup" => &["sync", "async", "disable"],
-        other => return Err(invalid(format!("{other} is not a configable index property"))),
-    };
-    match value {
-        Some(v) if !allowed.contains(&v.trim().to_ascii_lowercase().as_str()) => Err(invalid(if key == "warmup" {
-            format!("invalid warmup policy: {v}, expected: {}", allowed.join(", "))
-        } else {
-            format!("invalid {key} value: {v}, expected: {}", allowed.join(", "))
-        })),
-        _ => Ok(()),
+    match (key, value) {
+        ("warmup", Some(policy)) => Ok(crate::schema::check_warmup(policy)?),
+        ("mmap.enabled", Some(v)) if !matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "false") => {
+            Err(invalid(format!("invalid mmap.enabled value: {v}, expected: true, false")))
+        }
+        ("warmup" | "mmap.enabled", _) => Ok(()),
+        (other, _) => Err(invalid(format!("{other} is not a configable index property"))),
     }
 }
 

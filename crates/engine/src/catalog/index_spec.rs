@@ -103,6 +103,9 @@ impl IndexSpec {
             }
             _ => {}
         }
+        if let Some(policy) = params.get("warmup") {
+            crate::schema::check_warmup(policy)?;
+        }
         for key in ["with_raw_data", "refine"] {
             if let Some(v) = params.get(key).filter(|v| !matches!(v.to_ascii_lowercase().as_str(), "true" | "false")) {
                 return Err(invalid(format!("param '{key}' ({v}) should be a boolean")));
