@@ -232,7 +232,6 @@ BAD = [
     ("vector", dict(index_type="INVERTED"), "invalid index type: INVERTED"),
     ("title", dict(index_type="STL_SORT"), "STL_SORT"),
     ("title", dict(index_type="HNSW", metric_type="L2"), "invalid index type: HNSW"),
-    ("cat", dict(index_type="INVERTED", metric_type="L2"), "metric type"),
     ("meta", dict(index_type="INVERTED"), "JSON"),
 ]
 
@@ -505,3 +504,11 @@ def test_alter_index_properties_while_released(client: MilvusClient, unique_name
     client.load_collection(name)
     client.insert(name, [{"id": 1, "vector": [0.5] * 8}])
     assert client.search(name, data=[[0.5] * 8], limit=1)[0][0]["id"] == 1
+
+
+def test_a_metric_given_for_a_scalar_index_is_ignored(client: MilvusClient, unique_name):
+    name = unique_name("c")
+    make_collection(client, name)
+    client.create_index(name, index_params(client, "cat", "INVERTED", "L2"))
+    described = client.describe_index(name, "cat")
+    assert described["index_type"] == "INVERTED" and "metric_type" not in described

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pymilvus import DataType, MilvusClient
 
-from helpers import COLLECTION_NOT_LOADED, INVALID_PARAMETER, UNEXPECTED, expect_error
+from helpers import COLLECTION_NOT_LOADED, INVALID_PARAMETER, UNEXPECTED, expect_error, wait_restore
 
 
 def schema_with(*extra, pk_kwargs=None, dim=8):
@@ -156,3 +156,44 @@ def test_warmup_policies_are_checked_everywhere(client: MilvusClient, unique_nam
     index.add_index("vector", index_type="HNSW", metric_type="L2", params={"M": 16, "warmup": "bad_value"})
     with expect_error(INVALID_PARAMETER, "invalid warmup policy"):
         client.create_index(name, index)
+
+
+def test_dynamic_field_switched_on_for_real(client: MilvusClient, unique_name):
+    name = unique_name("rules")
+    schema = schema_with(dim=4)
+    index = client.prepare_index_params()
+    index.add_index("vector", index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=schema, index_params=index)
+    client.insert(name, [{"id": i, "vector": [float(i)] * 4} for i in range(3)])
+    client.flush(name)
+    client.insert(name, [{"id": 3, "vector": [3.0] * 4}])  # growing when the switch happens
+    assert client.describe_collection(name)["enable_dynamic_field"] is False
+
+    client.alter_collection_properties(name, properties={"dynamicfield.enabled": False})  # already off: nothing to do
+    client.alter_collection_properties(name, properties={"dynamicfield.enabled": True})
+    assert client.describe_collection(name)["enable_dynamic_field"] is True
+    assert "dynamicfield.enabled" not in client.describe_collection(name)["properties"]
+    client.insert(name, [{"id": 10, "vector": [1.0] * 4, "color": "red"}])
+    for reload in (False, True):
+        if reload:
+            client.release_collection(name)
+            client.load_collection(name)
+        assert [r["id"] for r in client.query(name, filter="color == 'red'")] == [10]
+        old = client.query(name, filter="id < 4", output_fields=["color"])
+        assert sorted(r["id"] for r in old) == [0, 1, 2, 3] and all("color" not in r for r in old)
+
+    with expect_error(INVALID_PARAMETER, "dynamic schema cannot supported to be disabled: invalid parameter"):
+        client.alter_collection_properties(name, properties={"dynamicfield.enabled": False})
+    with expect_error(INVALID_PARAMETER, "cannot delete key dynamicfield.enabled"):
+        client.drop_collection_properties(name, property_keys=["dynamicfield.enabled"])
+    with expect_error(INVALID_PARAMETER, "can not delete mmap properties if collection loaded"):
+        client.drop_collection_properties(name, property_keys=["mmap.enabled"])
+
+    client.flush(name)  # a snapshot captures sealed segments
+    client.create_snapshot("dyn_snap", name)
+    job = client.restore_snapshot("dyn_snap", name, name + "_copy")
+    wait_restore(client, job)
+    client.load_collection(name + "_copy")
+    assert client.describe_collection(name + "_copy")["enable_dynamic_field"] is True
+    assert [r["id"] for r in client.query(name + "_copy", filter="color == 'red'")] == [10]
+    client.drop_snapshot("dyn_snap", name)

@@ -80,6 +80,10 @@ pub fn conform(schema: &CollectionSchema, batch: &RecordBatch) -> Result<RecordB
         .map(|column| match (batch.column_by_name(column.name()), schema.field(column.name())) {
             (Some(array), _) => Ok(Arc::clone(array)),
             (None, Some(field)) => Ok(absent_column(field, batch.num_rows())),
+            // Rows stored before the dynamic field was switched on have no dynamic keys.
+            (None, None) if column.name() == META_COLUMN => {
+                Ok(Arc::new(arrow_array::StringArray::from_iter_values(std::iter::repeat_n("{}", batch.num_rows()))) as ArrayRef)
+            }
             (None, None) => Err(ArrowError::SchemaError(format!("stored rows lack the column {}", column.name()))),
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -14,6 +14,8 @@ use quiver_storage::Txn;
 
 /// The collection property that says whether its files are memory-mapped.
 const MMAP_PROPERTY: &str = "mmap.enabled";
+/// The collection property that switches the dynamic field on.
+const DYNAMIC_FIELD_PROPERTY: &str = "dynamicfield.enabled";
 
 /// Collection properties `warmup.*` (per kind of data) hold warm-up policies.
 fn check_warmup_properties(properties: &Properties) -> Result<()> {
@@ -315,18 +317,46 @@ impl Catalog {
         .await
     }
 
-    /// Set `properties` (overwriting keys) and remove `delete_keys`.
-    pub async fn alter_collection(&self, db_name: &str, name: &str, properties: Properties, delete_keys: &[String]) -> Result<()> {
+    /// Set `properties` (overwriting keys) and remove `delete_keys`. `dynamicfield.enabled`
+    /// is not kept as a property: it switches the schema's dynamic field on (Milvus never
+    /// switches it off), and the schema version moves on.
+    pub async fn alter_collection(&self, db_name: &str, name: &str, mut properties: Properties, delete_keys: &[String]) -> Result<()> {
         if properties.is_empty() && delete_keys.is_empty() {
             return Err(invalid("no properties or delete keys provided"));
         }
+        if delete_keys.iter().any(|key| key == DYNAMIC_FIELD_PROPERTY) {
+            return Err(invalid(format!("cannot delete key {DYNAMIC_FIELD_PROPERTY}")));
+        }
+        let dynamic = match properties.remove(DYNAMIC_FIELD_PROPERTY) {
+            // Python clients send "True"/"False".
+            Some(value) => Some(
+                value
+                    .trim()
+                    .to_ascii_lowercase()
+                    .parse::<bool>()
+                    .map_err(|_| invalid(format!("invalid {DYNAMIC_FIELD_PROPERTY} value: {value}, expected: true, false")))?,
+            ),
+            None => None,
+        };
         check_warmup_properties(&properties)?;
-        let touches_mmap = properties.keys().chain(delete_keys).any(|key| key == MMAP_PROPERTY);
+        let sets_mmap = properties.contains_key(MMAP_PROPERTY);
+        let deletes_mmap = delete_keys.iter().any(|key| key == MMAP_PROPERTY);
         self.update_collection(db_name, name, Stamp::Updated, |collection| {
             // Milvus maps a loaded collection's files by this setting: it changes only
             // while the collection is released.
-            if touches_mmap && collection.loaded {
-                return Err(invalid("can not alter mmap properties if collection loaded"));
+            if collection.loaded && (sets_mmap || deletes_mmap) {
+                let verb = if sets_mmap { "alter" } else { "delete" };
+                return Err(invalid(format!("can not {verb} mmap properties if collection loaded")));
+            }
+            match dynamic {
+                Some(true) if !collection.schema.enable_dynamic_field => {
+                    collection.schema.enable_dynamic_field = true;
+                    collection.schema.version += 1;
+                }
+                Some(false) if collection.schema.enable_dynamic_field => {
+                    return Err(invalid("dynamic schema cannot supported to be disabled: invalid parameter"));
+                }
+                _ => {}
             }
             collection.properties.extend(properties.clone());
             for key in delete_keys {

@@ -74,9 +74,8 @@ impl IndexSpec {
             }
             metric
         } else {
-            if !metric_type.is_empty() {
-                return Err(invalid(format!("metric type should not be set for the scalar index of field {name}")));
-            }
+            // Milvus ignores a metric given for a scalar index (clients send one with
+            // every index of a batch).
             if index_type == "STL_SORT" && !(field.data_type.is_integer() || matches!(field.data_type, DataType::Float | DataType::Double))
             {
                 return Err(invalid(format!("STL_SORT is only supported on numeric fields, field {name}")));

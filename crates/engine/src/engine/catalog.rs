@@ -67,7 +67,9 @@ impl Engine {
     }
 
     pub async fn alter_collection(&self, db: &str, name: &str, properties: Properties, delete_keys: &[String]) -> Result<()> {
-        self.catalog.alter_collection(db, name, properties, delete_keys).await
+        self.catalog.alter_collection(db, name, properties, delete_keys).await?;
+        // Switching the dynamic field on gives the rows in memory their `$meta` column.
+        self.data.conform_to(&self.catalog.resolve(db, name)?)
     }
 
     /// Set or remove an index's `mmap.enabled` / `warmup` (AlterIndex).
