@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from pymilvus import MilvusClient
+from pymilvus import MilvusClient, MilvusException
 from pymilvus.grpc_gen import milvus_pb2
 
 from helpers import RPC_TIMEOUT_S, assert_ok
@@ -57,3 +57,17 @@ def test_alloc_timestamp_through_pymilvus(client: MilvusClient):
     a = conn.alloc_timestamp()
     b = conn.alloc_timestamp()
     assert a > 0 and b > a
+
+
+def test_one_node_is_milvus_default_resource_group(client):
+    client.create_collection("rg_loaded", dimension=4)  # quick form: loaded
+    assert client.list_resource_groups() == ["__default_resource_group"]
+    group = client.describe_resource_group("__default_resource_group")
+    assert group.name == "__default_resource_group" and group.num_available_node == 1
+    assert group.num_loaded_replica.get("rg_loaded") == 1
+    try:
+        client.describe_resource_group("elsewhere")
+        raise AssertionError("an unknown resource group was described")
+    except MilvusException as e:
+        assert "resource group not found[rg=elsewhere]" in e.message
+    client.drop_collection("rg_loaded")

@@ -85,10 +85,10 @@ def test_unserved_call_through_pymilvus_fails_fast_with_the_name(client: MilvusC
     # pymilvus raises on the Status at once (no retries): a prompt, named error.
     started = time.monotonic()
     with pytest.raises(MilvusException) as info:
-        client.list_resource_groups()
+        client.create_resource_group("elsewhere")
     assert time.monotonic() - started < 5.0, "was it retried?"
     assert info.value.code == SERVICE_UNIMPLEMENTED, info.value
-    assert "ListResourceGroups is not served by Quiver" in info.value.message, info.value
+    assert "CreateResourceGroup is not served by Quiver" in info.value.message, info.value
 
 
 def test_a_method_pymilvus_does_not_know_is_unimplemented(raw_channel):

@@ -20,6 +20,10 @@ pub mod milvus {
     tonic::include_proto!("milvus.proto.milvus");
 }
 
+pub mod rg {
+    tonic::include_proto!("milvus.proto.rg");
+}
+
 /// Where an RPC's reply carries its `common.Status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatusAt {

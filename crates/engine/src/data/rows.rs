@@ -125,9 +125,10 @@ fn primary_key(field: &FieldSchema, given: Option<ArrayRef>, pk: PkSource, n: us
         (PkSource::Generated(start), None) | (PkSource::Replacing(start), _) => {
             Ok(Arc::new(Int64Array::from_iter_values(start..start + n as i64)))
         }
-        (PkSource::Generated(_), Some(_)) => {
-            Err(bad(format!("the primary key {} is auto-generated (auto_id); do not provide its values", field.name)))
-        }
+        (PkSource::Generated(_), Some(_)) => Err(bad(format!(
+            "more fieldData has pass in: invalid parameter[expected=no values for the auto-generated (auto_id) primary key {}][actual=values given]",
+            field.name
+        ))),
         (PkSource::Client, None) => Err(bad(format!("the primary key field {} is missing from the insert data", field.name))),
         (PkSource::Client, Some(array)) => match first_null(&array) {
             Some(row) => Err(bad(format!("field {}: row {row} is null, but a primary key cannot be null", field.name))),
@@ -206,10 +207,18 @@ fn check_values(field: &FieldSchema, array: &ArrayRef) -> Result<()> {
             let list = array.as_fixed_size_list();
             let values = list.values().as_primitive::<arrow_array::types::Float32Type>();
             if let Some(position) = values.values().iter().position(|v| !v.is_finite()) {
+                let value = values.value(position);
+                // Go's spelling, as Milvus prints it.
+                let spelled = if value.is_nan() {
+                    "NaN"
+                } else if value > 0.0 {
+                    "+Inf"
+                } else {
+                    "-Inf"
+                };
                 return Err(bad(format!(
-                    "field {name}: the vector in row {} holds {}, but vectors must hold finite numbers (no NaN or infinity)",
-                    position / dim,
-                    values.value(position)
+                    "float vector field '{name}' is illegal, value '{spelled}' is not a number or infinity (row {})",
+                    position / dim
                 )));
             }
         }
@@ -244,7 +253,7 @@ fn check_values(field: &FieldSchema, array: &ArrayRef) -> Result<()> {
                 let values = list.value(row);
                 if values.len() > capacity {
                     return Err(bad(format!(
-                        "field {name}: the array in row {row} has {} elements, more than max_capacity ({capacity})",
+                        "field {name}: the length ({}) of {row}th array exceeds max capacity ({capacity})",
                         values.len()
                     )));
                 }
@@ -488,7 +497,7 @@ mod tests {
         let f = array_field("tags", DataType::VarChar);
         assert_eq!(
             error_of(f.clone(), string_lists(&[&["a"], &["a", "b", "c", "d", "e"]])),
-            "field tags: the array in row 1 has 5 elements, more than max_capacity (4)"
+            "field tags: the length (5) of 1th array exceeds max capacity (4)"
         );
         assert_eq!(
             error_of(f.clone(), string_lists(&[&["ok", "far too long"]])),
@@ -499,7 +508,7 @@ mod tests {
 
         let f = array_field("ids", DataType::Int64);
         let lists: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(vec![Some((0..5).map(Some).collect::<Vec<_>>())]));
-        assert_eq!(error_of(f, lists), "field ids: the array in row 0 has 5 elements, more than max_capacity (4)");
+        assert_eq!(error_of(f, lists), "field ids: the length (5) of 0th array exceeds max capacity (4)");
     }
 
     #[test]

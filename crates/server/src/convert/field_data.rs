@@ -295,6 +295,18 @@ fn vector_to_arrow(field: &FieldSchema, data: &FieldData, num_rows: usize) -> Re
         _ => return Err(format!("field {name}: {type_name} data must be in vectors")),
     };
     let dim = field.dim().unwrap_or(0);
+    // Milvus's checks, in its order and words: float data must split into whole rows of
+    // the schema's dim, byte vectors must have the schema's dim per row.
+    let width_of_rows = |bytes: usize| (bytes * 8).checked_div(num_rows).unwrap_or(0);
+    match &vectors.data {
+        Some(Vector::FloatVector(floats)) if dim > 0 && floats.data.len() % dim as usize != 0 => {
+            return Err(format!("the length({}) of float data should divide the dim({dim}) of field data({name})", floats.data.len()));
+        }
+        Some(Vector::BinaryVector(bytes)) if field.data_type == DataType::BinaryVector && bytes.len() * 8 != num_rows * dim as usize => {
+            return Err(format!("the dim ({}) of field data({name}) is not equal to schema dim ({dim})", width_of_rows(bytes.len())));
+        }
+        _ => {}
+    }
     if vectors.dim != dim {
         return Err(format!("the dim ({}) of field data({name}) is not equal to schema dim ({dim})", vectors.dim));
     }

@@ -13,6 +13,7 @@ mod database;
 mod index;
 mod load;
 mod partition;
+mod resource_group;
 mod search;
 mod session;
 mod snapshot;
@@ -89,6 +90,8 @@ macro_rules! with_status {
 
 with_status!(
     ConnectResponse,
+    ListResourceGroupsResponse,
+    DescribeResourceGroupResponse,
     GetVersionResponse,
     CheckHealthResponse,
     AllocTimestampResponse,
@@ -161,6 +164,14 @@ impl MilvusService for MilvusApi {
 
     async fn get_version(&self, _: Request<GetVersionRequest>) -> RpcResult<GetVersionResponse> {
         reply(Ok(session::version()))
+    }
+
+    async fn list_resource_groups(&self, _: Request<ListResourceGroupsRequest>) -> RpcResult<ListResourceGroupsResponse> {
+        reply(Ok(resource_group::list()))
+    }
+
+    async fn describe_resource_group(&self, request: Request<DescribeResourceGroupRequest>) -> RpcResult<DescribeResourceGroupResponse> {
+        reply(resource_group::describe(&self.engine, &request.get_ref().resource_group))
     }
 
     async fn check_health(&self, _: Request<CheckHealthRequest>) -> RpcResult<CheckHealthResponse> {

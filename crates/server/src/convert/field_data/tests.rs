@@ -318,13 +318,15 @@ fn wrong_type_or_slot_is_rejected() {
 fn vector_dim_and_length_are_checked() {
     let f = field("vector", DataType::FloatVector).with_param("dim", 4);
     let data = vector_column(&f, 3, Vector::FloatVector(FloatArray { data: vec![0.0; 9] }));
-    assert_eq!(error_of(&f, &data, 3), "the dim (3) of field data(vector) is not equal to schema dim (4)");
-    let data = vector_column(&f, 4, Vector::FloatVector(FloatArray { data: vec![0.0; 29] }));
-    assert_eq!(error_of(&f, &data, 10), "the num_rows (10) of field data(vector) does not match: got 29 values for dim 4");
+    assert_eq!(error_of(&f, &data, 3), "the length(9) of float data should divide the dim(4) of field data(vector)");
+    let data = vector_column(&f, 2, Vector::FloatVector(FloatArray { data: vec![0.0; 8] }));
+    assert_eq!(error_of(&f, &data, 4), "the dim (2) of field data(vector) is not equal to schema dim (4)");
+    let data = vector_column(&f, 4, Vector::FloatVector(FloatArray { data: vec![0.0; 28] }));
+    assert_eq!(error_of(&f, &data, 10), "the num_rows (10) of field data(vector) does not match: got 28 values for dim 4");
 
     let f = field("bits", DataType::BinaryVector).with_param("dim", 16);
     let data = vector_column(&f, 16, Vector::BinaryVector(vec![0; 5]));
-    assert_eq!(error_of(&f, &data, 3), "the num_rows (3) of field data(bits) does not match: got 5 bytes for dim 16");
+    assert_eq!(error_of(&f, &data, 3), "the dim (13) of field data(bits) is not equal to schema dim (16)");
     let f = field("half", DataType::Float16Vector).with_param("dim", 4);
     let data = vector_column(&f, 4, Vector::Float16Vector(vec![0; 8]));
     assert!(error_of(&f, &data, 2).contains("got 8 bytes for dim 4"));
