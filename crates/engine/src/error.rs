@@ -173,6 +173,34 @@ pub enum EngineError {
     #[error("metadata store: {0}")]
     Meta(#[from] MetaError),
 
+    #[error("user already exists: {name}")]
+    UserAlreadyExists { name: String },
+
+    #[error("not found the user, maybe the user isn't existed or internal system error")]
+    UserNotFound { name: String },
+
+    /// Also for an unknown user: the answer does not tell which users exist.
+    #[error("old password not correct for {name}: not authenticated")]
+    OldPasswordIncorrect { name: String },
+
+    #[error("role [name:\"{name}\"] already exists")]
+    RoleAlreadyExists { name: String },
+
+    #[error("not found the role, maybe the role isn't existed or internal system error")]
+    RoleNotFound { name: String },
+
+    #[error("the role[{name}] is a default role, which can't be dropped")]
+    BuiltinRole { name: String },
+
+    #[error("not found the privilege name[{name}]")]
+    PrivilegeNotFound { name: String },
+
+    #[error("privilege group [{name}] already exists: invalid parameter")]
+    PrivilegeGroupExists { name: String },
+
+    #[error("there is no privilege group name [{name}] defined in system to operate: invalid parameter")]
+    PrivilegeGroupNotFound { name: String },
+
     #[error("corrupt metadata record {key}: {reason}")]
     CorruptMetadata { key: String, reason: String },
 

@@ -11,6 +11,7 @@
 //! | `gc` | the reference set and the delete decision; staging intents; sessions |
 //! | `snapshots` | snapshot records, manifests, pins, the sweeper |
 //! | `restore` | restore jobs: planning, the bounded executor queue |
+//! | `security` | users, roles, grants, privilege groups; password checks |
 //!
 //! `engine` is the thin front the server calls; `context` holds what every component
 //! shares (stores, clock, timestamps, ids, failpoints). `docs/ARCHITECTURE.md` lists
@@ -28,6 +29,7 @@ pub mod ids;
 pub mod indexing;
 pub mod read;
 pub mod restore;
+pub mod security;
 pub mod snapshots;
 pub mod tso;
 

@@ -19,6 +19,7 @@
 //! | `[data] snapshot_index_wait_seconds` | – | – | `60` |
 //! | `[metrics] enabled` | – | – | `true` |
 //! | `[metrics] port` | `QUIVER_METRICS_PORT` | `--metrics-port` | `9091` (`0`: any free port) |
+//! | `[security] authorization` | `QUIVER_AUTHORIZATION` | `--authorization` | `false` (everyone may do everything) |
 
 use quiver_storage::ObjectStoreConfig;
 use serde::Deserialize;
@@ -36,6 +37,16 @@ pub struct Config {
     pub storage: Option<ObjectStoreConfig>,
     pub data: DataSettings,
     pub metrics: MetricsSettings,
+    pub security: SecuritySettings,
+}
+
+/// Who may do what (Milvus's `common.security`).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Require a user (`user:password` token) on every call and check its privileges, as
+    /// Milvus's `authorizationEnabled`. Off, anyone who reaches the port may do anything.
+    pub authorization: bool,
 }
 
 /// The HTTP port serving `/metrics` (Prometheus) and `/healthz`, on `host`.
@@ -111,6 +122,7 @@ impl Default for Config {
             storage: None,
             data: DataSettings::default(),
             metrics: MetricsSettings::default(),
+            security: SecuritySettings::default(),
         }
     }
 }
@@ -122,6 +134,7 @@ pub struct Overrides {
     pub host: Option<String>,
     pub port: Option<u16>,
     pub metrics_port: Option<u16>,
+    pub authorization: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +203,13 @@ impl Config {
                 reason: e.to_string(),
             })?;
         }
+        if let Some(value) = env("QUIVER_AUTHORIZATION") {
+            config.security.authorization = value.parse().map_err(|e: std::str::ParseBoolError| ConfigError::Env {
+                name: "QUIVER_AUTHORIZATION",
+                value: value.clone(),
+                reason: e.to_string(),
+            })?;
+        }
         if let Some(level) = env("QUIVER_LOG_LEVEL") {
             config.log_level = level;
         }
@@ -212,6 +232,9 @@ impl Config {
         }
         if let Some(port) = flags.metrics_port {
             config.metrics.port = port;
+        }
+        if let Some(authorization) = flags.authorization {
+            config.security.authorization = authorization;
         }
         config.log_filter()?;
         Ok(config)
@@ -254,6 +277,21 @@ mod tests {
         assert_eq!(config.data.seal_idle_seconds, 600);
         let local = Config::default().object_store();
         assert_eq!(local, ObjectStoreConfig::Local { root: PathBuf::from("./quiver-data/objects") });
+    }
+
+    #[test]
+    fn authorization_is_off_unless_a_layer_turns_it_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("auth.toml");
+        std::fs::write(&file, "[security]\nauthorization = true\n").unwrap();
+        assert!(!Config::load(None, |_| None, Overrides::default()).unwrap().security.authorization);
+        assert!(Config::load(Some(&file), |_| None, Overrides::default()).unwrap().security.authorization);
+        let off = |k: &str| (k == "QUIVER_AUTHORIZATION").then(|| "false".to_string());
+        assert!(!Config::load(Some(&file), off, Overrides::default()).unwrap().security.authorization);
+        let flag = Overrides { authorization: Some(true), ..Default::default() };
+        assert!(Config::load(None, off, flag).unwrap().security.authorization);
+        let bad = |k: &str| (k == "QUIVER_AUTHORIZATION").then(|| "yes".to_string());
+        assert!(Config::load(None, bad, Overrides::default()).unwrap_err().to_string().contains("QUIVER_AUTHORIZATION"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `quiver`: the Quiver server and its command-line tools.
 
+mod access;
 mod background;
 mod cli;
 mod config;
@@ -43,6 +44,9 @@ enum Command {
         /// Port serving /metrics and /healthz (default 9091; 0: any free port).
         #[arg(long)]
         metrics_port: Option<u16>,
+        /// Require users and check privileges (`true`), or serve everyone (`false`, the default).
+        #[arg(long)]
+        authorization: Option<bool>,
     },
     /// Snapshot calls against a running server: create, list, describe, restore, drop, jobs.
     Snapshot(cli::snapshot::SnapshotArgs),
@@ -53,8 +57,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config, data_dir, host, port, metrics_port } => {
-            let overrides = config::Overrides { data_dir, host, port, metrics_port };
+        Command::Serve { config, data_dir, host, port, metrics_port, authorization } => {
+            let overrides = config::Overrides { data_dir, host, port, metrics_port, authorization };
             let config = match config::Config::load(config.as_deref(), |key| std::env::var(key).ok(), overrides) {
                 Ok(config) => config,
                 Err(error) => {

@@ -1,6 +1,7 @@
 //! `quiver serve`: open the storage, serve gRPC, the RESTful API and the web console on
 //! one port, stop cleanly on a signal.
 
+use crate::access::{Access, Authenticated};
 use crate::background;
 use crate::config::Config;
 use crate::console;
@@ -85,7 +86,11 @@ async fn serve(config: Config) -> Result<(), String> {
 
     let addr = resolve(&config.host, config.port).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let api = Arc::new(MilvusApi::new(Arc::clone(&engine), identifier));
+    let access = Arc::new(Access::new(Arc::clone(&engine), config.security.authorization));
+    if config.security.authorization && engine.security().root_password_is_initial().await {
+        tracing::warn!("user root still has the initial password; change it (pymilvus: client.update_password)");
+    }
+    let api = Arc::new(MilvusApi::new(Arc::clone(&engine), Arc::clone(&access), identifier));
     let metrics_http = match metrics {
         Some(handle) => {
             let addr = resolve(&config.host, config.metrics.port).await?;
@@ -106,12 +111,14 @@ async fn serve(config: Config) -> Result<(), String> {
     // in Milvus: one router, served by tonic's server with HTTP/1 accepted (hyper-util's
     // automatic HTTP/1 + HTTP/2 connections), so all keep its keepalive, nodelay and
     // shutdown.
-    let routes = Routes::new(WithUnserved::new(served, MAX_MESSAGE_BYTES))
+    let grpc = Authenticated::new(WithUnserved::new(served, MAX_MESSAGE_BYTES), Arc::clone(&access));
+    let routes = Routes::new(grpc)
         .into_axum_router()
-        .merge(rest::router(Arc::clone(&api), MAX_MESSAGE_BYTES))
+        .merge(rest::router(Arc::clone(&api), access, MAX_MESSAGE_BYTES))
         .merge(console::router(api, Arc::clone(&engine)));
     let shutdown = shutdown_signal()?;
-    tracing::info!(address = %addr, metrics = %metrics_url, data_dir = %config.data_dir.display(), "quiver ready");
+    let authorization = config.security.authorization;
+    tracing::info!(address = %addr, metrics = %metrics_url, data_dir = %config.data_dir.display(), authorization, "quiver ready");
     tonic::transport::Server::builder()
         .accept_http1(true)
         .layer(observe::RpcLayer)

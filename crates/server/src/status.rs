@@ -31,6 +31,10 @@ pub mod code {
     pub const REST_BODY_INVALID: i32 = 1801;
     pub const REST_PARAMETER_MISSING: i32 = 1802;
     pub const REST_INSERT_DATA_INVALID: i32 = 1804;
+    /// An update of a password whose old one does not match (Milvus's `ErrPrivilegeNotAuthenticated`).
+    pub const PRIVILEGE_NOT_AUTHENTICATED: i32 = 1400;
+    /// A REST call without valid credentials (Milvus's `ErrNeedAuthenticate`).
+    pub const NEED_AUTHENTICATE: i32 = 1800;
     pub const IMPORT_FAILED: i32 = 2100;
     pub const SNAPSHOT_NOT_FOUND: i32 = 2600;
     pub const SNAPSHOT_PINNED: i32 = 2601;
@@ -67,6 +71,14 @@ pub fn status_of(error: &EngineError) -> Status {
         SnapshotPinned { .. } => (code::SNAPSHOT_PINNED, ErrorCode::UnexpectedError),
         RestoreJobNotFound { .. } => (code::IMPORT_FAILED, ErrorCode::UnexpectedError),
         RestoreTargetExists { .. } => (code::UNEXPECTED, ErrorCode::UnexpectedError),
+        OldPasswordIncorrect { .. } => (code::PRIVILEGE_NOT_AUTHENTICATED, ErrorCode::UnexpectedError),
+        PrivilegeGroupExists { .. } | PrivilegeGroupNotFound { .. } => (code::PARAMETER_INVALID, ErrorCode::IllegalArgument),
+        UserAlreadyExists { .. }
+        | UserNotFound { .. }
+        | RoleAlreadyExists { .. }
+        | RoleNotFound { .. }
+        | BuiltinRole { .. }
+        | PrivilegeNotFound { .. } => (code::UNEXPECTED, ErrorCode::UnexpectedError),
         Storage(e) if e.kind == StorageErrorKind::NotFound => (code::IO_KEY_NOT_FOUND, ErrorCode::UnexpectedError),
         Storage(_) => (code::IO_FAILED, ErrorCode::UnexpectedError),
         CollectionUnavailable { .. } => (code::SEGMENT_LOAD_FAILED, ErrorCode::UnexpectedError),
@@ -124,6 +136,27 @@ pub fn rest_insert_data_invalid(reason: impl std::fmt::Display) -> Status {
 /// naming it.
 pub fn unserved(rpc: &str) -> Status {
     failure(code::SERVICE_UNIMPLEMENTED, ErrorCode::UnexpectedError, format!("{rpc} is not served by Quiver: service unimplemented"))
+}
+
+/// A call without valid credentials: a gRPC UNAUTHENTICATED error, as Milvus answers
+/// (a Status inside an OK reply would make pymilvus retry).
+pub fn unauthenticated(reason: &str) -> tonic::Status {
+    crate::observe::note_failure(code::NEED_AUTHENTICATE);
+    tonic::Status::unauthenticated(reason)
+}
+
+/// A call the caller lacks the privilege for: a gRPC PERMISSION_DENIED error with
+/// Milvus's words (`PrivilegeLoad: permission deny to alice in the `default` database`).
+pub fn permission_denied(privilege: &str, user: &str, db: &str) -> tonic::Status {
+    crate::observe::note_failure(code::UNEXPECTED);
+    tonic::Status::permission_denied(format!("{privilege}: permission deny to {user} in the `{db}` database"))
+}
+
+/// The REST answer for a call refused before it ran (see [`unauthenticated`] and
+/// [`permission_denied`]): Milvus's RESTful code 1800, or 65535 with the denial's words.
+pub fn of_refusal(refusal: &tonic::Status) -> Status {
+    let code = if refusal.code() == tonic::Code::Unauthenticated { code::NEED_AUTHENTICATE } else { code::UNEXPECTED };
+    Status { error_code: ErrorCode::UnexpectedError as i32, reason: refusal.message().to_string(), code, ..Default::default() }
 }
 
 fn failure(code: i32, legacy: ErrorCode, reason: String) -> Status {

@@ -21,6 +21,7 @@ use crate::failpoint::Failpoints;
 use crate::gc::{Gc, GcReport, sessions};
 use crate::indexing::Indexing;
 use crate::restore::{JobQueue, Restore};
+use crate::security::Security;
 use crate::snapshots::Snapshots;
 use object_store::ObjectStore;
 use quiver_base::{Clock, Timestamp};
@@ -55,6 +56,7 @@ pub struct Engine {
     gc: Gc,
     snapshots: Arc<Snapshots>,
     restore: Arc<Restore>,
+    security: Security,
     /// The restore queue until [`Engine::start`] hands it to the workers.
     restore_queue: Mutex<Option<JobQueue>>,
     restore_workers: usize,
@@ -90,7 +92,9 @@ impl Engine {
         let snapshots = Arc::new(Snapshots::new(Arc::clone(&ctx), Arc::clone(&catalog)));
         let compaction = Compaction::new(Arc::clone(&ctx), Arc::clone(&data), Arc::clone(&snapshots), seal_bytes);
         let (restore, queue) = Restore::new(Arc::clone(&ctx), Arc::clone(&catalog), Arc::clone(&snapshots), Arc::clone(&data));
+        let security = Security::open(Arc::clone(&ctx)).await?;
         Ok(Engine {
+            security,
             gc: Gc::new(Arc::clone(&ctx)),
             ctx,
             catalog,
@@ -124,6 +128,11 @@ impl Engine {
         if let Err(error) = sessions::end(&self.ctx).await {
             tracing::warn!(%error, "cannot end the session; it expires on its own");
         }
+    }
+
+    /// Users, roles and grants (the server authenticates and authorizes with it).
+    pub fn security(&self) -> &Security {
+        &self.security
     }
 
     /// This instance's failpoints (tests arm them).

@@ -17,7 +17,11 @@
 //!
 //! # Requests
 //!
-//! The database is the body's `dbName`, else the `DB-Name` header, else `default`.
+//! The database is the body's `dbName`, else the `DB-Name` header, else `default`. With
+//! authorization on, the user is `Authorization: Bearer user:password` (Milvus's REST
+//! token); a call without valid credentials is code 1800, one the user lacks the
+//! privilege for 65535 with Milvus's "permission deny" words. The call's [`Caller`] is
+//! built once, here, and every `MilvusApi` request the handler makes carries it.
 //! Int64 values (primary keys, int64 fields, ids) are JSON numbers; a client that cannot
 //! read 64-bit numbers sends `Accept-Type-Allow-Int64: false` and gets them as strings
 //! (Milvus's `acceptTypeAllowInt64`, on by default).
@@ -32,6 +36,7 @@ mod rows;
 mod schema;
 mod snapshot;
 
+use crate::access::{Access, Caller};
 use crate::service::{MilvusApi, WithStatus};
 use crate::status;
 use axum::Router;
@@ -61,7 +66,7 @@ const INT64_HEADER: &str = "Accept-Type-Allow-Int64";
 
 /// The routes of every served endpoint, under `/v2/vectordb`. Bodies up to
 /// `max_body_bytes` are read (gRPC's message limit, so a REST insert may be as large).
-pub fn router(api: Api, max_body_bytes: usize) -> Router {
+pub fn router(api: Api, access: Arc<Access>, max_body_bytes: usize) -> Router {
     let v2 = Router::new()
         .route("/collections/create", endpoint(collection::create))
         .route("/collections/list", endpoint(collection::list))
@@ -121,8 +126,20 @@ pub fn router(api: Api, max_body_bytes: usize) -> Router {
         .route("/jobs/snapshot/list", endpoint(snapshot::list_jobs))
         .fallback(unserved)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .with_state(api);
+        .with_state(Served { api, access });
     Router::new().nest(PREFIX, v2)
+}
+
+/// What every endpoint is handed: the gRPC service and who may call it.
+#[derive(Clone)]
+struct Served {
+    api: Api,
+    access: Arc<Access>,
+}
+
+tokio::task_local! {
+    /// The caller of the REST call being answered; [`request`] hands it to the service.
+    static CALLER: Caller;
 }
 
 /// One decoded REST request: its body, its database and how it wants int64 values.
@@ -166,17 +183,24 @@ impl IntoResponse for Reply {
 }
 
 /// A POST route whose handler reads a `T` from the body.
-fn endpoint<T, F, Fut>(handler: F) -> MethodRouter<Api>
+fn endpoint<T, F, Fut>(handler: F) -> MethodRouter<Served>
 where
     T: DeserializeOwned + Send + 'static,
     F: Fn(Api, Call<T>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Answer> + Send + 'static,
 {
-    post(move |State(api): State<Api>, headers: HeaderMap, body: Bytes| {
+    post(move |State(served): State<Served>, headers: HeaderMap, body: Bytes| {
         let handler = handler.clone();
         async move {
+            let user = match served.access.rest_user(&headers).await {
+                Ok(user) => user,
+                Err(refusal) => return Reply(Err(Failure(status::of_refusal(&refusal)))),
+            };
             Reply(match decode::<T>(&headers, &body) {
-                Ok(call) => handler(api, call).await,
+                Ok(call) => {
+                    let caller = Caller { user, db: call.db.clone() };
+                    CALLER.scope(caller, handler(served.api, call)).await
+                }
                 Err(failure) => Err(failure),
             })
         }
@@ -206,9 +230,12 @@ fn decode<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<Call<
 
 /// The reply of a `MilvusApi` call, or its failure Status.
 pub(crate) fn replied<R: WithStatus>(result: Result<tonic::Response<R>, tonic::Status>) -> Result<R, Failure> {
-    // The service answers every failure inside an OK reply; a gRPC error would be a bug.
+    // The service answers every failure inside an OK reply, but for a refused caller.
     let reply = result
-        .map_err(|e| Failure(status::status_of(&EngineError::Internal(format!("the gRPC service failed: {}", e.message())))))?
+        .map_err(|e| match e.code() {
+            tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => Failure(status::of_refusal(&e)),
+            _ => Failure(status::status_of(&EngineError::Internal(format!("the gRPC service failed: {}", e.message())))),
+        })?
         .into_inner();
     match reply.status() {
         Some(status) if status.code != 0 => Err(Failure(status.clone())),
@@ -216,9 +243,13 @@ pub(crate) fn replied<R: WithStatus>(result: Result<tonic::Response<R>, tonic::S
     }
 }
 
-/// A `MilvusApi` request carrying nothing but what the handler put in it.
+/// A `MilvusApi` request carrying what the handler put in it, and the REST call's caller.
 fn request<T>(message: T) -> tonic::Request<T> {
-    tonic::Request::new(message)
+    let mut request = tonic::Request::new(message);
+    if let Ok(caller) = CALLER.try_with(Caller::clone) {
+        request.extensions_mut().insert(caller);
+    }
+    request
 }
 
 /// `{}`: what Milvus answers when a call has nothing to return.

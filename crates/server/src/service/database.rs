@@ -18,8 +18,12 @@ pub async fn drop(engine: Arc<Engine>, request: DropDatabaseRequest) -> Result<(
     detached(async move { engine.drop_database(&request.db_name).await }).await
 }
 
-pub fn list(engine: &Engine) -> ListDatabasesResponse {
-    let databases = engine.list_databases();
+/// Every database, or those of `visible` (a caller's grants name them) when given.
+pub fn list(engine: &Engine, visible: Option<&[String]>) -> ListDatabasesResponse {
+    let mut databases = engine.list_databases();
+    if let Some(visible) = visible {
+        databases.retain(|d| visible.contains(&d.name));
+    }
     ListDatabasesResponse {
         db_names: databases.iter().map(|d| d.name.clone()).collect(),
         created_timestamp: databases.iter().map(|d| d.created_ts.0).collect(),

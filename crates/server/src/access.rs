@@ -1,0 +1,211 @@
+//! Who is calling, and may they: the request context and the one authorization check.
+//!
+//! Every call gets a [`Caller`] once, before its handler runs: the gRPC service is wrapped
+//! in [`Authenticated`] (it reads the `authorization` and `dbname` headers), and the REST
+//! API builds the same from `Authorization: Bearer user:password` and `dbName`. A handler
+//! then passes its request to [`Access::authorize`], which looks the request's RPC up in
+//! Milvus's privilege table (`quiver_proto::privileges`, generated from pymilvus's
+//! descriptors) and asks the engine whether the caller holds that privilege on the
+//! request's object (an alias counts as its collection).
+//!
+//! With `[security] authorization = false` every call is let through as it always was:
+//! the caller is anonymous and only the database is read.
+
+use crate::status;
+use base64::Engine as _;
+use quiver_engine::Engine;
+use quiver_engine::catalog::model::DEFAULT_DATABASE;
+use quiver_proto::privileges::PRIVILEGES;
+use quiver_proto::{Guarded, ObjectKind, Rule};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tonic::body::Body;
+use tonic::codegen::{BoxFuture, Service, http};
+use tonic::server::NamedService;
+
+/// The context of one call: who is calling (`None` while authorization is off) and the
+/// database the session uses (the `dbname` header, else `default`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub user: Option<String>,
+    pub db: String,
+}
+
+impl Caller {
+    /// The database a request addresses: its own `db_name`, else the session's.
+    pub fn database(&self, request_db: &str) -> String {
+        if request_db.is_empty() { self.db.clone() } else { request_db.to_string() }
+    }
+}
+
+/// Authentication and authorization over the engine's users, roles and grants.
+pub struct Access {
+    engine: Arc<Engine>,
+    enabled: bool,
+}
+
+impl Access {
+    pub fn new(engine: Arc<Engine>, enabled: bool) -> Self {
+        Access { engine, enabled }
+    }
+
+    /// The caller of a gRPC call: `authorization` is base64 of `user:password` (as pymilvus
+    /// sends it), `dbname` the session's database.
+    pub async fn grpc_caller(&self, headers: &http::HeaderMap) -> Result<Caller, tonic::Status> {
+        let db = header(headers, "dbname").unwrap_or(DEFAULT_DATABASE).to_string();
+        if !self.enabled {
+            return Ok(Caller { user: None, db });
+        }
+        let Some(token) = header(headers, "authorization") else {
+            tracing::warn!("refused a call without an authorization header");
+            return Err(status::unauthenticated("missing authorization in header"));
+        };
+        let decoded = base64::engine::general_purpose::STANDARD.decode(token).ok().and_then(|bytes| String::from_utf8(bytes).ok());
+        let Some(credentials) = decoded else {
+            tracing::warn!("refused a call whose token is not base64 text");
+            return Err(status::unauthenticated("invalid token format"));
+        };
+        Ok(Caller { user: Some(self.login(&credentials).await?), db })
+    }
+
+    /// The user of a REST call: `Authorization: Bearer user:password` (Milvus's RESTful API).
+    pub async fn rest_user(&self, headers: &http::HeaderMap) -> Result<Option<String>, tonic::Status> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        let Some(token) = header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim) else {
+            tracing::warn!("refused a REST call without a bearer token");
+            return Err(status::unauthenticated("missing authorization in header"));
+        };
+        Ok(Some(self.login(token).await?))
+    }
+
+    /// Check `user:password`. A failure is logged with the user name, never the password.
+    async fn login(&self, credentials: &str) -> Result<String, tonic::Status> {
+        let refused = || status::unauthenticated("auth check failure, please check username and password are correct");
+        let Some((user, password)) = credentials.split_once(':') else {
+            tracing::warn!("refused a token that is not user:password");
+            return Err(refused());
+        };
+        if !self.engine.security().authenticate(user, password).await {
+            tracing::warn!(user, "refused a login: wrong user name or password");
+            return Err(refused());
+        }
+        Ok(user.to_string())
+    }
+
+    /// May `caller` make `request`? Answers the database the request addresses, or
+    /// Milvus's denial. A request without a caller (none was built) is refused when
+    /// authorization is on.
+    pub fn authorize<T: Guarded>(&self, caller: Option<&Caller>, request: &T) -> Result<String, tonic::Status> {
+        let anonymous = Caller { user: None, db: DEFAULT_DATABASE.to_string() };
+        let caller = caller.unwrap_or(&anonymous);
+        let db = caller.database(request.db_name());
+        if !self.enabled {
+            return Ok(db);
+        }
+        let Some(user) = caller.user.as_deref() else {
+            return Err(status::unauthenticated("missing authorization in header"));
+        };
+        self.check(user, &db, T::RPC, &request.object_names())?;
+        Ok(db)
+    }
+
+    /// The one check: `rpc`'s rule from the table, on `objects` (collection names are
+    /// resolved through aliases). An RPC missing from the table is refused.
+    pub fn check(&self, user: &str, db: &str, rpc: &str, objects: &[&str]) -> Result<(), tonic::Status> {
+        let Some(rule) = rule_of(rpc) else {
+            return Err(status::permission_denied(rpc, user, db));
+        };
+        let Some(Rule { object, privilege }) = rule else { return Ok(()) };
+        let resolved: Vec<String> = match object {
+            ObjectKind::Global => Vec::new(),
+            ObjectKind::User if objects.contains(&user) => return Ok(()),
+            ObjectKind::User => objects.iter().map(|o| o.to_string()).collect(),
+            ObjectKind::Collection => objects
+                .iter()
+                .map(|name| self.engine.resolve(db, name).map(|c| c.name.clone()).unwrap_or_else(|_| name.to_string()))
+                .collect(),
+        };
+        let names: Vec<&str> = resolved.iter().map(String::as_str).collect();
+        if self.engine.security().allows(user, db, &names, privilege) {
+            Ok(())
+        } else {
+            tracing::info!(user, db, rpc, privilege, "permission denied");
+            Err(status::permission_denied(&format!("Privilege{privilege}"), user, db))
+        }
+    }
+}
+
+/// The table's entry of `rpc`: `None` if the table has none, `Some(None)` if Milvus
+/// checks no privilege for it.
+pub fn rule_of(rpc: &str) -> Option<Option<Rule>> {
+    PRIVILEGES.binary_search_by(|(name, _)| name.cmp(&rpc)).ok().map(|i| PRIVILEGES[i].1)
+}
+
+fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A call whose caller failed authentication, handed to `Connect` (see [`Authenticated`]).
+#[derive(Clone, Debug)]
+pub struct Refused(pub tonic::Status);
+
+/// The MilvusService server `S` with each call's [`Caller`] built before it runs (see the
+/// module doc); a call that fails authentication is answered gRPC UNAUTHENTICATED. All but
+/// `Connect`: pymilvus reports a gRPC error there as "Fail connecting to server", so
+/// Connect runs with the [`Refused`] reason and answers it in its Status, as Milvus's
+/// clients see it ("auth check failure ...").
+#[derive(Clone)]
+pub struct Authenticated<S> {
+    inner: S,
+    access: Arc<Access>,
+}
+
+impl<S> Authenticated<S> {
+    pub fn new(inner: S, access: Arc<Access>) -> Self {
+        Authenticated { inner, access }
+    }
+}
+
+impl<S: NamedService> NamedService for Authenticated<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S> Service<http::Request<Body>> for Authenticated<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<http::Response<Body>, Infallible>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        // The ready service answers this call; a fresh clone waits for the next one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let access = Arc::clone(&self.access);
+        Box::pin(async move {
+            match access.grpc_caller(request.headers()).await {
+                Ok(caller) => {
+                    request.extensions_mut().insert(caller);
+                    inner.call(request).await
+                }
+                Err(status) if request.uri().path().ends_with("/Connect") => {
+                    request.extensions_mut().insert(Refused(status));
+                    inner.call(request).await
+                }
+                Err(status) => Ok(status.into_http()),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
