@@ -188,7 +188,7 @@ impl Security {
             digest_key,
         };
         security.reload().await?;
-        if security.read().users.get(ROOT).is_none() {
+        if !security.read().users.contains_key(ROOT) {
             let hash = run_blocking(|| hash_password(INITIAL_ROOT_PASSWORD)).await?;
             let record = encode(&UserRecord { password_hash: hash, roles: Vec::new() });
             match security.ctx.meta.commit(Txn::new().when_absent(user_key(ROOT)).put(user_key(ROOT), record)).await {
