@@ -110,6 +110,11 @@ pub enum EngineError {
     #[error("{0}")]
     Expr(#[from] quiver_expr::ExprError),
 
+    /// The filter of a query or search, refused in Milvus's words (which name the
+    /// expression).
+    #[error("failed to create query plan: cannot parse expression: {filter}, error: {source}")]
+    QueryPlan { filter: String, source: quiver_expr::ExprError },
+
     #[error("{0}")]
     Index(#[from] quiver_index::IndexError),
 

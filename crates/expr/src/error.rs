@@ -27,12 +27,18 @@ pub enum ExprError {
 
     #[error(
         "function {name} is not supported; supported functions are array_contains, array_contains_all, \
-         array_contains_any, array_length, json_contains, json_contains_all, json_contains_any"
+         array_contains_any, array_length, json_contains, json_contains_all, json_contains_any, ST_EQUALS, \
+         ST_TOUCHES, ST_OVERLAPS, ST_CROSSES, ST_CONTAINS, ST_INTERSECTS, ST_WITHIN, ST_DWITHIN, ST_ISVALID"
     )]
     UnknownFunction { name: String },
 
     #[error("function {function} takes {expected} argument(s), but {found} were given")]
     ArgumentCount { function: String, expected: usize, found: usize },
+
+    /// A function argument of the right type but an unusable value (a WKT string that is
+    /// not a geometry, a negative distance).
+    #[error("function {function}: {message}")]
+    InvalidArgument { function: String, message: String },
 
     /// `field[...]` on a field that is neither JSON nor Array.
     #[error("field {field} of type {data_type} cannot be indexed; only JSON and Array fields can")]
@@ -73,6 +79,10 @@ pub enum ExprError {
     /// A JSON (or `$meta`) cell that is not valid JSON text.
     #[error("row {row} of column {column} holds invalid JSON: {message}")]
     InvalidJson { column: String, row: usize, message: String },
+
+    /// A Geometry cell that is not canonical WKT (stored values always are).
+    #[error("row {row} of column {column} holds an invalid geometry: {message}")]
+    InvalidGeometry { column: String, row: usize, message: String },
 }
 
 pub type Result<T, E = ExprError> = std::result::Result<T, E>;

@@ -11,6 +11,7 @@
 //! | Bool, Int8, Int16, Int32, Int64, Float, Double | Boolean, Int8, Int16, Int32, Int64, Float32, Float64 |
 //! | VarChar | Utf8 |
 //! | JSON | Utf8 (JSON text) |
+//! | Geometry | Utf8 (canonical WKT, see `geometry`) |
 //! | Array of T | List of T |
 //! | FloatVector(dim) | FixedSizeList(Float32, dim) |
 //! | BinaryVector(dim) | FixedSizeBinary(dim / 8) |
@@ -45,7 +46,7 @@ fn scalar_type(data_type: DataType) -> ArrowType {
         DataType::Int64 => ArrowType::Int64,
         DataType::Float => ArrowType::Float32,
         DataType::Double => ArrowType::Float64,
-        DataType::VarChar | DataType::Json => ArrowType::Utf8,
+        DataType::VarChar | DataType::Json | DataType::Geometry => ArrowType::Utf8,
         other => unreachable!("{} is not a scalar type", other.name()),
     }
 }

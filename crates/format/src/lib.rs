@@ -6,6 +6,7 @@
 pub mod columns;
 pub mod error;
 pub mod file_ref;
+pub mod geometry;
 pub mod keys;
 pub mod logs;
 pub mod names;

@@ -47,6 +47,8 @@ pub enum DataType {
     VarChar,
     Array,
     Json,
+    /// A geometry, stored as canonical WKT (see [`crate::geometry`]).
+    Geometry,
     BinaryVector,
     FloatVector,
     Float16Vector,
@@ -90,6 +92,7 @@ impl DataType {
             DataType::VarChar => "VarChar",
             DataType::Array => "Array",
             DataType::Json => "JSON",
+            DataType::Geometry => "Geometry",
             DataType::BinaryVector => "BinaryVector",
             DataType::FloatVector => "FloatVector",
             DataType::Float16Vector => "Float16Vector",
@@ -130,7 +133,7 @@ impl DefaultValue {
                 | (DefaultValue::Long(_), DataType::Int64)
                 | (DefaultValue::Float(_), DataType::Float)
                 | (DefaultValue::Double(_), DataType::Double)
-                | (DefaultValue::String(_), DataType::VarChar)
+                | (DefaultValue::String(_), DataType::VarChar | DataType::Geometry)
         )
     }
 }
@@ -283,6 +286,7 @@ impl CollectionSchema {
         if !fits {
             return Err(invalid(format!("the default value of field {name} is out of range for {}", field.data_type.name())));
         }
+        canonicalize_default(&mut field)?;
         let mut next = self.clone();
         field.id = FieldId(self.fields.iter().map(|f| f.id.0).max().unwrap_or(FIRST_FIELD_ID - 1) + 1);
         next.fields.push(field);
@@ -408,6 +412,7 @@ impl CollectionSchema {
         self.auto_id = auto_id;
         for (position, field) in self.fields.iter_mut().enumerate() {
             field.id = FieldId(FIRST_FIELD_ID + position as i64);
+            canonicalize_default(field)?;
             if field.is_primary_key {
                 field.auto_id = auto_id;
             }
@@ -427,6 +432,18 @@ pub fn check_warmup(value: &str) -> Result<()> {
     } else {
         Err(invalid(format!("invalid warmup policy: {value}, expected: {}", WARMUP_POLICIES.join(", "))))
     }
+}
+
+/// A Geometry field's default value in canonical WKT, as every stored value is, so rows
+/// filled with it read back (and compare) like inserted ones.
+fn canonicalize_default(field: &mut FieldSchema) -> Result<()> {
+    if field.data_type == DataType::Geometry
+        && let Some(DefaultValue::String(text)) = &mut field.default_value
+    {
+        *text = crate::geometry::canonical_wkt(text)
+            .map_err(|e| invalid(format!("invalid default value of geometry field {}: {e}", field.name)))?;
+    }
+    Ok(())
 }
 
 /// One field's own rules; `collection` is named in the messages that name it.

@@ -52,7 +52,7 @@ pub fn status_of(error: &EngineError) -> Status {
     let (code, legacy) = match error {
         InvalidName { kind: NameKind::Database, .. } => (code::DATABASE_INVALID_NAME, ErrorCode::UnexpectedError),
         InvalidName { kind: NameKind::Field, .. } => (code::FIELD_INVALID_NAME, ErrorCode::UnexpectedError),
-        InvalidName { .. } | InvalidParameter(_) | PartitionKeyManaged { .. } | InvalidData(_) | Expr(_) | Index(_) => {
+        InvalidName { .. } | InvalidParameter(_) | PartitionKeyManaged { .. } | InvalidData(_) | Expr(_) | QueryPlan { .. } | Index(_) => {
             (code::PARAMETER_INVALID, ErrorCode::IllegalArgument)
         }
         DatabaseNotFound { .. } => (code::DATABASE_NOT_FOUND, ErrorCode::UnexpectedError),

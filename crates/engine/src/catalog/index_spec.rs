@@ -12,6 +12,8 @@ const FLOAT_VECTOR_INDEXES: &[&str] = &["FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ",
 const FLOAT_METRICS: &[&str] = &["L2", "IP", "COSINE"];
 const BINARY_VECTOR_INDEXES: &[&str] = &["BIN_FLAT", "BIN_IVF_FLAT", AUTOINDEX];
 const BINARY_METRICS: &[&str] = &["HAMMING", "JACCARD"];
+/// The index of Geometry fields.
+pub const RTREE: &str = "RTREE";
 const SCALAR_INDEXES: &[&str] = &["INVERTED", "STL_SORT", "BITMAP", AUTOINDEX];
 
 /// A checked index request.
@@ -49,6 +51,9 @@ impl IndexSpec {
         let name = &field.name;
         if !MILVUS_INDEX_TYPES.contains(&index_type.as_str()) {
             return Err(invalid(format!("invalid parameter[expected=valid index][actual=invalid index type: {given_type}]")));
+        }
+        if field.data_type == DataType::Geometry || index_type == RTREE {
+            return geometry_spec(field, index_type, &given_metric, params);
         }
         if field.data_type == DataType::Json {
             let json_cast = Some(json_index::check(&index_type, &params)?);
@@ -112,6 +117,21 @@ impl IndexSpec {
         }
         Ok(IndexSpec { index_type, metric_type, params, json_cast: None })
     }
+}
+
+/// Geometry fields take RTREE (or AUTOINDEX, which Milvus serves with RTREE) and
+/// nothing else; RTREE goes on nothing but Geometry fields. Both in Milvus's words.
+fn geometry_spec(field: &FieldSchema, index_type: String, given_metric: &str, params: BTreeMap<String, String>) -> Result<IndexSpec> {
+    if field.data_type != DataType::Geometry {
+        return Err(invalid(format!("RTREE index can only be built on geometry field, field {}", field.name)));
+    }
+    if index_type != RTREE && index_type != AUTOINDEX {
+        return Err(invalid(format!("{index_type} are not supported on Geometry field, field {}", field.name)));
+    }
+    if !given_metric.is_empty() {
+        return Err(invalid(format!("metric type should not be set for the scalar index of field {}", field.name)));
+    }
+    Ok(IndexSpec { index_type, metric_type: String::new(), params, json_cast: None })
 }
 
 /// Milvus builds BITMAP indexes on bools, integers, strings and arrays, never on the

@@ -11,6 +11,7 @@ use crate::error::{Result, internal};
 use crate::read::scalar_index::{ScalarIndex, ScalarTarget};
 use quiver_base::{FieldId, IndexId, SegmentId};
 use quiver_expr::PathStep;
+use quiver_format::schema::DataType;
 use quiver_index::VectorIndex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -91,7 +92,11 @@ fn scalar_targets(collection: &Collection) -> Vec<ScalarTarget> {
         .indexes
         .iter()
         .filter_map(|d| {
-            let field = collection.schema.index_field(d.field_id).filter(|f| !f.data_type.is_vector())?;
+            let field = collection
+                .schema
+                .index_field(d.field_id)
+                // Geometry indexes (RTREE) are served by evaluation: nothing to build.
+                .filter(|f| !f.data_type.is_vector() && f.data_type != DataType::Geometry)?;
             Some(match &d.json {
                 Some(json) => ScalarTarget::JsonPath { column: field.name, path: json.path.clone(), cast: json.cast },
                 None => ScalarTarget::Field(field.name),

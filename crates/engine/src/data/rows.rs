@@ -14,7 +14,8 @@
 //!   primary key;
 //! * checks `max_length` (in UTF-8 bytes) of VarChar values and of the VarChar elements
 //!   of arrays, `max_capacity` of arrays, and that JSON fields hold valid JSON text;
-//! * checks that every `$meta` row is a JSON object (a null row becomes `{}`).
+//! * checks that every `$meta` row is a JSON object (a null row becomes `{}`);
+//! * checks that Geometry values are WKT and stores them as canonical WKT.
 //!
 //! Every error names the field and, for a value, the row (0-based, in request order).
 
@@ -100,6 +101,7 @@ pub fn assemble(schema: &CollectionSchema, input: InsertColumns, pk: PkSource, t
                 None => return Err(bad(format!("field {} is missing from the insert data", field.name))),
             }
         };
+        let array = canonical_geometries(field, array)?;
         check_values(field, &array)?;
         arrays.push(array);
     }
@@ -182,7 +184,7 @@ fn fill_defaults(field: &FieldSchema, array: ArrayRef) -> Result<ArrayRef> {
         (DefaultValue::Long(v), DataType::Int64) => fill!(Int64Builder, array.as_primitive::<Int64Type>(), *v),
         (DefaultValue::Float(v), DataType::Float) => fill!(Float32Builder, array.as_primitive::<Float32Type>(), *v),
         (DefaultValue::Double(v), DataType::Double) => fill!(Float64Builder, array.as_primitive::<Float64Type>(), *v),
-        (DefaultValue::String(v), DataType::VarChar) => {
+        (DefaultValue::String(v), DataType::VarChar | DataType::Geometry) => {
             if array.null_count() == 0 {
                 return Ok(array);
             }
@@ -195,6 +197,26 @@ fn fill_defaults(field: &FieldSchema, array: ArrayRef) -> Result<ArrayRef> {
         }
         _ => return Err(bad(format!("field {name}: the default value {default:?} does not fit {}", field.data_type.name()))),
     })
+}
+
+/// A Geometry column with every value rewritten as canonical WKT (what queries return),
+/// refusing text that is not a geometry; other columns as they are.
+fn canonical_geometries(field: &FieldSchema, array: ArrayRef) -> Result<ArrayRef> {
+    if field.data_type != DataType::Geometry {
+        return Ok(array);
+    }
+    let texts = array.as_string::<i32>();
+    let mut builder = StringBuilder::with_capacity(texts.len(), texts.value_data().len());
+    for (row, text) in texts.iter().enumerate() {
+        match text {
+            Some(text) => builder.append_value(
+                quiver_format::geometry::canonical_wkt(text)
+                    .map_err(|e| bad(format!("field {}: row {row} is not a valid geometry: {e}", field.name)))?,
+            ),
+            None => builder.append_null(),
+        }
+    }
+    Ok(Arc::new(builder.finish()))
 }
 
 /// Length limits and JSON well-formedness.

@@ -103,6 +103,9 @@ pub fn served_by(index_type: &str) -> Option<&'static str> {
         "IVF_RABITQ" => "IVF_SQ8 with exact refine (not RaBitQ 1-bit codes)",
         "DISKANN" => "HNSW in memory (not the Vamana on-disk graph)",
         "BITMAP" => "INVERTED",
+        // Spatial filters read every row's WKT and skip the costly relate wherever the
+        // row's bounding box misses the literal's (see quiver_expr's spatial evaluation).
+        crate::catalog::index_spec::RTREE => "filter evaluation with a per-row bounding-box check (no R-tree is built)",
         _ => return None,
     })
 }

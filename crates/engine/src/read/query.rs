@@ -161,7 +161,9 @@ pub(crate) fn compile(filter: &str, collection: &Collection, templates: &HashMap
     if filter.trim().is_empty() {
         return Ok(None);
     }
-    Ok(Some(Plan::compile(filter, &collection.schema, templates)?))
+    Plan::compile(filter, &collection.schema, templates)
+        .map(Some)
+        .map_err(|source| EngineError::QueryPlan { filter: filter.to_string(), source })
 }
 
 fn empty_type(collection: &Collection, name: &str) -> arrow_schema::DataType {

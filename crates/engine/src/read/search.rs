@@ -113,7 +113,7 @@ pub fn search(collection: &Collection, view: &CollectionView, request: &SearchRe
             collection
                 .schema
                 .field(name)
-                .filter(|f| !f.data_type.is_vector() && !matches!(f.data_type, DataType::Json | DataType::Array))
+                .filter(|f| !f.data_type.is_vector() && !matches!(f.data_type, DataType::Json | DataType::Array | DataType::Geometry))
                 .ok_or_else(|| EngineError::InvalidParameter(format!("group_by field {name} must be a scalar field of the collection")))?
                 .clone(),
         ),

@@ -9,6 +9,7 @@ mod arith;
 mod compare;
 mod contains;
 mod documents;
+mod spatial;
 mod tri;
 mod vals;
 
@@ -102,6 +103,7 @@ fn predicate(ctx: &Ctx<'_>, pred: &Pred) -> Result<Tri> {
         Pred::Contains { operand, all, needles, unmatchable } => contains(ctx, operand, *all, needles, *unmatchable),
         Pred::Exists { column, path } => exists(ctx, column, path),
         Pred::Truthy(operand) => truthy(ctx, operand),
+        Pred::Spatial { column, test } => spatial::spatial(ctx, column, test),
     }
 }
 

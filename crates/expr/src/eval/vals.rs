@@ -76,7 +76,9 @@ pub(crate) fn widen<'a>(array: &dyn Array, column: &'a ColumnRef, data_type: Dat
         DataType::Int64 => Vals::Int(downcast::<Int64Array>(array, name, data_type)?.clone()),
         DataType::Float => Vals::Float(downcast::<Float32Array>(array, name, data_type)?.unary::<_, Float64Type>(f64::from)),
         DataType::Double => Vals::Float(downcast::<Float64Array>(array, name, data_type)?.clone()),
-        DataType::VarChar => Vals::Str(downcast::<StringArray>(array, name, data_type)?.clone()),
+        // A Geometry column reaches here only through `is null` (planning refuses
+        // every other operator on it).
+        DataType::VarChar | DataType::Geometry => Vals::Str(downcast::<StringArray>(array, name, data_type)?.clone()),
         DataType::Array => Vals::List {
             list: downcast::<ListArray>(array, name, data_type)?.clone(),
             element: column.element.unwrap_or(DataType::Int64),

@@ -6,6 +6,7 @@
 
 use super::node::{InList, Needles, Operand, Pred, Ty};
 use super::operand::describe;
+use super::spatial::SpatialCall;
 use crate::ast::{Ast, CmpOp};
 use crate::error::{ExprError, Result};
 use crate::hash::FastSet;
@@ -165,6 +166,9 @@ impl Planner<'_> {
     }
 
     fn call(&self, expr: &Ast, name: &str, args: &[Ast]) -> Result<Pred> {
+        if let Some(call) = SpatialCall::new(name, args)? {
+            return self.spatial(&call);
+        }
         let call = ContainsCall::new(expr, name, args)?;
         let operand = self.operand(call.target)?;
         let element = call.element(&operand)?;
@@ -174,6 +178,14 @@ impl Planner<'_> {
             vec![self.constant(call.values, &call.function)?]
         };
         call.predicate(operand, element, values)
+    }
+}
+
+impl Planner<'_> {
+    fn spatial(&self, call: &SpatialCall<'_>) -> Result<Pred> {
+        let target = self.operand(call.target)?;
+        let constants = call.constants.iter().map(|c| self.constant(c, "a spatial function")).collect::<Result<_>>()?;
+        call.predicate(target, constants)
     }
 }
 
@@ -317,7 +329,7 @@ fn in_list(expr: &Ast, (operand_ast, operand): (&Ast, Operand), values: &[Litera
             InList::Bool { has_true, has_false }
         }
         Ty::Json => InList::Json(values.iter().map(Literal::to_json).collect()),
-        Ty::Array(_) | Ty::List => {
+        Ty::Array(_) | Ty::List | Ty::Geometry => {
             return Err(ExprError::Unsupported { what: format!("`in` on {}", describe(operand_ast, &operand)) });
         }
     };

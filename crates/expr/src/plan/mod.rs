@@ -9,10 +9,12 @@ mod build;
 mod node;
 mod operand;
 mod pks;
+mod spatial;
 mod term;
 
 pub(crate) use node::{ArithStep, ColumnRef, InList, JsonNeeds, Needles, Operand, Pred, Ty, need};
 pub use pks::Pks;
+pub(crate) use spatial::{Relation, SpatialTest};
 pub use term::{Bound, IndexTerm, NumKey, TermMatch, TermTarget, TermValue};
 
 use crate::ast::{Ast, PathStep};

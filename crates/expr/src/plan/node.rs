@@ -10,6 +10,7 @@
 //! literal stays a constant. The planner builds [`InList`] and [`Needles`] to match
 //! their operand's type.
 
+use super::spatial::SpatialTest;
 use crate::ast::{ArithOp, CmpOp, PathStep};
 use crate::hash::FastSet;
 use crate::like::LikePattern;
@@ -60,6 +61,11 @@ pub(crate) enum Pred {
     },
     /// A bare Bool field or JSON path used as a predicate.
     Truthy(Operand),
+    /// `ST_*(field, ...)` on a Geometry field.
+    Spatial {
+        column: String,
+        test: SpatialTest,
+    },
 }
 
 /// A schema field read as a column.
@@ -118,6 +124,8 @@ pub(crate) enum Ty {
     Array(DataType),
     /// A list literal.
     List,
+    /// A Geometry field: only the spatial functions read it.
+    Geometry,
 }
 
 /// The static type of a scalar schema type.
@@ -127,6 +135,7 @@ pub(crate) fn scalar_ty(data_type: DataType) -> Ty {
         DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => Ty::Int,
         DataType::Float | DataType::Double => Ty::Float,
         DataType::VarChar => Ty::Str,
+        DataType::Geometry => Ty::Geometry,
         // Vectors never reach a plan; JSON fields are `Operand::Json`.
         _ => Ty::Json,
     }
@@ -279,7 +288,7 @@ impl Pred {
 
     /// Every column the predicate reads.
     pub fn columns(&self, out: &mut BTreeSet<String>) {
-        if let Pred::Exists { column, .. } = self {
+        if let Pred::Exists { column, .. } | Pred::Spatial { column, .. } = self {
             out.insert(column.clone());
         }
         self.operands().into_iter().for_each(|o| o.collect_columns(out));

@@ -64,8 +64,8 @@ use arrow_schema::DataType as ArrowType;
 use quiver_format::columns::{META_COLUMN, arrow_type};
 use quiver_format::schema::{DataType, FieldSchema};
 use quiver_proto::schema::{
-    self as wire, ArrayArray, BoolArray, DoubleArray, FieldData, FloatArray, IntArray, JsonArray, LongArray, ScalarField, VectorField,
-    field_data::Field, scalar_field::Data as Scalar, vector_field::Data as Vector,
+    self as wire, ArrayArray, BoolArray, DoubleArray, FieldData, FloatArray, GeometryWktArray, IntArray, JsonArray, LongArray, ScalarField,
+    VectorField, field_data::Field, scalar_field::Data as Scalar, vector_field::Data as Vector,
 };
 
 use super::schema::data_type_to_wire;
@@ -152,6 +152,7 @@ impl<'a> Values<'a> {
             (DataType::Float, Some(Scalar::FloatData(a))) => Values::Float(&a.data),
             (DataType::Double, Some(Scalar::DoubleData(a))) => Values::Double(&a.data),
             (DataType::VarChar, Some(Scalar::StringData(a))) => Values::Str(&a.data),
+            (DataType::Geometry, Some(Scalar::GeometryWktData(a))) => Values::Str(&a.data),
             (DataType::Json, Some(Scalar::JsonData(a))) => Values::Json(&a.data),
             (DataType::Array, Some(Scalar::ArrayData(a))) => Values::Array(&a.data),
             (DataType::Bool, None) => Values::Bool(&[]),
@@ -159,7 +160,7 @@ impl<'a> Values<'a> {
             (DataType::Int64, None) => Values::Long(&[]),
             (DataType::Float, None) => Values::Float(&[]),
             (DataType::Double, None) => Values::Double(&[]),
-            (DataType::VarChar, None) => Values::Str(&[]),
+            (DataType::VarChar | DataType::Geometry, None) => Values::Str(&[]),
             (DataType::Json, None) => Values::Json(&[]),
             (DataType::Array, None) => Values::Array(&[]),
             (_, Some(other)) => {
@@ -240,7 +241,8 @@ fn scalar_to_arrow(name: &str, data_type: DataType, values: Values, slots: &[Opt
         (DataType::Int64, Values::Long(v)) => Arc::new(Int64Array::from(gather(slots, |i| v[i]))),
         (DataType::Float, Values::Float(v)) => Arc::new(Float32Array::from(gather(slots, |i| v[i]))),
         (DataType::Double, Values::Double(v)) => Arc::new(Float64Array::from(gather(slots, |i| v[i]))),
-        (DataType::VarChar, Values::Str(v)) => Arc::new(StringArray::from(gather(slots, |i| v[i].as_str()))),
+        // Geometry WKT is checked and made canonical by the engine's row rules.
+        (DataType::VarChar | DataType::Geometry, Values::Str(v)) => Arc::new(StringArray::from(gather(slots, |i| v[i].as_str()))),
         (DataType::Json, Values::Json(v)) => {
             let mut texts = Vec::with_capacity(slots.len());
             for (row, slot) in slots.iter().enumerate() {
@@ -422,6 +424,7 @@ fn slot_name(data_type: DataType) -> &'static str {
         DataType::Double => "double_data",
         DataType::VarChar => "string_data",
         DataType::Json => "json_data",
+        DataType::Geometry => "geometry_wkt_data",
         DataType::Array => "array_data",
         DataType::FloatVector => "float_vector",
         DataType::BinaryVector => "binary_vector",
@@ -441,6 +444,8 @@ fn scalar_slot_name(scalar: &Scalar) -> &'static str {
         Scalar::BytesData(_) => "bytes_data",
         Scalar::ArrayData(_) => "array_data",
         Scalar::JsonData(_) => "json_data",
+        Scalar::GeometryData(_) => "geometry_data",
+        Scalar::GeometryWktData(_) => "geometry_wkt_data",
         _ => "an unsupported slot",
     }
 }
@@ -571,6 +576,9 @@ fn scalar_from_arrow(data_type: DataType, array: &ArrayRef) -> Scalar {
         }),
         DataType::Json => Scalar::JsonData(JsonArray {
             data: array.as_string::<i32>().iter().map(|s| s.map_or(JSON_NULL, str::as_bytes).to_vec()).collect(),
+        }),
+        DataType::Geometry => Scalar::GeometryWktData(GeometryWktArray {
+            data: array.as_string::<i32>().iter().map(|s| s.unwrap_or_default().to_string()).collect(),
         }),
         other => unreachable!("{} is not a scalar type", other.name()),
     }

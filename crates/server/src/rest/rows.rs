@@ -18,8 +18,8 @@ use quiver_proto::schema::field_data::Field;
 use quiver_proto::schema::scalar_field::Data as Scalar;
 use quiver_proto::schema::vector_field::Data as Vector;
 use quiver_proto::schema::{
-    ArrayArray, BoolArray, CollectionSchema, DataType, DoubleArray, FieldData, FieldSchema, FloatArray, IntArray, JsonArray, LongArray,
-    ScalarField, StringArray, VectorField,
+    ArrayArray, BoolArray, CollectionSchema, DataType, DoubleArray, FieldData, FieldSchema, FloatArray, GeometryWktArray, IntArray,
+    JsonArray, LongArray, ScalarField, StringArray, VectorField,
 };
 use serde_json::{Map, Value};
 
@@ -168,6 +168,12 @@ fn scalars(name: &str, kind: DataType, element: i32, cells: &[(usize, &Value)]) 
                 .collect::<Result<_, _>>()?,
         }),
         DataType::Json => Scalar::JsonData(JsonArray { data: cells.iter().map(|(_, v)| v.to_string().into_bytes()).collect() }),
+        DataType::Geometry => Scalar::GeometryWktData(GeometryWktArray {
+            data: cells
+                .iter()
+                .map(|(row, v)| v.as_str().map(str::to_string).ok_or_else(|| wrong(*row, v, "a WKT string")))
+                .collect::<Result<_, _>>()?,
+        }),
         DataType::Array => {
             let element_kind = DataType::try_from(element).unwrap_or(DataType::None);
             let mut data = Vec::with_capacity(cells.len());
@@ -197,6 +203,7 @@ fn scalar_len(data: &Scalar) -> usize {
         Scalar::DoubleData(v) => v.data.len(),
         Scalar::StringData(v) => v.data.len(),
         Scalar::JsonData(v) => v.data.len(),
+        Scalar::GeometryWktData(v) => v.data.len(),
         Scalar::ArrayData(v) => v.data.len(),
         _ => 0,
     }
@@ -255,6 +262,7 @@ fn scalar_cell(data: &Scalar, row: usize, int64_as_text: bool) -> Value {
         Scalar::FloatData(v) => float32(v.data[row]),
         Scalar::DoubleData(v) => Value::from(v.data[row]),
         Scalar::StringData(v) => Value::from(v.data[row].clone()),
+        Scalar::GeometryWktData(v) => Value::from(v.data[row].clone()),
         Scalar::JsonData(v) => {
             serde_json::from_slice(&v.data[row]).unwrap_or_else(|_| Value::from(String::from_utf8_lossy(&v.data[row]).into_owned()))
         }

@@ -107,7 +107,7 @@ fn default_value(value: &Value, data_type: DataType, field: &str) -> Result<Valu
         DataType::Int64 => Data::LongData(value.as_i64().ok_or_else(wrong)?),
         DataType::Float => Data::FloatData(value.as_f64().ok_or_else(wrong)? as f32),
         DataType::Double => Data::DoubleData(value.as_f64().ok_or_else(wrong)?),
-        DataType::VarChar | DataType::String => Data::StringData(value.as_str().ok_or_else(wrong)?.to_string()),
+        DataType::VarChar | DataType::String | DataType::Geometry => Data::StringData(value.as_str().ok_or_else(wrong)?.to_string()),
         _ => {
             return Err(
                 status::invalid_request(format!("field {field} of type {} cannot have a default value", data_type.as_str_name())).into()
