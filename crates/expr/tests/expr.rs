@@ -2,12 +2,14 @@
 //! every field type, nulls and a dynamic field, checked against hand-computed rows;
 //! error messages; and a seeded property test against a row-by-row reference.
 //! [`depth`] runs the worst-case shapes on a small stack; [`fuzz`] throws random input
-//! at the whole pipeline.
+//! at the whole pipeline; [`spatial`] covers the `ST_*` functions on Geometry fields.
 
 #[path = "expr/depth.rs"]
 mod depth;
 #[path = "expr/fuzz.rs"]
 mod fuzz;
+#[path = "expr/spatial.rs"]
+mod spatial;
 
 use arrow_array::Array;
 use arrow_array::builder::{ListBuilder, StringBuilder};
