@@ -15,7 +15,7 @@ import pytest
 import shapely
 from pymilvus import DataType, MilvusClient
 
-from helpers import INVALID_PARAMETER, expect_error, wait_restore
+from helpers import INVALID_PARAMETER, UNEXPECTED, expect_error, wait_restore
 
 DIM = 4
 
@@ -202,6 +202,9 @@ def test_refusals_in_milvus_words(client, unique_name):
     ]:
         with expect_error(INVALID_PARAMETER, "failed to create query plan: cannot parse expression"):
             client.query(name, filter=bad_filter)
+    # Milvus refuses an unknown function where its query node builds the plan.
+    with expect_error(UNEXPECTED, "Create retrieve plan by expr failed", "ST_CONTAIN"):
+        client.query(name, filter="ST_CONTAIN(geo, 'POINT (1 1)')")
     other = unique_name("geoidx")
     client.create_collection(other, schema=schema())
     index = client.prepare_index_params()

@@ -115,6 +115,11 @@ pub enum EngineError {
     #[error("failed to create query plan: cannot parse expression: {filter}, error: {source}")]
     QueryPlan { filter: String, source: quiver_expr::ExprError },
 
+    /// A query filter calling a function no one knows: Milvus's proxy accepts any call
+    /// and its query node refuses it while building the retrieve plan, in these words.
+    #[error("Create retrieve plan by expr failed: {source}")]
+    RetrievePlan { source: quiver_expr::ExprError },
+
     #[error("{0}")]
     Index(#[from] quiver_index::IndexError),
 

@@ -106,6 +106,7 @@ pub fn status_of(error: &EngineError) -> Status {
         | IndexNameTaken { .. }
         | FieldAlreadyIndexed { .. }
         | JsonPathUnparsable { .. }
+        | RetrievePlan { .. }
         | Unclassified(_) => (code::UNEXPECTED, ErrorCode::UnexpectedError),
     };
     failure(code, legacy, error.to_string())

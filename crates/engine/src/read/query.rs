@@ -93,7 +93,7 @@ pub(crate) fn resolve_output(schema: &CollectionSchema, requested: &[String]) ->
 
 /// Run a query over a view of the collection's rows as of `read_ts`.
 pub fn query(collection: &Collection, view: &CollectionView, request: &QueryRequest, read_ts: u64) -> Result<QueryOutput> {
-    let plan = compile(&request.filter, collection, &request.templates)?;
+    let plan = compile(&request.filter, collection, &request.templates).map_err(unknown_function_at_retrieve)?;
     let projection = resolve_output(&collection.schema, &request.output_fields)?;
     let pk_name = &collection.schema.primary_field().name;
     let partitions = request.partitions.as_deref();
@@ -157,6 +157,17 @@ pub fn query(collection: &Collection, view: &CollectionView, request: &QueryRequ
 }
 
 /// The plan of a filter; `None` for an empty filter (every row).
+/// An unknown function in a query filter, refused where Milvus refuses it (see
+/// [`EngineError::RetrievePlan`]); other errors as they are.
+fn unknown_function_at_retrieve(error: EngineError) -> EngineError {
+    match error {
+        EngineError::QueryPlan { source: source @ quiver_expr::ExprError::UnknownFunction { .. }, .. } => {
+            EngineError::RetrievePlan { source }
+        }
+        other => other,
+    }
+}
+
 pub(crate) fn compile(filter: &str, collection: &Collection, templates: &HashMap<String, TemplateValue>) -> Result<Option<Plan>> {
     if filter.trim().is_empty() {
         return Ok(None);
