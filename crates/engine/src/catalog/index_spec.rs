@@ -53,7 +53,7 @@ impl IndexSpec {
             return Err(invalid(format!("invalid parameter[expected=valid index][actual=invalid index type: {given_type}]")));
         }
         if field.data_type == DataType::Geometry || index_type == RTREE {
-            return geometry_spec(field, index_type, &given_metric, params);
+            return geometry_spec(field, index_type, params);
         }
         if field.data_type == DataType::Json {
             let json_cast = Some(json_index::check(&index_type, &params)?);
@@ -121,15 +121,13 @@ impl IndexSpec {
 
 /// Geometry fields take RTREE (or AUTOINDEX, which Milvus serves with RTREE) and
 /// nothing else; RTREE goes on nothing but Geometry fields. Both in Milvus's words.
-fn geometry_spec(field: &FieldSchema, index_type: String, given_metric: &str, params: BTreeMap<String, String>) -> Result<IndexSpec> {
+/// A metric given with them is ignored, as for every scalar index.
+fn geometry_spec(field: &FieldSchema, index_type: String, params: BTreeMap<String, String>) -> Result<IndexSpec> {
     if field.data_type != DataType::Geometry {
         return Err(invalid(format!("RTREE index can only be built on geometry field, field {}", field.name)));
     }
     if index_type != RTREE && index_type != AUTOINDEX {
         return Err(invalid(format!("{index_type} are not supported on Geometry field, field {}", field.name)));
-    }
-    if !given_metric.is_empty() {
-        return Err(invalid(format!("metric type should not be set for the scalar index of field {}", field.name)));
     }
     Ok(IndexSpec { index_type, metric_type: String::new(), params, json_cast: None })
 }
