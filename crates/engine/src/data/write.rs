@@ -9,9 +9,12 @@ use super::{CollectionData, Data, DataState, routing};
 use crate::catalog::model::Collection;
 use crate::error::{EngineError, Result, internal};
 use crate::read;
+use arrow_array::{Array, ArrayRef, UInt32Array};
 use quiver_base::{PartitionId, SegmentId, Timestamp};
 use quiver_expr::{Pks, Plan, TemplateValue};
+use quiver_format::columns::META_COLUMN;
 use quiver_format::logs::PkColumn;
+use quiver_format::schema::FieldSchema;
 use quiver_storage::wal::Lsn;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -50,9 +53,18 @@ impl Data {
     /// Replace rows by primary key: a delete of the pks everywhere in the collection and
     /// an insert, at one timestamp. With `auto_id`, as in Milvus, the new rows get new
     /// keys and the keys the request names (if it names any) are deleted.
-    pub async fn upsert(&self, collection: &Collection, partition: Option<PartitionId>, columns: InsertColumns) -> Result<MutationOutcome> {
+    /// With `partial` (Milvus's partial update), fields the request leaves out keep the
+    /// stored row's values (see [`Data::completed_from_stored`]).
+    pub async fn upsert(
+        &self,
+        collection: &Collection,
+        partition: Option<PartitionId>,
+        columns: InsertColumns,
+        partial: bool,
+    ) -> Result<MutationOutcome> {
         let data = self.collection_data(collection.id);
         let _writer = data.writer.lock().await;
+        let columns = if partial { self.completed_from_stored(collection, columns, self.ctx.next_ts().await?.0)? } else { columns };
         let pk_field = collection.schema.primary_field();
         let (pk, named) = if pk_field.auto_id {
             let named = columns.fields.iter().find(|(name, _)| name == &pk_field.name).map(|(_, keys)| Arc::clone(keys));
@@ -78,6 +90,77 @@ impl Data {
         }));
         self.write(collection, &data, entries).await?;
         Ok(MutationOutcome { ids: pks, count, ts })
+    }
+
+    /// A partial upsert's rows made whole: each field the request leaves out takes the
+    /// stored row's value where the key exists, and null (then the field's default)
+    /// where it does not; a field with neither is refused, in Milvus's words. Called
+    /// under the writer lock, so no write of this collection comes between this read and
+    /// the upsert.
+    fn completed_from_stored(&self, collection: &Collection, mut columns: InsertColumns, read_ts: u64) -> Result<InsertColumns> {
+        let schema = &collection.schema;
+        let pk = schema.primary_field();
+        let keys = columns.fields.iter().find(|(name, _)| name == &pk.name).map(|(_, keys)| Arc::clone(keys)).ok_or_else(|| {
+            EngineError::InvalidData(format!("a partial update names its rows by primary key, and the request holds no {}", pk.name))
+        })?;
+        let missing: Vec<&FieldSchema> =
+            schema.fields.iter().filter(|f| !f.is_primary_key && columns.fields.iter().all(|(name, _)| name != &f.name)).collect();
+        let keep_meta = schema.enable_dynamic_field;
+        if missing.is_empty() && !keep_meta {
+            return Ok(columns);
+        }
+        const KEYS: &str = "__partial_update_keys";
+        let request_keys = deletes::pk_column(&keys);
+        let wanted = match &request_keys {
+            PkColumn::Int(ids) => ids.iter().map(|id| TemplateValue::Int(*id)).collect(),
+            PkColumn::Str(ids) => ids.iter().map(|id| TemplateValue::String(id.clone())).collect(),
+        };
+        let mut output_fields: Vec<String> = std::iter::once(&pk.name).chain(missing.iter().map(|f| &f.name)).cloned().collect();
+        if keep_meta {
+            output_fields.push(META_COLUMN.to_string());
+        }
+        let request = read::QueryRequest {
+            filter: format!("{} in {{{KEYS}}}", pk.name),
+            templates: HashMap::from([(KEYS.to_string(), TemplateValue::Array(wanted))]),
+            output_fields,
+            partitions: None,
+            limit: None,
+            offset: 0,
+        };
+        let stored = read::query(collection, &self.view(collection)?, &request, read_ts)?;
+        let column = |name: Option<&str>| {
+            stored
+                .columns
+                .iter()
+                .find(|c| c.field.as_ref().map(|f| f.name.as_str()) == name)
+                .map(|c| &c.array)
+                .ok_or_else(|| internal(format!("a partial update's read returned no column {}", name.unwrap_or(META_COLUMN))))
+        };
+        let text_keys = |keys: PkColumn| -> Vec<String> {
+            match keys {
+                PkColumn::Int(ids) => ids.iter().map(i64::to_string).collect(),
+                PkColumn::Str(ids) => ids,
+            }
+        };
+        let stored_row: HashMap<String, u32> =
+            text_keys(deletes::pk_column(column(Some(&pk.name))?)).into_iter().enumerate().map(|(row, key)| (key, row as u32)).collect();
+        let rows = UInt32Array::from(text_keys(request_keys).iter().map(|key| stored_row.get(key).copied()).collect::<Vec<_>>());
+        for field in missing {
+            if rows.null_count() > 0 && !field.nullable && field.default_value.is_none() {
+                return Err(EngineError::InvalidData(format!("fieldSchema({}) has no corresponding fieldData pass in", field.name)));
+            }
+            columns.fields.push((field.name.clone(), arrow_select::take::take(column(Some(&field.name))?, &rows, None)?));
+        }
+        if keep_meta {
+            // Dynamic keys merge: the stored row's, then the request's over them. New
+            // rows' null `$meta` becomes `{}` when the rows are assembled.
+            let stored_meta = arrow_select::take::take(column(None)?, &rows, None)?;
+            columns.dynamic = Some(match columns.dynamic.take() {
+                Some(given) => merged_objects(&stored_meta, &given)?,
+                None => stored_meta,
+            });
+        }
+        Ok(columns)
     }
 
     /// Delete the rows matching `filter` (in `partition` only, when given). `pk in [...]`
@@ -210,4 +293,27 @@ fn batch_ts(batch: &arrow_array::RecordBatch) -> u64 {
         .column_by_name(quiver_format::columns::TS_COLUMN)
         .map(|c| c.as_primitive::<arrow_array::types::UInt64Type>().values().iter().copied().max().unwrap_or(0))
         .unwrap_or(0)
+}
+
+/// Row by row, the JSON object of `base` with the keys of `over` set over it (a null row
+/// counts as no keys).
+fn merged_objects(base: &ArrayRef, over: &ArrayRef) -> Result<ArrayRef> {
+    use arrow_array::cast::AsArray;
+    let object = |array: &ArrayRef, row: usize| -> Result<serde_json::Map<String, serde_json::Value>> {
+        if array.is_null(row) {
+            return Ok(serde_json::Map::new());
+        }
+        match serde_json::from_str(array.as_string::<i32>().value(row)) {
+            Ok(serde_json::Value::Object(map)) => Ok(map),
+            _ => Err(EngineError::InvalidData(format!("the dynamic field of row {row} is not a JSON object"))),
+        }
+    };
+    let merged = (0..over.len())
+        .map(|row| {
+            let mut keys = object(base, row)?;
+            keys.extend(object(over, row)?);
+            Ok(serde_json::Value::Object(keys).to_string())
+        })
+        .collect::<Result<Vec<String>>>()?;
+    Ok(Arc::new(arrow_array::StringArray::from(merged)))
 }

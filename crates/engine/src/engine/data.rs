@@ -53,10 +53,12 @@ impl Engine {
         self.data.insert(&collection, partition, columns).await
     }
 
-    pub async fn upsert(&self, db: &str, name: &str, partition: &str, columns: InsertColumns) -> Result<MutationOutcome> {
+    /// Replace rows by primary key; with `partial`, fields left out keep their stored
+    /// values (Milvus's partial update).
+    pub async fn upsert(&self, db: &str, name: &str, partition: &str, columns: InsertColumns, partial: bool) -> Result<MutationOutcome> {
         let collection = self.catalog.resolve_checked(db, name)?;
         let partition = Self::write_partition(&collection, partition)?;
-        self.data.upsert(&collection, partition, columns).await
+        self.data.upsert(&collection, partition, columns, partial).await
     }
 
     pub async fn delete(

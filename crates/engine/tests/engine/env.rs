@@ -189,7 +189,7 @@ impl Env {
     pub async fn write(&self, name: &str, partition: &str, rows: &[(i64, i64)], upsert: bool) -> quiver_engine::Result<()> {
         let columns = columns(rows);
         if upsert {
-            self.engine().upsert(DB, name, partition, columns).await.map(|_| ())
+            self.engine().upsert(DB, name, partition, columns, false).await.map(|_| ())
         } else {
             self.engine().insert(DB, name, partition, columns).await.map(|_| ())
         }

@@ -21,6 +21,8 @@ use std::sync::Arc;
 pub enum WriteKind {
     Insert,
     Upsert,
+    /// Milvus's partial update: fields left out keep their stored values.
+    PartialUpsert,
 }
 
 fn invalid(message: String) -> EngineError {
@@ -74,14 +76,15 @@ pub async fn write(
     let outcome: MutationOutcome = detached(async move {
         match kind {
             WriteKind::Insert => engine.insert(&db, &collection_name, &partition, columns).await,
-            WriteKind::Upsert => engine.upsert(&db, &collection_name, &partition, columns).await,
+            WriteKind::Upsert => engine.upsert(&db, &collection_name, &partition, columns, false).await,
+            WriteKind::PartialUpsert => engine.upsert(&db, &collection_name, &partition, columns, true).await,
         }
     })
     .await?;
     let count = outcome.count as i64;
     let (insert_cnt, upsert_cnt) = match kind {
         WriteKind::Insert => (count, 0),
-        WriteKind::Upsert => (count, count),
+        WriteKind::Upsert | WriteKind::PartialUpsert => (count, count),
     };
     Ok(MutationResult {
         succ_index: (0..outcome.count as u32).collect(),

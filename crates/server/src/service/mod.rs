@@ -422,13 +422,8 @@ impl MilvusService for MilvusApi {
     async fn upsert(&self, request: Request<UpsertRequest>) -> RpcResult<MutationResult> {
         let db = self.admit(&request)?;
         let r = request.into_inner();
-        if r.partial_update {
-            return reply(Err(EngineError::InvalidParameter("partial update is not supported by Quiver".to_string())));
-        }
-        reply(
-            data::write(self.engine.clone(), db, data::WriteKind::Upsert, r.collection_name, r.partition_name, r.fields_data, r.num_rows)
-                .await,
-        )
+        let kind = if r.partial_update { data::WriteKind::PartialUpsert } else { data::WriteKind::Upsert };
+        reply(data::write(self.engine.clone(), db, kind, r.collection_name, r.partition_name, r.fields_data, r.num_rows).await)
     }
 
     async fn delete(&self, request: Request<DeleteRequest>) -> RpcResult<MutationResult> {
