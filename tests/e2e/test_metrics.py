@@ -79,7 +79,7 @@ def test_metrics_count_what_happened(make_server):
     with pytest.raises(MilvusException):
         client.describe_collection("never_created")
     with pytest.raises(MilvusException):
-        client.list_resource_groups()
+        client.create_resource_group("elsewhere")  # not served: code 10
     client.create_snapshot("nightly", "metered")
     job = client.restore_snapshot("nightly", "metered", "metered_copy")
     wait_until(lambda: client.get_restore_snapshot_state(job).state == "RestoreSnapshotCompleted", what="restore")
@@ -96,7 +96,7 @@ def test_metrics_count_what_happened(make_server):
     assert value(samples, "quiver_rpc_requests_total", method="DescribeCollection", code="100") == 1
     assert value(samples, "quiver_rpc_requests_total", method="CreateSnapshot", code="0") == 1
     # An RPC Quiver does not serve is counted with the code of its Status.
-    assert value(samples, "quiver_rpc_requests_total", method="ListResourceGroups", code="10") == 1
+    assert value(samples, "quiver_rpc_requests_total", method="CreateResourceGroup", code="10") == 1
     assert value(samples, "quiver_rpc_duration_seconds_count", method="Insert") == 1
     assert value(samples, "quiver_rpc_duration_seconds_sum", method="Insert") > 0
 
