@@ -158,3 +158,36 @@ def test_rest_needs_a_bearer_token(auth_server):
     reply = rest(auth_server, "/collections/drop", {"collectionName": "c4"}, token="restless:secret123")
     assert reply["code"] == 65535 and "permission deny" in reply["message"], reply
     assert "c4" in root.list_collections()
+
+
+def console(base_url, path, token=None, body=None):
+    """A call of the web console's JSON API (GET, or POST with a body)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{base_url}/webui/api/{path}", data=data, method="GET" if body is None else "POST")
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read())
+
+
+def test_console_api_answers_only_admins(auth_server):
+    root = connect(auth_server, ROOT)
+    with_rows(root, "shown")
+    user_with_role(root, auth_server, "viewer", "readers")
+    root.create_user("boss", "secret123")
+    root.grant_role("boss", "admin")
+    for base in (auth_server.uri, auth_server.metrics_url):
+        assert console(base, "overview")["code"] == 1800  # no token: nothing shown
+        assert console(base, "jobs")["code"] == 1800
+        assert console(base, "collection?name=shown")["code"] == 1800
+        refused = console(base, "collection?name=shown", token="viewer:secret123")
+        assert refused["code"] == 65535 and "permission deny to viewer" in refused["message"], refused
+        assert console(base, "overview", token="nobody:secret123")["code"] == 1800
+        for admin in (ROOT, "boss:secret123"):
+            shown = console(base, "collection?name=shown", token=admin)
+            assert shown["code"] == 0, shown
+    # An admin's actions go through the per-RPC check as that admin.
+    made = console(auth_server.uri, "snapshots/create", token="boss:secret123", body={"collection": "shown", "name": "s1"})
+    assert made["code"] == 0, made
+    assert root.list_snapshots(collection_name="shown") == ["s1"]

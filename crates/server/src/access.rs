@@ -81,6 +81,25 @@ impl Access {
         Ok(Some(self.login(token).await?))
     }
 
+    /// The console's user: with authorization on, `Authorization: Bearer user:password` of
+    /// root or of a user with the admin role, since the console shows every database.
+    pub async fn console_user(&self, headers: &http::HeaderMap) -> Result<Option<String>, tonic::Status> {
+        let user = self.rest_user(headers).await?;
+        if let Some(name) = user.as_deref() {
+            let admin = name == quiver_engine::security::ROOT
+                || self
+                    .engine
+                    .security()
+                    .user_roles(name)
+                    .is_some_and(|roles| roles.iter().any(|r| r == quiver_engine::security::ADMIN_ROLE));
+            if !admin {
+                tracing::warn!(user = name, "refused the console to a user without the admin role");
+                return Err(status::permission_denied("Console", name, "*"));
+            }
+        }
+        Ok(user)
+    }
+
     /// Check `user:password`. A failure is logged with the user name, never the password.
     async fn login(&self, credentials: &str) -> Result<String, tonic::Status> {
         let refused = || status::unauthenticated("auth check failure, please check username and password are correct");

@@ -98,7 +98,11 @@ async fn serve(config: Config) -> Result<(), String> {
                 format!("cannot listen on {addr} for metrics: {e} (set [metrics] port or --metrics-port, or [metrics] enabled = false)")
             })?;
             // The console is on the metrics port too, where Milvus serves its WebUI.
-            let router = observe::router(Arc::clone(&engine), handle).merge(console::router(Arc::clone(&api), Arc::clone(&engine)));
+            let router = observe::router(Arc::clone(&engine), handle).merge(console::router(
+                Arc::clone(&api),
+                Arc::clone(&engine),
+                Arc::clone(&access),
+            ));
             Some(observe::HttpServer::start(listener, router)?)
         }
         None => None,
@@ -114,8 +118,8 @@ async fn serve(config: Config) -> Result<(), String> {
     let grpc = Authenticated::new(WithUnserved::new(served, MAX_MESSAGE_BYTES), Arc::clone(&access));
     let routes = Routes::new(grpc)
         .into_axum_router()
-        .merge(rest::router(Arc::clone(&api), access, MAX_MESSAGE_BYTES))
-        .merge(console::router(api, Arc::clone(&engine)));
+        .merge(rest::router(Arc::clone(&api), Arc::clone(&access), MAX_MESSAGE_BYTES))
+        .merge(console::router(api, Arc::clone(&engine), access));
     let shutdown = shutdown_signal()?;
     let authorization = config.security.authorization;
     tracing::info!(address = %addr, metrics = %metrics_url, data_dir = %config.data_dir.display(), authorization, "quiver ready");

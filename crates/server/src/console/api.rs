@@ -4,7 +4,7 @@
 //! counts stay numbers.
 
 use super::Console;
-use crate::rest::{Answer, Failure, Reply, replied};
+use crate::rest::{Answer, Failure, Reply, replied, request};
 use crate::status;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -17,7 +17,6 @@ use quiver_proto::milvus::{CreateSnapshotRequest, DropSnapshotRequest, GetVersio
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use tonic::Request;
 
 /// The server version and every database's collections.
 pub async fn overview(State(console): State<Console>) -> Reply {
@@ -25,7 +24,7 @@ pub async fn overview(State(console): State<Console>) -> Reply {
 }
 
 async fn overview_of(console: &Console) -> Answer {
-    let version = replied(console.api.get_version(Request::new(GetVersionRequest::default())).await)?.version;
+    let version = replied(console.api.get_version(request(GetVersionRequest::default())).await)?.version;
     let mut databases = Vec::new();
     for db in console.engine.list_databases() {
         let mut collections = Vec::new();
@@ -235,7 +234,7 @@ async fn create(console: &Console, bytes: &[u8]) -> Answer {
         description,
         ..Default::default()
     };
-    replied(console.api.create_snapshot(Request::new(create)).await)?;
+    replied(console.api.create_snapshot(request(create)).await)?;
     Ok(json!({}))
 }
 
@@ -253,7 +252,7 @@ async fn restore(console: &Console, bytes: &[u8]) -> Answer {
         target_collection_name: target_collection,
         ..Default::default()
     };
-    let reply = replied(console.api.restore_snapshot(Request::new(restore)).await)?;
+    let reply = replied(console.api.restore_snapshot(request(restore)).await)?;
     Ok(json!({ "jobId": reply.job_id.to_string() }))
 }
 
@@ -265,6 +264,6 @@ async fn drop(console: &Console, bytes: &[u8]) -> Answer {
     let snapshot: SnapshotName = body(bytes)?;
     let drop =
         DropSnapshotRequest { db_name: snapshot.db, collection_name: snapshot.collection, name: snapshot.name, ..Default::default() };
-    replied(console.api.drop_snapshot(Request::new(drop)).await)?;
+    replied(console.api.drop_snapshot(request(drop)).await)?;
     Ok(json!({}))
 }

@@ -26,12 +26,18 @@
 
 mod api;
 
+use crate::access::{Access, Caller};
+use crate::rest::{self, Failure, Reply};
 use crate::service::MilvusApi;
+use crate::status;
 use axum::Router;
+use axum::extract::State;
 use axum::http::header;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use quiver_engine::Engine;
+use quiver_engine::catalog::model::DEFAULT_DATABASE;
 use std::sync::Arc;
 
 /// What the console's handlers call: the gRPC service for actions, the engine for reads.
@@ -43,7 +49,7 @@ pub struct Console {
 
 /// Every console route, under `/webui` (Milvus's WebUI path): the page, its assets and
 /// its JSON API.
-pub fn router(api: Arc<MilvusApi>, engine: Arc<Engine>) -> Router {
+pub fn router(api: Arc<MilvusApi>, engine: Arc<Engine>, access: Arc<Access>) -> Router {
     Router::new()
         // The page's relative asset and API paths need the trailing slash.
         .route("/webui", get(|| async { Redirect::permanent("/webui/") }))
@@ -56,7 +62,18 @@ pub fn router(api: Arc<MilvusApi>, engine: Arc<Engine>) -> Router {
         .route("/webui/api/snapshots/create", post(api::create_snapshot))
         .route("/webui/api/snapshots/restore", post(api::restore_snapshot))
         .route("/webui/api/snapshots/drop", post(api::drop_snapshot))
+        .route_layer(middleware::from_fn_with_state(access, admitted))
         .with_state(Console { api, engine })
+}
+
+/// With authorization on, the API answers only root and admins (see
+/// [`Access::console_user`]); their calls that change things go through the service's
+/// per-RPC check as that user.
+async fn admitted(State(access): State<Arc<Access>>, request: axum::extract::Request, next: Next) -> Response {
+    match access.console_user(request.headers()).await {
+        Ok(user) => rest::as_caller(Caller { user, db: DEFAULT_DATABASE.to_string() }, next.run(request)).await,
+        Err(refusal) => Reply(Err(Failure::from(status::of_refusal(&refusal)))).into_response(),
+    }
 }
 
 /// An embedded file and its content type.

@@ -244,7 +244,13 @@ pub(crate) fn replied<R: WithStatus>(result: Result<tonic::Response<R>, tonic::S
 }
 
 /// A `MilvusApi` request carrying what the handler put in it, and the REST call's caller.
-fn request<T>(message: T) -> tonic::Request<T> {
+/// Run `work` as `caller`: the `MilvusApi` requests it builds with [`request`] carry it
+/// (the console's API uses this too).
+pub(crate) async fn as_caller<F: Future>(caller: Caller, work: F) -> F::Output {
+    CALLER.scope(caller, work).await
+}
+
+pub(crate) fn request<T>(message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     if let Ok(caller) = CALLER.try_with(Caller::clone) {
         request.extensions_mut().insert(caller);
