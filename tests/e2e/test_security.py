@@ -50,13 +50,19 @@ def denied(call):
     assert "permission deny" in str(info.value), info.value
 
 
-def rest(server, path, body, token=None):
-    request = urllib.request.Request(f"{server.uri}/v2/vectordb{path}", data=json.dumps(body).encode(), method="POST")
+def call_json(url, body=None, token=None):
+    """GET `url`, or POST `body` as JSON; with `token`, as `Authorization: Bearer`."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
     request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(request, timeout=30) as reply:
         return json.loads(reply.read())
+
+
+def rest(server, path, body, token=None):
+    return call_json(f"{server.uri}/v2/vectordb{path}", body, token)
 
 
 def test_logins_need_a_known_user_and_its_password(auth_server):
@@ -162,13 +168,7 @@ def test_rest_needs_a_bearer_token(auth_server):
 
 def console(base_url, path, token=None, body=None):
     """A call of the web console's JSON API (GET, or POST with a body)."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{base_url}/webui/api/{path}", data=data, method="GET" if body is None else "POST")
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        return json.loads(reply.read())
+    return call_json(f"{base_url}/webui/api/{path}", body, token)
 
 
 def test_console_api_answers_only_admins(auth_server):
