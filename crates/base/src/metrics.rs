@@ -27,6 +27,7 @@ pub const SNAPSHOTS_DROPPED: &str = "quiver_snapshots_dropped_total";
 pub const RESTORE_JOBS_FINISHED: &str = "quiver_restore_jobs_finished_total";
 pub const RESTORE_JOBS: &str = "quiver_restore_jobs";
 pub const RESTORE_BYTES_COPIED: &str = "quiver_restore_copied_bytes_total";
+pub const CLONE_VERIFICATIONS: &str = "quiver_clone_verifications_total";
 pub const OBJECT_REQUESTS: &str = "quiver_object_store_requests_total";
 pub const OBJECT_ERRORS: &str = "quiver_object_store_errors_total";
 pub const OBJECT_SECONDS: &str = "quiver_object_store_request_duration_seconds";
@@ -57,6 +58,7 @@ pub fn describe() {
     describe_counter!(RESTORE_JOBS_FINISHED, "Restore jobs finished, by final state");
     describe_gauge!(RESTORE_JOBS, "Restore jobs listed, by state");
     describe_counter!(RESTORE_BYTES_COPIED, Unit::Bytes, "Bytes copied by restore jobs");
+    describe_counter!(CLONE_VERIFICATIONS, "Full CRC-32C checks of cloned collections' files, by result (verified, failed)");
     describe_counter!(OBJECT_REQUESTS, "Object store requests, by operation");
     describe_counter!(OBJECT_ERRORS, "Failed object store requests, by operation and error kind");
     describe_histogram!(OBJECT_SECONDS, Unit::Seconds, "Object store request latency, by operation");
@@ -70,6 +72,9 @@ pub fn describe() {
     }
     for state in ["Completed", "Failed"] {
         counter!(RESTORE_JOBS_FINISHED, "state" => state).absolute(0);
+    }
+    for result in ["verified", "failed"] {
+        counter!(CLONE_VERIFICATIONS, "result" => result).absolute(0);
     }
 }
 
@@ -113,6 +118,11 @@ pub fn snapshot_dropped() {
 
 pub fn restore_finished(state: &'static str) {
     counter!(RESTORE_JOBS_FINISHED, "state" => state).increment(1);
+}
+
+/// A clone's full check ended (`verified` or `failed`).
+pub fn clone_verified(result: &'static str) {
+    counter!(CLONE_VERIFICATIONS, "result" => result).increment(1);
 }
 
 pub fn restore_copied(bytes: u64) {
@@ -166,6 +176,7 @@ mod tests {
         RESTORE_JOBS_FINISHED,
         RESTORE_JOBS,
         RESTORE_BYTES_COPIED,
+        CLONE_VERIFICATIONS,
         OBJECT_REQUESTS,
         OBJECT_ERRORS,
         OBJECT_SECONDS,

@@ -15,6 +15,8 @@
 //! | `[data] gc_grace_seconds` | – | – | `3600` |
 //! | `[data] restore_job_retention_seconds` | – | – | `10800` |
 //! | `[data] restore_workers` | – | – | `2` |
+//! | `[data] restore_mode` | – | – | `clone` (or `copy`) |
+//! | `[data] verify_clones` | – | – | `true` |
 //! | `[data] shutdown_timeout_seconds` | – | – | `30` |
 //! | `[data] snapshot_index_wait_seconds` | – | – | `60` |
 //! | `[metrics] enabled` | – | – | `true` |
@@ -82,11 +84,33 @@ pub struct DataSettings {
     pub restore_job_retention_seconds: u64,
     /// Restore jobs copying at once (more wait in the queue).
     pub restore_workers: usize,
+    /// How RestoreSnapshot makes a restored collection's files: `clone` references the
+    /// snapshot's files (instant at any size), `copy` makes independent, verified copies.
+    pub restore_mode: RestoreModeSetting,
+    /// Whether a clone's files are read back against their CRC-32C after it completes.
+    pub verify_clones: bool,
     /// On SIGTERM/SIGINT, how long background work and restore jobs get to finish or save
     /// their progress before the process exits.
     pub shutdown_timeout_seconds: u64,
     /// How long CreateSnapshot waits for the index builds of the segments it captures.
     pub snapshot_index_wait_seconds: u64,
+}
+
+/// `[data] restore_mode` as written in the TOML file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RestoreModeSetting {
+    Clone,
+    Copy,
+}
+
+impl From<RestoreModeSetting> for quiver_engine::restore::RestoreMode {
+    fn from(setting: RestoreModeSetting) -> Self {
+        match setting {
+            RestoreModeSetting::Clone => quiver_engine::restore::RestoreMode::Clone,
+            RestoreModeSetting::Copy => quiver_engine::restore::RestoreMode::Copy,
+        }
+    }
 }
 
 impl Default for DataSettings {
@@ -99,6 +123,8 @@ impl Default for DataSettings {
             gc_grace_seconds: 3600,
             restore_job_retention_seconds: 3 * 3600,
             restore_workers: 2,
+            restore_mode: RestoreModeSetting::Clone,
+            verify_clones: true,
             shutdown_timeout_seconds: 30,
             snapshot_index_wait_seconds: 60,
         }

@@ -75,6 +75,8 @@ async fn serve(config: Config) -> Result<(), String> {
         },
         restore_workers: config.data.restore_workers.max(1),
         snapshot_index_wait: Duration::from_secs(config.data.snapshot_index_wait_seconds),
+        restore_mode: config.data.restore_mode.into(),
+        verify_clones: config.data.verify_clones,
     };
     let wal_dir = config.data_dir.join("wal");
     let engine =

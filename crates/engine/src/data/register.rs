@@ -45,6 +45,30 @@ impl SealedSegment {
     }
 }
 
+impl Data {
+    /// The primary key and `$ts` columns (and key set) of a sealed segment in memory
+    /// whose insert logs are exactly `insert_logs`, in any collection: files are
+    /// immutable, so a clone's segment holds the same Arrow buffers instead of reading
+    /// and hashing its keys again.
+    fn key_columns_in_memory(
+        &self,
+        insert_logs: &[FileRef],
+        schema: &quiver_format::schema::CollectionSchema,
+    ) -> Option<(Vec<RecordBatch>, Arc<super::segment::PkSet>)> {
+        if insert_logs.is_empty() {
+            return None;
+        }
+        let pk_name = &schema.primary_field().name;
+        let collections: Vec<Arc<CollectionData>> = self.collections.lock().expect("collections map poisoned").values().cloned().collect();
+        collections.iter().find_map(|data| {
+            let state = data.read();
+            let segment = state.segments.values().find(|s| s.meta.as_ref().is_some_and(|m| m.insert_logs == insert_logs))?;
+            let batches = segment.batches.iter().map(|b| super::segment::key_columns(b, pk_name)).collect();
+            Some((batches, Arc::clone(&segment.pks)))
+        })
+    }
+}
+
 /// One collection's segment changes held off for a while (see `Data` on locks): a
 /// compaction holds it from choosing its sources until it has replaced them.
 pub struct Maintenance {
@@ -106,11 +130,13 @@ impl Data {
         Ok(())
     }
 
-    /// Record restored segments (files already copied and verified) in one commit with
-    /// `extra` (the caller's records: index builds, the job's end), then hold them like
-    /// any sealed segment of an unloaded collection, noting the index builds `built`
-    /// recorded for them. Their keys and delete logs are read before the commit, so a
-    /// registered segment is one that was readable.
+    /// Record restored segments (files already copied and verified, or shared with a
+    /// snapshot) in one commit with `extra` (the caller's records: index builds, the
+    /// job's end), then hold them like any sealed segment of an unloaded collection,
+    /// noting the index builds `built` recorded for them. Their keys and delete logs are
+    /// read before the commit, so a registered segment is one that was readable; a clone
+    /// shares the key columns of a segment in memory with the same insert logs instead of
+    /// reading them again.
     ///
     /// # Cancel safety
     /// Not cancel safe between the commit and the in-memory update; run it in a spawned
@@ -131,7 +157,10 @@ impl Data {
             let meta = segment.record(collection, sealed_ts);
             txn = txn.put(keys::segment(collection.id, meta.id), encode(&meta));
             fresh.deletes.merge(self.logged_deletes(&meta).await?);
-            let mut segment = self.read_segment(meta, &collection.schema, false).await?;
+            let mut segment = match self.key_columns_in_memory(&meta.insert_logs, &collection.schema) {
+                Some((batches, pks)) => Segment::sealed_with_keys(meta, batches, pks),
+                None => self.read_segment(meta, &collection.schema, false).await?,
+            };
             segment.built.extend(built.iter().filter(|(s, _)| *s == segment.id).map(|(_, index)| *index));
             fresh.segments.insert(segment.id, Arc::new(segment));
         }

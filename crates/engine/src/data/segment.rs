@@ -151,6 +151,19 @@ pub struct Segment {
 }
 
 impl Segment {
+    /// A released sealed segment from key columns (pk and `$ts`) and their key set that
+    /// another segment with the same files already holds.
+    pub fn sealed_with_keys(meta: SegmentMeta, batches: Vec<RecordBatch>, pks: Arc<PkSet>) -> Segment {
+        let mut segment = Segment::growing(meta.id, meta.partition, meta.shard);
+        segment.pks = pks;
+        for batch in batches {
+            segment.append(batch, meta.max_ts.0);
+        }
+        segment.loaded = false;
+        segment.meta = Some(meta);
+        segment
+    }
+
     /// Whether `definition` serves this segment's rows: a scalar index is built in memory
     /// whenever the segment is read, a vector index once its build is recorded.
     pub fn indexed_by(&self, collection: &Collection, definition: &IndexDefinition) -> bool {
@@ -186,13 +199,9 @@ impl Segment {
 
     /// A sealed segment from stored rows (all columns, or only the pk and `$ts`).
     pub fn sealed(meta: SegmentMeta, batches: Vec<RecordBatch>, pk_name: &str, loaded: bool) -> Segment {
-        let mut segment = Segment::growing(meta.id, meta.partition, meta.shard);
-        segment.pks = Arc::new(PkSet::of(&batches, pk_name));
-        for batch in batches {
-            segment.append(batch, meta.max_ts.0);
-        }
+        let pks = Arc::new(PkSet::of(&batches, pk_name));
+        let mut segment = Segment::sealed_with_keys(meta, batches, pks);
         segment.loaded = loaded;
-        segment.meta = Some(meta);
         segment
     }
 

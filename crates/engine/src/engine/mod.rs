@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::failpoint::Failpoints;
 use crate::gc::{Gc, GcReport, sessions};
 use crate::indexing::Indexing;
-use crate::restore::{JobQueue, Restore};
+use crate::restore::{JobQueue, Restore, RestoreMode};
 use crate::security::Security;
 use crate::snapshots::Snapshots;
 use object_store::ObjectStore;
@@ -39,11 +39,21 @@ pub struct EngineConfig {
     /// How long CreateSnapshot waits for index builds of the segments it captures (a
     /// segment captured unindexed has its index rebuilt by every restore). Zero: no wait.
     pub snapshot_index_wait: std::time::Duration,
+    /// How RestoreSnapshot makes the target's files when the caller does not say.
+    pub restore_mode: RestoreMode,
+    /// Whether a clone's files get their full CRC-32C check after it completes.
+    pub verify_clones: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { data: DataConfig::default(), restore_workers: 2, snapshot_index_wait: std::time::Duration::ZERO }
+        EngineConfig {
+            data: DataConfig::default(),
+            restore_workers: 2,
+            snapshot_index_wait: std::time::Duration::ZERO,
+            restore_mode: RestoreMode::Clone,
+            verify_clones: true,
+        }
     }
 }
 
@@ -60,6 +70,7 @@ pub struct Engine {
     /// The restore queue until [`Engine::start`] hands it to the workers.
     restore_queue: Mutex<Option<JobQueue>>,
     restore_workers: usize,
+    restore_mode: RestoreMode,
     snapshot_index_wait: std::time::Duration,
     started_ms: u64,
 }
@@ -91,7 +102,8 @@ impl Engine {
         }
         let snapshots = Arc::new(Snapshots::new(Arc::clone(&ctx), Arc::clone(&catalog)));
         let compaction = Compaction::new(Arc::clone(&ctx), Arc::clone(&data), Arc::clone(&snapshots), seal_bytes);
-        let (restore, queue) = Restore::new(Arc::clone(&ctx), Arc::clone(&catalog), Arc::clone(&snapshots), Arc::clone(&data));
+        let (restore, queue) =
+            Restore::new(Arc::clone(&ctx), Arc::clone(&catalog), Arc::clone(&snapshots), Arc::clone(&data), config.verify_clones);
         let security = Security::open(Arc::clone(&ctx)).await?;
         Ok(Engine {
             security,
@@ -105,6 +117,7 @@ impl Engine {
             restore,
             restore_queue: Mutex::new(Some(queue)),
             restore_workers: config.restore_workers,
+            restore_mode: config.restore_mode,
             snapshot_index_wait: config.snapshot_index_wait,
             started_ms,
         })

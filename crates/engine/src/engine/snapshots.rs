@@ -4,7 +4,7 @@
 use super::Engine;
 use crate::catalog::model::Collection;
 use crate::error::{EngineError, Result};
-use crate::restore::{JobInfo, JobState};
+use crate::restore::{JobInfo, JobState, RestoreMode};
 use crate::snapshots::{SnapshotDescription, SnapshotSummary, required};
 use quiver_base::JobId;
 
@@ -97,12 +97,21 @@ impl Engine {
         self.snapshots.unpin(pin_id).await
     }
 
-    /// Start restoring snapshot `name` of `collection` into a new collection; returns the
-    /// job id. The new collection exists (empty, not loaded) when this returns.
-    pub async fn restore_snapshot(&self, db: &str, collection: &str, name: &str, target_db: &str, target: &str) -> Result<JobId> {
+    /// Start restoring snapshot `name` of `collection` into a new collection, by `mode`
+    /// (`None`: the configured one); returns the job id. The new collection exists
+    /// (empty, not loaded) when this returns.
+    pub async fn restore_snapshot(
+        &self,
+        db: &str,
+        collection: &str,
+        name: &str,
+        target_db: &str,
+        target: &str,
+        mode: Option<RestoreMode>,
+    ) -> Result<JobId> {
         crate::names::validate(crate::error::NameKind::Snapshot, name)?;
         let source = self.snapshot_collection(db, collection, "restore snapshot")?;
-        self.restore.restore(&source, name, target_db, target).await
+        self.restore.restore(&source, name, target_db, target, mode.unwrap_or(self.restore_mode)).await
     }
 
     pub async fn restore_state(&self, id: i64) -> Result<JobInfo> {

@@ -1,5 +1,6 @@
 //! The restore executor: copy each planned file (hard link on local disk, server-side
-//! copy on S3), verify every copy's size and CRC-32C, then register the target segments
+//! copy on S3) and verify every copy's size and CRC-32C, or, for a clone, check that
+//! each shared file is there with its recorded size; then register the target segments
 //! with their index files (no rebuild) in the same commit that records the job
 //! `Completed` and removes its pin. Completed therefore means registered: every file a
 //! completed job's collection needs was verified, and is referenced from that commit on.
@@ -9,8 +10,13 @@
 //! redoing recorded copies (one copied but not yet recorded is found identical and
 //! kept), and its progress (from the persisted counters) never goes backwards. Failure
 //! reasons name the file or check.
+//!
+//! A clone's full check (every shared file read back against its CRC-32C) runs after
+//! Completed: a clone is usable at once, and a file that fails the check is reported
+//! loudly (an error in the log, the job's verification state, a metric). It resumes
+//! after a restart like any open job.
 
-use super::model::{CopyTask, JobState, RestoreJob, keys};
+use super::model::{CopyTask, JobState, RestoreJob, Verification, keys};
 use super::{CONFLICT_RETRIES, Restore};
 use crate::data::SealedSegment;
 use crate::error::{EngineError, Result, StorageError, encode, internal};
@@ -47,10 +53,17 @@ impl Restore {
     /// recorded: it is still open and runs again.
     pub(super) async fn execute(&self, id: JobId) -> Result<()> {
         let Some(mut job) = self.job(id).await? else { return Ok(()) };
-        if job.state.is_terminal() {
-            return Ok(());
+        if !job.state.is_terminal() {
+            self.execute_open(&mut job).await?;
         }
-        match self.run(&mut job).await {
+        if job.is_open() && !self.stopping() {
+            self.verify_clone(job.id).await?;
+        }
+        Ok(())
+    }
+
+    async fn execute_open(&self, job: &mut RestoreJob) -> Result<()> {
+        match self.run(job).await {
             Ok(()) => Ok(()),
             Err(Interrupted::Shutdown) => Ok(()),
             Err(Interrupted::Failed(error @ EngineError::Crashed { .. })) => Err(error),
@@ -59,7 +72,7 @@ impl Restore {
                 job.reason = error.to_string();
                 job.end_ms = self.ctx.now_ms().max(job.start_ms + 1);
                 // The terminal state and the pin's release, in one commit.
-                self.finish(&job, |txn| async move { Ok(txn) }).await?;
+                self.finish(job, |txn| async move { Ok(txn) }).await?;
                 quiver_base::metrics::restore_finished("Failed");
                 tracing::warn!(job = %job.id, target = %job.target_name, reason = %error, "restore job failed");
                 Ok(())
@@ -191,9 +204,10 @@ impl Restore {
     /// recorded is found identical and kept when a resumed job comes to it again.
     async fn copy_all(&self, job: &mut RestoreJob) -> std::result::Result<(), Interrupted> {
         let pending: Vec<(usize, CopyTask)> = job.tasks.iter().cloned().enumerate().filter(|(_, t)| !t.done).collect();
-        let mut copies = futures::stream::iter(
-            pending.into_iter().map(|(i, task)| async move { self.copy_verified(&task.source, &task.target_key).await.map(|()| i) }),
-        )
+        let mut copies = futures::stream::iter(pending.into_iter().map(|(i, task)| async move {
+            if task.is_shared() { self.check_present(&task.source).await } else { self.copy_verified(&task.source, &task.target_key).await }
+                .map(|()| i)
+        }))
         .buffer_unordered(COPIES_IN_FLIGHT);
         let mut saved = self.ctx.now_ms();
         while let Some(copied) = copies.next().await {
@@ -215,6 +229,83 @@ impl Restore {
         }
         job.progress = job.progress();
         Ok(self.save(job).await?)
+    }
+
+    /// A clone's shared file is there with its recorded size (its full check comes after
+    /// Completed, see [`Restore::verify_clone`]).
+    async fn check_present(&self, file: &FileRef) -> Result<()> {
+        let meta =
+            self.ctx.objects.head(&ObjectPath::from(file.key.as_str())).await.map_err(|e| StorageError::new("check", &file.key, &e))?;
+        if meta.size != file.size {
+            return Err(StorageError::corrupt(
+                &file.key,
+                format!("shared file {} has {} bytes, the snapshot recorded {}", file.key, meta.size, file.size),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Read back every file a completed clone references against its recorded size and
+    /// CRC-32C, and record the result in the job (a compare-and-set: a job swept or
+    /// changed meanwhile is left alone). A mismatch is an error in the log and the job's
+    /// `Failed` verification naming the file; the clone stays as it is (its reads verify
+    /// each file they load and refuse a corrupt one).
+    async fn verify_clone(&self, id: JobId) -> Result<()> {
+        let key = keys::job(id);
+        let Some(bytes) = self.ctx.meta.get(&key).await? else { return Ok(()) };
+        let mut job: RestoreJob = crate::error::decode(&key, &bytes)?;
+        if !job.is_open() {
+            return Ok(());
+        }
+        let mut seen = std::collections::HashSet::new();
+        let files: Vec<FileRef> = job.tasks.iter().filter(|t| seen.insert(t.target_key.clone())).map(|t| t.source.clone()).collect();
+        let mut checks = futures::stream::iter(files.into_iter().map(|file| async move {
+            let found = checksum(&*self.ctx.objects, &ObjectPath::from(file.key.as_str())).await;
+            (file, found)
+        }))
+        .buffer_unordered(COPIES_IN_FLIGHT);
+        let mut failure = None;
+        while let Some((file, found)) = checks.next().await {
+            if self.stopping() {
+                return Ok(());
+            }
+            match found {
+                Ok((size, crc32c)) if (size, crc32c) == (file.size, file.crc32c) => {}
+                Ok((size, crc32c)) => {
+                    failure = Some(format!(
+                        "{} is corrupt: expected {} bytes with crc32c {:08x}, found {size} bytes with crc32c {crc32c:08x}",
+                        file.key, file.size, file.crc32c
+                    ));
+                    break;
+                }
+                Err(object_store::Error::NotFound { .. }) => {
+                    failure = Some(format!("{} is missing", file.key));
+                    break;
+                }
+                Err(error) => return Err(StorageError::new("verify", &file.key, &error).into()),
+            }
+        }
+        drop(checks);
+        job.verification = match failure {
+            None => Verification::Verified { at_ms: self.ctx.now_ms() },
+            Some(reason) => Verification::Failed { reason },
+        };
+        match &job.verification {
+            Verification::Failed { reason } => {
+                quiver_base::metrics::clone_verified("failed");
+                tracing::error!(job = %job.id, target = %job.target_name, %reason, "a cloned collection's file failed its check");
+            }
+            _ => {
+                quiver_base::metrics::clone_verified("verified");
+                tracing::info!(job = %job.id, target = %job.target_name, files = seen.len(), "cloned collection's files verified");
+            }
+        }
+        let txn = Txn::new().when_equals(&key, bytes).put(&key, encode(&job));
+        match self.ctx.meta.commit(txn).await {
+            Ok(()) | Err(MetaError::ConditionFailed { .. }) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Copy `source` to `target` unless an identical copy is there, then verify it.

@@ -9,6 +9,11 @@
 //! job `Completed` and removes the pin; a failure records `Failed` and removes the pin
 //! in one commit too.
 //!
+//! A clone (`RestoreMode::Clone`) plans no copies: the target's segments reference the
+//! snapshot's files, each checked present with its recorded size before Completed, and
+//! their full CRC-32C check runs after Completed (`Verification`). Copy mode makes and
+//! verifies independent files, as before.
+//!
 //! Jobs run from a queue with a fixed number of workers; on shutdown the workers stop at
 //! the next file boundary with their progress saved, and jobs resume at the next start.
 
@@ -16,7 +21,7 @@ mod executor;
 pub mod model;
 mod plan;
 
-pub use model::{JobState, RestoreJob, keys};
+pub use model::{JobState, RestoreJob, RestoreMode, Verification, keys};
 
 /// How many times a commit is tried again after the snapshot record it changes moved.
 const CONFLICT_RETRIES: usize = 16;
@@ -48,6 +53,8 @@ pub struct JobInfo {
     /// Bytes of the files copied and verified so far, of `total_bytes` to copy.
     pub copied_bytes: u64,
     pub total_bytes: u64,
+    pub mode: RestoreMode,
+    pub verification: Verification,
 }
 
 pub struct Restore {
@@ -59,6 +66,8 @@ pub struct Restore {
     /// Set on shutdown: workers stop at the next file boundary.
     stop: watch::Sender<bool>,
     workers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Whether a clone's files get their full CRC-32C check after Completed.
+    verify_clones: bool,
     /// Jobs whose Completed state is committed (or being committed) while their segments
     /// are not yet in this process's memory: reported as still executing, so Completed
     /// always means the rows are there to read.
@@ -66,9 +75,15 @@ pub struct Restore {
 }
 
 impl Restore {
-    /// The restore component with `workers` jobs running at once. Call [`Restore::start`]
-    /// to run them.
-    pub fn new(ctx: Arc<Context>, catalog: Arc<Catalog>, snapshots: Arc<Snapshots>, data: Arc<Data>) -> (Arc<Restore>, JobQueue) {
+    /// The restore component; `verify_clones` runs the full check of a clone's files
+    /// after it completes. Call [`Restore::start`] to run jobs.
+    pub fn new(
+        ctx: Arc<Context>,
+        catalog: Arc<Catalog>,
+        snapshots: Arc<Snapshots>,
+        data: Arc<Data>,
+        verify_clones: bool,
+    ) -> (Arc<Restore>, JobQueue) {
         let (queue, jobs) = mpsc::unbounded_channel();
         let (stop, _) = watch::channel(false);
         let restore = Arc::new(Restore {
@@ -79,12 +94,13 @@ impl Restore {
             queue,
             stop,
             workers: Mutex::new(Vec::new()),
+            verify_clones,
             installing: Mutex::new(HashSet::new()),
         });
         (restore, JobQueue(jobs))
     }
 
-    /// Start `workers` workers on the queue, and queue every job that had not ended.
+    /// Start `workers` workers on the queue, and queue every job with work left.
     pub async fn start(self: &Arc<Self>, queue: JobQueue, workers: usize) -> Result<()> {
         let jobs = Arc::new(tokio::sync::Mutex::new(queue.0));
         let handles: Vec<_> = (0..workers.max(1))
@@ -95,7 +111,7 @@ impl Restore {
             .collect();
         self.workers.lock().expect("workers poisoned").extend(handles);
         for job in self.jobs().await? {
-            if !job.state.is_terminal() {
+            if job.is_open() {
                 self.queue.send(job.id).ok();
             }
         }
@@ -174,6 +190,8 @@ impl Restore {
             time_cost_ms: if job.end_ms > 0 { job.end_ms.saturating_sub(job.start_ms).max(1) } else { 0 },
             copied_bytes: job.copied_bytes(),
             total_bytes: job.total_bytes(),
+            mode: job.mode,
+            verification: job.verification.clone(),
         }
     }
 
@@ -216,7 +234,7 @@ impl Restore {
     pub async fn sweep(&self, retention_ms: u64) -> Result<()> {
         let now = self.ctx.now_ms();
         for job in self.jobs().await? {
-            if job.state.is_terminal() && now.saturating_sub(job.end_ms) > retention_ms {
+            if !job.is_open() && now.saturating_sub(job.end_ms) > retention_ms {
                 self.ctx.meta.delete(&keys::job(job.id)).await?;
             }
         }

@@ -44,12 +44,73 @@ impl JobState {
     }
 }
 
-/// One file to copy: from the snapshot's key to the target's.
+/// How a restore makes the target's files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RestoreMode {
+    /// Copy every file under the target's own keys and verify each copy's size and
+    /// CRC-32C before Completed: the target shares nothing with the snapshot. (The
+    /// default of records written before clones existed.)
+    #[default]
+    Copy,
+    /// Reference the snapshot's files: nothing is copied, so a restore costs the same at
+    /// any size. Completed checks that each file is there with its recorded size; GC
+    /// keeps a file while anything references it.
+    Clone,
+}
+
+impl RestoreMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            RestoreMode::Copy => "copy",
+            RestoreMode::Clone => "clone",
+        }
+    }
+}
+
+/// The full CRC-32C check of a clone's files, which runs after Completed (a copy is
+/// verified before it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verification {
+    /// Copies are verified as they are made, before Completed.
+    #[default]
+    BeforeCompleted,
+    /// Not run yet (it runs after Completed, also after a restart).
+    Pending,
+    /// Every file read back and matched its recorded size and CRC-32C.
+    Verified { at_ms: u64 },
+    /// A file did not match: the reason names it.
+    Failed { reason: String },
+    /// Turned off by configuration (`[data] verify_clones = false`).
+    Skipped,
+}
+
+impl Verification {
+    /// The state as operators read it (CLI, console, extension API).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verification::BeforeCompleted => "verified before completed",
+            Verification::Pending => "pending",
+            Verification::Verified { .. } => "verified",
+            Verification::Failed { .. } => "failed",
+            Verification::Skipped => "skipped",
+        }
+    }
+}
+
+/// One file to copy: from the snapshot's key to the target's (the same key when the
+/// job clones).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CopyTask {
     pub source: FileRef,
     pub target_key: String,
     pub done: bool,
+}
+
+impl CopyTask {
+    /// Whether the target references the source file itself (a clone) instead of a copy.
+    pub fn is_shared(&self) -> bool {
+        self.source.key == self.target_key
+    }
 }
 
 /// A restored segment: where its copies go and how to register it.
@@ -87,6 +148,10 @@ pub struct RestoreJob {
     pub segments: Vec<TargetSegment>,
     /// Highest progress reported so far (never goes back).
     pub progress: i32,
+    #[serde(default)]
+    pub mode: RestoreMode,
+    #[serde(default)]
+    pub verification: Verification,
 }
 
 impl RestoreJob {
@@ -113,6 +178,11 @@ impl RestoreJob {
     /// Bytes of every file the job copies.
     pub fn total_bytes(&self) -> u64 {
         self.tasks.iter().map(|t| t.source.size).sum()
+    }
+
+    /// Whether the job still has work: it has not ended, or its clone is not verified yet.
+    pub fn is_open(&self) -> bool {
+        !self.state.is_terminal() || (self.state == JobState::Completed && self.verification == Verification::Pending)
     }
 
     /// Every object a running job needs: the files it copies from and the copies.

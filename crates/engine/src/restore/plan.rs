@@ -3,7 +3,7 @@
 //! consistency level, description, partitions, indexes with new ids), plan every file
 //! copy, and commit the target, the job and the snapshot's pin together.
 
-use super::model::{CopyTask, JobState, RestoreJob, TargetSegment, keys};
+use super::model::{CopyTask, JobState, RestoreJob, RestoreMode, TargetSegment, Verification, keys};
 use super::{EngineError, Restore};
 use crate::catalog::json_index;
 use crate::catalog::model::{Collection, DEFAULT_DATABASE, DEFAULT_PARTITION};
@@ -23,9 +23,10 @@ const RESTORE_PIN_TTL_MS: u64 = 86_400_000;
 const PLAN_RETRIES: usize = 16;
 
 impl Restore {
-    /// Start restoring snapshot `name` of `source` into a new collection; returns the job
-    /// id. The new collection exists (empty, not loaded) when this returns, with its job.
-    pub async fn restore(&self, source: &Collection, name: &str, target_db: &str, target: &str) -> Result<JobId> {
+    /// Start restoring snapshot `name` of `source` into a new collection, by copies or
+    /// by reference (`mode`); returns the job id. The new collection exists (empty, not
+    /// loaded) when this returns, with its job.
+    pub async fn restore(&self, source: &Collection, name: &str, target_db: &str, target: &str, mode: RestoreMode) -> Result<JobId> {
         names::validate(NameKind::Snapshot, name)?;
         required(target, "target_collection_name is required for restore snapshot")?;
         names::validate(NameKind::Collection, target)?;
@@ -43,12 +44,12 @@ impl Restore {
                 )));
             }
             let pin_id = self.ctx.next_id().await?;
-            let job = self.plan(source, name, stored.record.id, prepared.collection(), &snapshot, pin_id).await?;
+            let job = self.plan(source, name, stored.record.id, prepared.collection(), &snapshot, pin_id, mode).await?;
             let extra = Snapshots::pin_txn(&stored, pin_id, self.ctx.now_ms() + RESTORE_PIN_TTL_MS).put(keys::job(job.id), encode(&job));
             match self.catalog.create_prepared(target_db, prepared, true, extra).await {
                 Ok(_) => {
                     tracing::info!(
-                        job = %job.id, source = %source.name, snapshot = %name, target = %target,
+                        job = %job.id, source = %source.name, snapshot = %name, target = %target, mode = mode.name(),
                         files = job.tasks.len(), bytes = job.tasks.iter().map(|t| t.source.size).sum::<u64>(), "restore job started"
                     );
                     self.ctx.failpoint("restore.after_job_saved")?;
@@ -63,7 +64,9 @@ impl Restore {
         Err(EngineError::Conflict { what: format!("snapshot {name}") })
     }
 
-    /// Plan the copies into `target`: new segment and build ids, target keys.
+    /// Plan the copies into `target`: new segment and build ids, and target keys (the
+    /// snapshot's own keys when cloning).
+    #[allow(clippy::too_many_arguments)]
     async fn plan(
         &self,
         source: &Collection,
@@ -72,6 +75,7 @@ impl Restore {
         target: &Collection,
         snapshot: &files::ReadSnapshot,
         pin_id: i64,
+        mode: RestoreMode,
     ) -> Result<RestoreJob> {
         let described = &snapshot.metadata.collection;
         let partition_by_source: BTreeMap<PartitionId, PartitionId> =
@@ -96,18 +100,27 @@ impl Restore {
                 index_tasks: Vec::new(),
             };
             for file in files::logs(&entry.binlog_files) {
-                let key = object_keys::insert_log(target.id, partition, segment, self.ctx.next_id().await?);
+                let key = match mode {
+                    RestoreMode::Copy => object_keys::insert_log(target.id, partition, segment, self.ctx.next_id().await?),
+                    RestoreMode::Clone => file.key.clone(),
+                };
                 planned.insert_tasks.push(tasks.len());
                 tasks.push(CopyTask { source: file, target_key: key, done: false });
             }
             for file in files::logs(&entry.deltalog_files) {
-                let key = object_keys::delta_log(target.id, partition, segment, self.ctx.next_id().await?);
+                let key = match mode {
+                    RestoreMode::Copy => object_keys::delta_log(target.id, partition, segment, self.ctx.next_id().await?),
+                    RestoreMode::Clone => file.key.clone(),
+                };
                 planned.delta_tasks.push(tasks.len());
                 tasks.push(CopyTask { source: file, target_key: key, done: false });
             }
             for (index_name, field_id, file) in files::index_files(entry) {
                 let build = BuildId(self.ctx.next_id().await?);
-                let key = object_keys::index_file(build, 1, partition, segment, "index");
+                let key = match mode {
+                    RestoreMode::Copy => object_keys::index_file(build, 1, partition, segment, "index"),
+                    RestoreMode::Clone => file.key.clone(),
+                };
                 let rows = file.rows;
                 planned.index_tasks.push((index_name, field_id, build, tasks.len(), rows));
                 tasks.push(CopyTask { source: file, target_key: key, done: false });
@@ -130,6 +143,12 @@ impl Restore {
             tasks,
             segments,
             progress: 0,
+            mode,
+            verification: match mode {
+                RestoreMode::Copy => Verification::BeforeCompleted,
+                RestoreMode::Clone if self.verify_clones => Verification::Pending,
+                RestoreMode::Clone => Verification::Skipped,
+            },
         })
     }
 }

@@ -260,6 +260,7 @@ async fn open(
         restore_workers: 2,
         // Index builds run only when a test calls for them.
         snapshot_index_wait: Duration::ZERO,
+        ..EngineConfig::default()
     };
     let engine = Engine::open(faulty_meta.clone(), faulty_objects.clone(), wal, clock.clone(), config).await.unwrap();
     engine.start().await.unwrap();

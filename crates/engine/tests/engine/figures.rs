@@ -6,7 +6,7 @@
 use crate::env::{DB, Env};
 use futures::TryStreamExt;
 use object_store::ObjectStore;
-use quiver_engine::restore::JobState;
+use quiver_engine::restore::{JobState, RestoreMode};
 use quiver_testkit::{Gate, ObjectAction, ObjectOp, ObjectRule};
 
 /// Bytes of the stored objects under `kinds` (key prefixes) that belong to `segment`.
@@ -52,7 +52,7 @@ async fn segment_snapshot_and_job_sizes_are_the_stored_bytes() {
     // A restore held at its first copy holds the snapshot, and has copied nothing yet.
     let gate = Gate::new();
     env.faulty_objects.add_rule(ObjectRule::new(ObjectOp::Copy, ObjectAction::Hold(gate.clone())));
-    let job = env.engine().restore_snapshot(DB, "c", "s", DB, "r").await.unwrap();
+    let job = env.engine().restore_snapshot(DB, "c", "s", DB, "r", Some(RestoreMode::Copy)).await.unwrap();
     gate.reached(1).await;
     let [held] = <[_; 1]>::try_from(env.engine().snapshot_summaries(DB, "c").await.unwrap()).unwrap();
     assert_eq!((held.active_pins, held.restoring_job), (1, Some(job)));

@@ -4,7 +4,7 @@
 
 use crate::env::{DB, Env, vector_index};
 use quiver_engine::EngineError;
-use quiver_engine::restore::JobState;
+use quiver_engine::restore::{JobState, RestoreMode};
 use quiver_testkit::{Gate, MetaAction, MetaOp, MetaRule, ObjectAction, ObjectOp, ObjectRule, When};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -29,7 +29,7 @@ async fn collection_with_rows(env: &Env, name: &str, index: Option<&str>) -> BTr
 
 /// Restore `snapshot` of `source` into `target`, wait for it, load it, and return its rows.
 pub(crate) async fn restored_rows(env: &mut Env, source: &str, snapshot: &str, target: &str) -> BTreeMap<i64, i64> {
-    let job = env.engine().restore_snapshot(DB, source, snapshot, DB, target).await.unwrap();
+    let job = env.engine().restore_snapshot(DB, source, snapshot, DB, target, None).await.unwrap();
     let (state, reason) = env.wait_restore(job.0).await;
     assert_eq!(state, JobState::Completed, "{reason}");
     env.engine().load_collection(DB, target).await.unwrap();
@@ -89,7 +89,7 @@ async fn restore_racing_gc_and_compaction_completes_loadable() {
     env.engine().create_snapshot(DB, "c", "s", "", 0).await.unwrap();
     let gate = Gate::new();
     env.faulty_objects.add_rule(ObjectRule::new(ObjectOp::Copy, ObjectAction::Hold(gate.clone())).when(When::Nth(2)));
-    let job = env.engine().restore_snapshot(DB, "c", "s", DB, "r").await.unwrap();
+    let job = env.engine().restore_snapshot(DB, "c", "s", DB, "r", Some(RestoreMode::Copy)).await.unwrap();
     gate.reached(1).await;
     // Meanwhile the source is rewritten and GC runs with no grace.
     env.write("c", "_default", &[(100, 1), (101, 2)], false).await.unwrap();
@@ -215,7 +215,7 @@ async fn a_crash_right_after_a_restore_completes_leaves_no_pin() {
     collection_with_rows(&env, "c", None).await;
     env.engine().create_snapshot(DB, "c", "s", "", 0).await.unwrap();
     env.arm("restore.after_register");
-    let job = env.engine().restore_snapshot(DB, "c", "s", DB, "r").await.unwrap();
+    let job = env.engine().restore_snapshot(DB, "c", "s", DB, "r", None).await.unwrap();
     let (state, _) = env.wait_restore(job.0).await;
     assert_eq!(state, JobState::Completed);
     env.engine().drop_snapshot(DB, "c", "s").await.expect("no pin is left behind");
@@ -238,7 +238,7 @@ async fn a_crash_during_restore_planning_leaves_target_and_job_together_or_neith
             }
             _ => env.arm("restore.after_job_saved"),
         }
-        assert!(env.engine().restore_snapshot(DB, "c", "s", DB, "r").await.is_err(), "{crash}");
+        assert!(env.engine().restore_snapshot(DB, "c", "s", DB, "r", None).await.is_err(), "{crash}");
         env.reopen().await;
         let jobs = env.engine().list_restore_jobs(DB, "").await.unwrap();
         let present = env.engine().resolve(DB, "r").is_ok();
@@ -335,7 +335,7 @@ async fn restores_queue_behind_the_workers_and_resume_after_a_shutdown() {
     let jobs: Vec<i64> = {
         let mut jobs = Vec::new();
         for target in ["r1", "r2", "r3"] {
-            jobs.push(env.engine().restore_snapshot(DB, "c", "s", DB, target).await.unwrap().0);
+            jobs.push(env.engine().restore_snapshot(DB, "c", "s", DB, target, Some(RestoreMode::Copy)).await.unwrap().0);
         }
         jobs
     };

@@ -3,6 +3,7 @@
 
 use crate::env::{DB, Env};
 use quiver_engine::EngineError;
+use quiver_engine::restore::RestoreMode;
 use quiver_testkit::{Gate, ObjectAction, ObjectOp, ObjectRule};
 
 async fn snapshotted(env: &Env) {
@@ -18,7 +19,7 @@ async fn a_snapshot_held_by_a_restore_names_the_job() {
     snapshotted(&env).await;
     let gate = Gate::new();
     env.faulty_objects.add_rule(ObjectRule::new(ObjectOp::Copy, ObjectAction::Hold(gate.clone())));
-    let job = env.engine().restore_snapshot(DB, "c", "s", DB, "r").await.unwrap();
+    let job = env.engine().restore_snapshot(DB, "c", "s", DB, "r", Some(RestoreMode::Copy)).await.unwrap();
     gate.reached(1).await;
     let refused = env.engine().drop_snapshot(DB, "c", "s").await.unwrap_err();
     assert!(matches!(refused, EngineError::SnapshotPinned { .. }), "{refused}");
@@ -44,7 +45,7 @@ async fn refusals_name_collections_targets_and_jobs() {
     let env = Env::new().await;
     snapshotted(&env).await;
     env.create_collection("taken", None).await;
-    let exists = env.engine().restore_snapshot(DB, "c", "s", DB, "taken").await.unwrap_err();
+    let exists = env.engine().restore_snapshot(DB, "c", "s", DB, "taken", None).await.unwrap_err();
     assert_eq!(
         exists.to_string(),
         "create duplicate collection with different parameters, collection: taken (the restore target already exists; restore into a new name)"

@@ -19,7 +19,7 @@ use crate::env::{DB, Env, vector_index};
 use futures::FutureExt;
 use quiver_engine::EngineError;
 use quiver_engine::failpoint::POINTS;
-use quiver_engine::restore::JobState;
+use quiver_engine::restore::{JobState, RestoreMode};
 use quiver_testkit::{MetaAction, MetaOp, MetaRule, ObjectAction, ObjectOp, ObjectRule, TestRng, When};
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
@@ -108,7 +108,8 @@ async fn run(seed: u64, steps: usize) {
         model.collections.iter().flat_map(|(c, m)| m.snapshots.keys().map(move |s| (c.clone(), s.clone()))).collect();
     for (collection, snapshot) in names {
         let target = model.name("final");
-        if let Err(failure) = restore(&mut env, &mut model, &collection, &snapshot, &target).await {
+        let mode = *rng.pick(&[RestoreMode::Clone, RestoreMode::Copy]);
+        if let Err(failure) = restore(&mut env, &mut model, &collection, &snapshot, &target, mode).await {
             let related = log.iter().filter(|l| l.contains(&collection)).cloned().collect::<Vec<_>>().join("\n  ");
             panic!("seed {seed}: {failure}\noperations on {collection}:\n  {related}");
         }
@@ -170,8 +171,9 @@ async fn step_once(env: &mut Env, model: &mut Model, rng: &mut TestRng) -> Strin
             } else {
                 let snapshot = rng.pick(&snapshots).clone();
                 let target = model.name("r");
-                match restore(env, model, &name, &snapshot, &target).await {
-                    Ok(()) => format!("restore {name}/{snapshot} -> {target}"),
+                let mode = *rng.pick(&[RestoreMode::Clone, RestoreMode::Copy]);
+                match restore(env, model, &name, &snapshot, &target, mode).await {
+                    Ok(()) => format!("restore ({}) {name}/{snapshot} -> {target}", mode.name()),
                     Err(e) => panic!("restore {name}/{snapshot}: {e}"),
                 }
             }
@@ -459,8 +461,8 @@ async fn pin(env: &mut Env, model: &mut Model, rng: &mut TestRng, name: &str) ->
 }
 
 /// Restore and check the target holds exactly one of the snapshot's possible contents.
-async fn restore(env: &mut Env, model: &mut Model, name: &str, snapshot: &str, target: &str) -> Result<(), String> {
-    let outcome = env.engine().restore_snapshot(DB, name, snapshot, DB, target).await;
+async fn restore(env: &mut Env, model: &mut Model, name: &str, snapshot: &str, target: &str, mode: RestoreMode) -> Result<(), String> {
+    let outcome = env.engine().restore_snapshot(DB, name, snapshot, DB, target, Some(mode)).await;
     let crashed = settle(env, model, None).await;
     let job = match outcome {
         Ok(job) => job.0,

@@ -63,7 +63,7 @@ async fn an_added_field_reads_null_or_its_default_in_older_rows() {
 
     // A snapshot carries the schema version; its restore reads the same rows.
     env.engine().create_snapshot(DB, "c", "s", "", 0).await.unwrap();
-    let job = env.engine().restore_snapshot(DB, "c", "s", DB, "r").await.unwrap();
+    let job = env.engine().restore_snapshot(DB, "c", "s", DB, "r", None).await.unwrap();
     assert_eq!(env.wait_restore(job.0).await.0, JobState::Completed);
     let restored = env.engine().describe_collection(DB, "r").unwrap().collection.schema;
     assert_eq!(restored.version, before + 1);

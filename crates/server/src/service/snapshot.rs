@@ -47,11 +47,10 @@ pub async fn unpin(engine: Arc<Engine>, pin_id: i64) -> Result<()> {
 }
 
 pub async fn restore(engine: Arc<Engine>, db: String, r: RestoreSnapshotRequest) -> Result<RestoreSnapshotResponse> {
-    let job =
-        detached(
-            async move { engine.restore_snapshot(&db, &r.collection_name, &r.name, &r.target_db_name, &r.target_collection_name).await },
-        )
-        .await?;
+    let job = detached(async move {
+        engine.restore_snapshot(&db, &r.collection_name, &r.name, &r.target_db_name, &r.target_collection_name, None).await
+    })
+    .await?;
     Ok(RestoreSnapshotResponse { job_id: job.0, ..Default::default() })
 }
 
