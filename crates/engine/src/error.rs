@@ -217,6 +217,14 @@ pub enum EngineError {
     #[error("can't alter index on loaded collection, please release the collection first: collection already loaded[collection={name}]")]
     CollectionLoaded { name: String },
 
+    #[error(
+        "collection {name} is the mounted snapshot {snapshot} and is read-only: {operation} is refused (restore the snapshot for a writable copy)"
+    )]
+    MountedReadOnly { name: String, snapshot: String, operation: String },
+
+    #[error("collection {name} is not a mounted snapshot")]
+    NotMounted { name: String },
+
     /// A refusal Milvus reports without an error class (code 65535).
     #[error("{0}")]
     Unclassified(String),

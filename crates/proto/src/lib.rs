@@ -24,6 +24,11 @@ pub mod rg {
     tonic::include_proto!("milvus.proto.rg");
 }
 
+/// Quiver's own service (`extension/quiver.proto`).
+pub mod quiver {
+    tonic::include_proto!("quiver.v1");
+}
+
 /// Where an RPC's reply carries its `common.Status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatusAt {
@@ -71,3 +76,6 @@ pub trait Guarded {
 
 /// Milvus's privilege rule of every served RPC (generated from pymilvus 3.0.2's descriptors).
 pub mod privileges;
+
+/// The rules of Quiver's own service.
+pub mod extension;

@@ -15,6 +15,7 @@ use crate::status;
 use base64::Engine as _;
 use quiver_engine::Engine;
 use quiver_engine::catalog::model::DEFAULT_DATABASE;
+use quiver_proto::extension::EXTENSION_PRIVILEGES;
 use quiver_proto::privileges::PRIVILEGES;
 use quiver_proto::{Guarded, ObjectKind, Rule};
 use std::convert::Infallible;
@@ -157,10 +158,10 @@ impl Access {
     }
 }
 
-/// The table's entry of `rpc`: `None` if the table has none, `Some(None)` if Milvus
-/// checks no privilege for it.
+/// The table's entry of `rpc` (Milvus's table, then Quiver's own service's): `None` if
+/// neither has one, `Some(None)` if no privilege is checked for it.
 pub fn rule_of(rpc: &str) -> Option<Option<Rule>> {
-    PRIVILEGES.binary_search_by(|(name, _)| name.cmp(&rpc)).ok().map(|i| PRIVILEGES[i].1)
+    [PRIVILEGES, EXTENSION_PRIVILEGES].iter().find_map(|table| table.binary_search_by(|(name, _)| name.cmp(&rpc)).ok().map(|i| table[i].1))
 }
 
 fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {

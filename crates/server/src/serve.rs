@@ -7,10 +7,11 @@ use crate::config::Config;
 use crate::console;
 use crate::observe;
 use crate::rest;
-use crate::service::{MilvusApi, WithUnserved};
+use crate::service::{MilvusApi, QuiverApi, WithUnserved};
 use quiver_base::{Clock, SystemClock};
 use quiver_engine::{DataConfig, Engine, EngineConfig};
 use quiver_proto::milvus::milvus_service_server::MilvusServiceServer;
+use quiver_proto::quiver::quiver_service_server::QuiverServiceServer;
 use quiver_storage::{MetaStore, RedbMetaStore};
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -118,7 +119,10 @@ async fn serve(config: Config) -> Result<(), String> {
     // automatic HTTP/1 + HTTP/2 connections), so all keep its keepalive, nodelay and
     // shutdown.
     let grpc = Authenticated::new(WithUnserved::new(served, MAX_MESSAGE_BYTES), Arc::clone(&access));
+    let quiver =
+        Authenticated::new(QuiverServiceServer::new(QuiverApi::new(Arc::clone(&engine), Arc::clone(&access))), Arc::clone(&access));
     let routes = Routes::new(grpc)
+        .add_service(quiver)
         .into_axum_router()
         .merge(rest::router(Arc::clone(&api), Arc::clone(&access), MAX_MESSAGE_BYTES))
         .merge(console::router(api, Arc::clone(&engine), access));

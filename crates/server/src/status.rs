@@ -107,6 +107,8 @@ pub fn status_of(error: &EngineError) -> Status {
         | FieldAlreadyIndexed { .. }
         | JsonPathUnparsable { .. }
         | RetrievePlan { .. }
+        | MountedReadOnly { .. }
+        | NotMounted { .. }
         | Unclassified(_) => (code::UNEXPECTED, ErrorCode::UnexpectedError),
     };
     failure(code, legacy, error.to_string())

@@ -88,6 +88,12 @@ impl PreparedCollection {
     pub fn collection(&self) -> &Collection {
         &self.collection
     }
+
+    /// Make the collection a read-only mount of `source`.
+    pub fn mount(mut self, source: super::model::MountSource) -> Self {
+        self.collection.mounted = Some(source);
+        self
+    }
 }
 
 impl Catalog {
@@ -140,6 +146,7 @@ impl Catalog {
             created_ts,
             updated_ts: created_ts,
             loaded: false,
+            mounted: None,
         };
         for (i, index) in request.indexes.iter().enumerate() {
             super::index::define(&mut collection, index, IndexId(index_ids + i as i64), created_ts)?;

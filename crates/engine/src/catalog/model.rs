@@ -93,9 +93,31 @@ pub struct Collection {
     pub updated_ts: Timestamp,
     /// Loaded for reads (at least one partition is loaded).
     pub loaded: bool,
+    /// Set when this collection is a mounted snapshot: read-only for its whole life.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mounted: Option<MountSource>,
+}
+
+/// The snapshot a mounted collection shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MountSource {
+    pub collection: String,
+    pub snapshot: String,
 }
 
 impl Collection {
+    /// Refuse `operation` (a write or a schema change) on a mounted snapshot.
+    pub fn check_writable(&self, operation: &str) -> Result<()> {
+        match &self.mounted {
+            Some(source) => Err(EngineError::MountedReadOnly {
+                name: self.name.clone(),
+                snapshot: format!("{}/{}", source.collection, source.snapshot),
+                operation: operation.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     pub fn partition(&self, name: &str) -> Option<&Partition> {
         self.partitions.iter().find(|p| p.name == name)
     }

@@ -57,16 +57,28 @@ impl Engine {
     }
 
     /// A collection by id, in whichever database.
+    /// Refuse `operation` on `name` when it is a mounted snapshot (the mark is set at
+    /// creation and never changes, so checking before the call cannot race). A name that
+    /// does not resolve is left to the call, which reports it in its own words.
+    fn refuse_on_mount(&self, db: &str, name: &str, operation: &str) -> Result<()> {
+        match self.catalog.resolve(db, name) {
+            Ok(collection) => collection.check_writable(operation),
+            Err(_) => Ok(()),
+        }
+    }
+
     pub fn collection_by_id(&self, id: i64) -> Option<(String, Collection)> {
         let collection = self.catalog.collection(quiver_base::CollectionId(id))?;
         Some((self.catalog.database_name(collection.db_id).unwrap_or_default(), collection))
     }
 
     pub async fn rename_collection(&self, db: &str, old: &str, new_db: &str, new: &str) -> Result<()> {
+        self.refuse_on_mount(db, old, "RenameCollection")?;
         self.catalog.rename_collection(db, old, new_db, new).await
     }
 
     pub async fn alter_collection(&self, db: &str, name: &str, properties: Properties, delete_keys: &[String]) -> Result<()> {
+        self.refuse_on_mount(db, name, "AlterCollection")?;
         self.catalog.alter_collection(db, name, properties, delete_keys).await?;
         // Switching the dynamic field on gives the rows in memory their `$meta` column.
         self.data.conform_to(&self.catalog.resolve(db, name)?)
@@ -74,6 +86,7 @@ impl Engine {
 
     /// Set or remove an index's `mmap.enabled` / `warmup` (AlterIndex).
     pub async fn alter_index(&self, db: &str, name: &str, index_name: &str, properties: &Properties, delete_keys: &[String]) -> Result<()> {
+        self.refuse_on_mount(db, name, "AlterIndex")?;
         self.catalog.alter_index(db, name, index_name, properties, delete_keys).await
     }
 
@@ -87,12 +100,14 @@ impl Engine {
         params: Properties,
         delete_keys: &[String],
     ) -> Result<()> {
+        self.refuse_on_mount(db, name, "AlterCollectionField")?;
         self.catalog.alter_field(db, name, field, params, delete_keys).await
     }
 
     /// Add a nullable (or defaulted) field to an existing collection. Rows already stored
     /// read it as null or its default; the in-memory rows take its column at once.
     pub async fn add_collection_field(&self, db: &str, name: &str, field: crate::schema::FieldSchema) -> Result<()> {
+        self.refuse_on_mount(db, name, "AddCollectionField")?;
         let collection = self.catalog.add_field(db, name, field).await?;
         self.data.conform_to(&collection)
     }
@@ -110,10 +125,12 @@ impl Engine {
     }
 
     pub async fn create_partition(&self, db: &str, collection: &str, partition: &str) -> Result<()> {
+        self.refuse_on_mount(db, collection, "CreatePartition")?;
         self.catalog.create_partition(db, collection, partition).await
     }
 
     pub async fn drop_partition(&self, db: &str, name: &str, partition: &str) -> Result<()> {
+        self.refuse_on_mount(db, name, "DropPartition")?;
         let collection = self.catalog.resolve_checked(db, name)?;
         self.catalog.drop_partition(db, name, partition).await?;
         if let Some(p) = collection.partition(partition) {
@@ -152,6 +169,7 @@ impl Engine {
 
     /// Define an index; the builder starts on it at once.
     pub async fn create_index(&self, db: &str, collection: &str, index: &NewIndex) -> Result<()> {
+        self.refuse_on_mount(db, collection, "CreateIndex")?;
         self.catalog.create_index(db, collection, index).await?;
         self.indexing.work().notify_one();
         Ok(())
@@ -173,6 +191,7 @@ impl Engine {
     /// Drop an index definition (the commit point) and forget its builds in memory; their
     /// records and files are GC's once no snapshot needs them.
     pub async fn drop_index(&self, db: &str, name: &str, field: &str, index: &str) -> Result<()> {
+        self.refuse_on_mount(db, name, "DropIndex")?;
         let before = self.catalog.resolve(db, name)?;
         self.catalog.drop_index(db, name, field, index).await?;
         let after = self.catalog.resolve(db, name)?;

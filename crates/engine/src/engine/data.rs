@@ -49,6 +49,7 @@ impl Engine {
 
     pub async fn insert(&self, db: &str, name: &str, partition: &str, columns: InsertColumns) -> Result<MutationOutcome> {
         let collection = self.catalog.resolve_checked(db, name)?;
+        collection.check_writable("Insert")?;
         let partition = Self::write_partition(&collection, partition)?;
         self.data.insert(&collection, partition, columns).await
     }
@@ -57,6 +58,7 @@ impl Engine {
     /// values (Milvus's partial update).
     pub async fn upsert(&self, db: &str, name: &str, partition: &str, columns: InsertColumns, partial: bool) -> Result<MutationOutcome> {
         let collection = self.catalog.resolve_checked(db, name)?;
+        collection.check_writable("Upsert")?;
         let partition = Self::write_partition(&collection, partition)?;
         self.data.upsert(&collection, partition, columns, partial).await
     }
@@ -70,6 +72,7 @@ impl Engine {
         templates: &HashMap<String, TemplateValue>,
     ) -> Result<MutationOutcome> {
         let collection = self.catalog.resolve_checked(db, name)?;
+        collection.check_writable("Delete")?;
         let partition = if partition.is_empty() || partition == DEFAULT_PARTITION && collection.has_partition_key() {
             None
         } else {
@@ -90,6 +93,7 @@ impl Engine {
     /// partitions, indexes, aliases, load state and snapshots stay.
     pub async fn truncate_collection(&self, db: &str, name: &str) -> Result<()> {
         let collection = self.catalog.resolve(db, name)?;
+        collection.check_writable("TruncateCollection")?;
         self.data.truncate(&collection).await
     }
 
@@ -210,6 +214,7 @@ impl Engine {
     /// Compact a collection now; the plans are kept for GetCompactionState.
     pub async fn compact(&self, db: &str, name: &str) -> Result<(i64, Vec<CompactionPlan>)> {
         let collection = self.catalog.resolve(db, name)?;
+        collection.check_writable("Compact")?;
         self.compaction.compact_now(&collection).await
     }
 
@@ -218,6 +223,7 @@ impl Engine {
         let (_, collection) = self
             .collection_by_id(collection_id)
             .ok_or_else(|| EngineError::CollectionNotFound { db: String::new(), name: format!("id {collection_id}") })?;
+        collection.check_writable("ManualCompaction")?;
         self.compaction.compact_now(&collection).await
     }
 

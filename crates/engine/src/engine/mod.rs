@@ -204,7 +204,9 @@ impl Engine {
     /// Background compaction of every collection; one collection's failure does not stop
     /// the others.
     pub async fn compact_due(&self) -> Result<()> {
-        for collection in self.catalog.all_collections().iter().filter(|c| self.data.unavailable(c).is_none()) {
+        // A mounted snapshot keeps the snapshot's segments as they are.
+        let compactable = |c: &&crate::catalog::model::Collection| self.data.unavailable(c).is_none() && c.mounted.is_none();
+        for collection in self.catalog.all_collections().iter().filter(compactable) {
             if let Err(error) = self.compaction.compact(collection, CompactionTrigger::Automatic).await {
                 tracing::warn!(collection = %collection.name, %error, "automatic compaction failed");
             }

@@ -4,7 +4,7 @@
 use super::Engine;
 use crate::catalog::model::Collection;
 use crate::error::{EngineError, Result};
-use crate::restore::{JobInfo, JobState, RestoreMode};
+use crate::restore::{JobInfo, JobState, RestoreKind, RestoreMode};
 use crate::snapshots::{SnapshotDescription, SnapshotSummary, required};
 use quiver_base::JobId;
 
@@ -111,7 +111,30 @@ impl Engine {
     ) -> Result<JobId> {
         crate::names::validate(crate::error::NameKind::Snapshot, name)?;
         let source = self.snapshot_collection(db, collection, "restore snapshot")?;
-        self.restore.restore(&source, name, target_db, target, mode.unwrap_or(self.restore_mode)).await
+        self.restore.restore(&source, name, target_db, target, RestoreKind::Restore(mode.unwrap_or(self.restore_mode))).await
+    }
+
+    /// Mount snapshot `name` of `collection` as the read-only collection `mount` of `db`:
+    /// a clone whose collection refuses writes and schema changes. Returns once the
+    /// mount is loadable (or its job failed).
+    pub async fn mount_snapshot(&self, db: &str, collection: &str, name: &str, mount: &str) -> Result<()> {
+        crate::names::validate(crate::error::NameKind::Snapshot, name)?;
+        let source = self.snapshot_collection(db, collection, "mount snapshot")?;
+        let job = self.restore.restore(&source, name, db, mount, RestoreKind::Mount).await?;
+        let info = self.restore.wait(job).await?;
+        match info.state {
+            JobState::Completed => Ok(()),
+            _ => Err(EngineError::Internal(format!("mounting snapshot {name} of {collection} failed: {}", info.reason))),
+        }
+    }
+
+    /// Remove the mounted snapshot `mount` (refused for a collection that is no mount).
+    pub async fn unmount_snapshot(&self, db: &str, mount: &str) -> Result<()> {
+        let collection = self.catalog.resolve_checked(db, mount)?;
+        if collection.mounted.is_none() {
+            return Err(EngineError::NotMounted { name: collection.name });
+        }
+        self.drop_collection(db, &collection.name).await
     }
 
     pub async fn restore_state(&self, id: i64) -> Result<JobInfo> {

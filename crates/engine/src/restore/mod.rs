@@ -38,6 +38,15 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
+/// What a restore job makes of its snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestoreKind {
+    /// A new, writable collection, by copies or by reference.
+    Restore(RestoreMode),
+    /// A read-only collection referencing the snapshot's files (a mounted snapshot).
+    Mount,
+}
+
 /// A restore job as clients see it.
 #[derive(Clone, Debug)]
 pub struct JobInfo {
@@ -192,6 +201,18 @@ impl Restore {
             total_bytes: job.total_bytes(),
             mode: job.mode,
             verification: job.verification.clone(),
+        }
+    }
+
+    /// Wait until job `id` ends (Completed means loadable, see `installing`).
+    pub async fn wait(&self, id: JobId) -> Result<JobInfo> {
+        const POLL: std::time::Duration = std::time::Duration::from_millis(1);
+        loop {
+            let info = self.state(id.0).await?;
+            if info.state.is_terminal() {
+                return Ok(info);
+            }
+            tokio::time::sleep(POLL).await;
         }
     }
 

@@ -4,9 +4,9 @@
 //! copy, and commit the target, the job and the snapshot's pin together.
 
 use super::model::{CopyTask, JobState, RestoreJob, RestoreMode, TargetSegment, Verification, keys};
-use super::{EngineError, Restore};
+use super::{EngineError, Restore, RestoreKind};
 use crate::catalog::json_index;
-use crate::catalog::model::{Collection, DEFAULT_DATABASE, DEFAULT_PARTITION};
+use crate::catalog::model::{Collection, DEFAULT_DATABASE, DEFAULT_PARTITION, MountSource};
 use crate::catalog::{NewCollection, NewIndex};
 use crate::error::{NameKind, Result, encode};
 use crate::names;
@@ -24,9 +24,13 @@ const PLAN_RETRIES: usize = 16;
 
 impl Restore {
     /// Start restoring snapshot `name` of `source` into a new collection, by copies or
-    /// by reference (`mode`); returns the job id. The new collection exists (empty, not
-    /// loaded) when this returns, with its job.
-    pub async fn restore(&self, source: &Collection, name: &str, target_db: &str, target: &str, mode: RestoreMode) -> Result<JobId> {
+    /// by reference, or mounting it read-only (`kind`); returns the job id. The new
+    /// collection exists (empty, not loaded) when this returns, with its job.
+    pub async fn restore(&self, source: &Collection, name: &str, target_db: &str, target: &str, kind: RestoreKind) -> Result<JobId> {
+        let mode = match kind {
+            RestoreKind::Restore(mode) => mode,
+            RestoreKind::Mount => RestoreMode::Clone,
+        };
         names::validate(NameKind::Snapshot, name)?;
         required(target, "target_collection_name is required for restore snapshot")?;
         names::validate(NameKind::Collection, target)?;
@@ -35,7 +39,10 @@ impl Restore {
         for _ in 0..PLAN_RETRIES {
             let stored = self.snapshots.committed(source, name).await?;
             let snapshot = files::read(&self.ctx, &stored.record).await?;
-            let prepared = self.catalog.prepare_collection(target_request(&snapshot, target)).await?;
+            let mut prepared = self.catalog.prepare_collection(target_request(&snapshot, target)).await?;
+            if kind == RestoreKind::Mount {
+                prepared = prepared.mount(MountSource { collection: source.name.clone(), snapshot: name.to_string() });
+            }
             let created_ids: Vec<i64> = prepared.collection().schema.fields.iter().map(|f| f.id.0).collect();
             let snapshot_ids: Vec<i64> = snapshot.metadata.collection.schema.fields.iter().map(|f| f.id.0).collect();
             if created_ids != snapshot_ids {

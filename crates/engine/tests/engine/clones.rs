@@ -6,6 +6,7 @@
 use crate::env::{DB, Env};
 use crate::holes::gc_twice;
 use object_store::{ObjectStoreExt, PutPayload};
+use quiver_engine::EngineError;
 use quiver_engine::restore::{JobState, RestoreMode, Verification};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -145,4 +146,28 @@ async fn a_clone_missing_a_file_fails_before_completed() {
     let (state, reason) = env.wait_restore(job.0).await;
     assert_eq!(state, JobState::Failed);
     assert!(reason.contains(&victim), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mount_reads_the_snapshot_refuses_changes_and_unmounts() {
+    let env = Env::new().await;
+    let rows = source_with_snapshot(&env).await;
+    env.write("c", "_default", &[(5_000, 1)], false).await.unwrap();
+    env.engine().mount_snapshot(DB, "c", "s", "m").await.unwrap();
+    env.engine().load_collection(DB, "m").await.unwrap();
+    assert_eq!(env.rows("m").await.unwrap(), rows, "the mount shows the snapshot, not the source now");
+    let read_only = |error: EngineError| assert!(matches!(error, EngineError::MountedReadOnly { .. }), "{error}");
+    read_only(env.write("m", "_default", &[(5_001, 1)], false).await.unwrap_err());
+    read_only(env.write("m", "_default", &[(5, 1)], true).await.unwrap_err());
+    read_only(env.engine().delete(DB, "m", "", "pk in [5]", &Default::default()).await.unwrap_err());
+    read_only(env.engine().truncate_collection(DB, "m").await.unwrap_err());
+    read_only(env.engine().compact(DB, "m").await.unwrap_err());
+    read_only(env.engine().create_partition(DB, "m", "p2").await.unwrap_err());
+    read_only(env.engine().drop_index(DB, "m", "vec", "vec_idx").await.unwrap_err());
+    assert_eq!(env.rows("m").await.unwrap(), rows);
+    assert!(matches!(env.engine().unmount_snapshot(DB, "c").await.unwrap_err(), EngineError::NotMounted { .. }));
+    env.engine().unmount_snapshot(DB, "m").await.unwrap();
+    assert!(env.engine().resolve(DB, "m").is_err());
+    gc_twice(&env).await;
+    env.assert_no_referenced_file_lost("after the unmount").await;
 }

@@ -7,12 +7,18 @@ use quiver_storage::MemMetaStore;
 use quiver_testkit::{TestRng, seed};
 
 /// Every RPC the server answers with a handler (`rpcs.txt`).
-fn served() -> Vec<&'static str> {
-    include_str!("../../../proto/rpcs.txt")
+/// Every RPC served: MilvusService's (rpcs.txt) and Quiver's own service's (its proto).
+fn served() -> Vec<String> {
+    let milvus = include_str!("../../../proto/rpcs.txt")
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("message "))
-        .collect()
+        .map(str::to_string);
+    let quiver = include_str!("../../../proto/extension/quiver.proto")
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("rpc "))
+        .map(|l| format!("quiver.{}", l.split('(').next().unwrap_or_default()));
+    milvus.chain(quiver).collect()
 }
 
 async fn access(dir: &std::path::Path) -> Access {
@@ -45,8 +51,10 @@ fn token(credentials: &str) -> String {
 #[test]
 fn every_served_rpc_has_a_privilege_table_entry() {
     let missing: Vec<_> = served().into_iter().filter(|rpc| rule_of(rpc).is_none()).collect();
+    assert!(served().iter().any(|rpc| rpc == "quiver.MountSnapshot"), "Quiver's own service is covered too");
     assert!(missing.is_empty(), "served RPCs missing from the privilege table: {missing:?}");
     assert!(PRIVILEGES.windows(2).all(|w| w[0].0 < w[1].0), "subset.py writes PRIVILEGES sorted by name");
+    assert!(EXTENSION_PRIVILEGES.windows(2).all(|w| w[0].0 < w[1].0), "EXTENSION_PRIVILEGES is sorted by name");
     // The snapshot privileges of Milvus's snapshot RBAC.
     let rule = |rpc: &str| rule_of(rpc).flatten();
     assert_eq!(rule("CreateSnapshot"), Some(Rule { object: ObjectKind::Collection, privilege: "CreateSnapshot" }));

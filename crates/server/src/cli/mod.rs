@@ -16,6 +16,7 @@ pub mod snapshot;
 use quiver_proto::common::{ClientInfo, Status};
 use quiver_proto::milvus::ConnectRequest;
 use quiver_proto::milvus::milvus_service_client::MilvusServiceClient;
+use quiver_proto::quiver::quiver_service_client::QuiverServiceClient;
 use std::process::ExitCode;
 use std::time::Duration;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
@@ -132,11 +133,16 @@ with_status!(
     quiver_proto::milvus::RestoreSnapshotResponse,
     quiver_proto::milvus::GetRestoreSnapshotStateResponse,
     quiver_proto::milvus::ListRestoreSnapshotJobsResponse,
+    quiver_proto::quiver::RestoreSnapshotResponse,
+    quiver_proto::quiver::DescribeRestoreJobResponse,
+    quiver_proto::quiver::MountSnapshotResponse,
 );
 
 /// A connected, handshaken client.
 pub struct Session {
     client: MilvusServiceClient<Channel>,
+    /// Quiver's own service, on the same channel.
+    quiver: QuiverServiceClient<Channel>,
     uri: String,
     db: String,
     headers: MetadataMap,
@@ -151,6 +157,7 @@ impl Session {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(Duration::from_secs(options.timeout.max(1)));
         let channel = endpoint.connect().await.map_err(|error| CliError::Connect { uri: uri.clone(), reason: error_chain(&error) })?;
+        let quiver = QuiverServiceClient::new(channel.clone());
         let client =
             MilvusServiceClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES).max_encoding_message_size(MAX_MESSAGE_BYTES);
         let mut headers = MetadataMap::new();
@@ -158,7 +165,7 @@ impl Session {
         if let Some(token) = &options.token {
             headers.insert("authorization", header_value("--token", &base64(token.as_bytes()))?);
         }
-        let mut session = Session { client, uri, db: options.db.clone(), headers };
+        let mut session = Session { client, quiver, uri, db: options.db.clone(), headers };
         session.handshake().await?;
         Ok(session)
     }
@@ -189,6 +196,11 @@ impl Session {
     /// A handle to issue calls on (clones share the channel).
     pub fn client(&self) -> MilvusServiceClient<Channel> {
         self.client.clone()
+    }
+
+    /// A handle on Quiver's own service (clones share the channel).
+    pub fn quiver(&self) -> QuiverServiceClient<Channel> {
+        self.quiver.clone()
     }
 
     /// `message` with the session headers attached.

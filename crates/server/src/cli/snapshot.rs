@@ -1,5 +1,7 @@
-//! `quiver snapshot ...`: create, list, describe, restore (optionally waiting with a live
-//! progress bar), drop, and inspect restore jobs on a running server.
+//! `quiver snapshot ...`: create, list, describe, restore or clone (optionally waiting
+//! with a live progress bar), mount and unmount, drop, and inspect restore jobs on a
+//! running server. Restores with an explicit `--mode`, clones, mounts and the job's
+//! mode and verification go through Quiver's own service (`quiver.v1`).
 //!
 //! Output contract: results go to stdout (one snapshot name per line for `list`, the job
 //! id alone on the first line for `restore`, `--json` for machine readers); progress and
@@ -15,6 +17,7 @@ use quiver_proto::milvus::{
     CreateSnapshotRequest, DescribeSnapshotRequest, DescribeSnapshotResponse, DropSnapshotRequest, GetRestoreSnapshotStateRequest,
     ListRestoreSnapshotJobsRequest, ListSnapshotsRequest, RestoreSnapshotInfo, RestoreSnapshotRequest, RestoreSnapshotState,
 };
+use quiver_proto::quiver::{self, DescribeRestoreJobRequest, MountSnapshotRequest, RestoreMode, UnmountSnapshotRequest};
 use serde_json::json;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -70,7 +73,32 @@ enum SnapshotCommand {
         /// Follow the job until it ends (exit 1 if it fails).
         #[arg(long)]
         wait: bool,
+        /// `clone` (reference the snapshot's files, instant) or `copy` (independent,
+        /// verified copies); default: the server's `[data] restore_mode`.
+        #[arg(long, value_parser = ["clone", "copy"])]
+        mode: Option<String>,
     },
+    /// Restore a snapshot by reference (`restore --mode clone`): nothing is copied.
+    Clone {
+        collection: String,
+        name: String,
+        target: String,
+        #[arg(long)]
+        target_db: Option<String>,
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Mount a snapshot as a read-only collection (no copy); returns once it can be loaded.
+    Mount {
+        /// The snapshot's collection.
+        collection: String,
+        /// The snapshot.
+        name: String,
+        /// The read-only collection to create (in --db).
+        mount: String,
+    },
+    /// Remove a mounted snapshot's collection.
+    Unmount { mount: String },
     /// Drop a snapshot.
     Drop { collection: String, name: String },
     /// List restore jobs of the database (or of one target collection).
@@ -131,27 +159,55 @@ async fn execute(s: &Session, command: SnapshotCommand) -> Result<(), CliError> 
                 println!("{}", describe_block(&reply));
             }
         }
-        SnapshotCommand::Restore { collection, name, target, target_db, wait } => {
-            let request = RestoreSnapshotRequest {
-                name,
+        SnapshotCommand::Restore { collection, name, target, target_db, wait, mode } => {
+            restore(
+                s,
+                RestoreSnapshotRequest {
+                    name,
+                    db_name: db.clone(),
+                    collection_name: collection,
+                    target_db_name: target_db.unwrap_or(db),
+                    target_collection_name: target,
+                    ..Default::default()
+                },
+                mode.as_deref(),
+                wait,
+            )
+            .await?;
+        }
+        SnapshotCommand::Clone { collection, name, target, target_db, wait } => {
+            restore(
+                s,
+                RestoreSnapshotRequest {
+                    name,
+                    db_name: db.clone(),
+                    collection_name: collection,
+                    target_db_name: target_db.unwrap_or(db),
+                    target_collection_name: target,
+                    ..Default::default()
+                },
+                Some("clone"),
+                wait,
+            )
+            .await?;
+        }
+        SnapshotCommand::Mount { collection, name, mount } => {
+            let request = MountSnapshotRequest {
                 db_name: db.clone(),
-                collection_name: collection,
-                target_db_name: target_db.unwrap_or(db),
-                target_collection_name: target,
-                ..Default::default()
+                collection_name: collection.clone(),
+                snapshot_name: name.clone(),
+                mount_name: mount.clone(),
             };
-            let reply = s.finish(s.client().restore_snapshot(s.request(request)).await)?;
-            println!("{}", reply.job_id);
-            if wait {
-                let job = wait_for_job(s, reply.job_id).await?;
-                println!(
-                    "restore job {} completed: {} restored from snapshot {} in {}",
-                    job.job_id,
-                    job_target(&job),
-                    job.snapshot_name,
-                    format_duration_ms(job.time_cost)
-                );
-            }
+            let reply = s.finish(s.quiver().mount_snapshot(s.request(request)).await)?;
+            println!(
+                "mounted snapshot {name} of {db}.{collection} as {db}.{mount} (read-only) in {}",
+                format_duration_ms(reply.time_cost_ms)
+            );
+        }
+        SnapshotCommand::Unmount { mount } => {
+            let request = UnmountSnapshotRequest { db_name: db.clone(), mount_name: mount.clone() };
+            s.finish(s.quiver().unmount_snapshot(s.request(request)).await)?;
+            println!("unmounted {db}.{mount}");
         }
         SnapshotCommand::Drop { collection, name } => {
             // DropSnapshot succeeds for a name that does not exist (as in Milvus); say which
@@ -189,12 +245,65 @@ async fn execute(s: &Session, command: SnapshotCommand) -> Result<(), CliError> 
         }
         SnapshotCommand::Job { job_id, json } => {
             let job = job_state(s, job_id).await?;
+            let request = DescribeRestoreJobRequest { job_id };
+            let described = s.finish(s.quiver().describe_restore_job(s.request(request)).await)?.job.unwrap_or_default();
+            let checked = if described.verification_reason.is_empty() {
+                described.verification.clone()
+            } else {
+                format!("{}: {}", described.verification, described.verification_reason)
+            };
             if json {
-                print_json(&output::job_json(&job));
+                let mut value = output::job_json(&job);
+                value["mode"] = json!(described.mode);
+                value["copied_bytes"] = json!(described.copied_bytes);
+                value["total_bytes"] = json!(described.total_bytes);
+                value["verification"] = json!(described.verification);
+                value["verification_reason"] = json!(described.verification_reason);
+                print_json(&value);
             } else {
                 println!("{}", output::job_block(&job));
+                println!(
+                    "{}",
+                    output::key_values(&[
+                        ("Mode", described.mode),
+                        ("Bytes", format!("{} of {}", described.copied_bytes, described.total_bytes)),
+                        ("Verification", checked),
+                    ])
+                );
             }
         }
+    }
+    Ok(())
+}
+
+/// Start a restore (through Quiver's service when `mode` is said, else Milvus's call and
+/// the server's default mode), print its job id, and follow it with `wait`.
+async fn restore(s: &Session, request: RestoreSnapshotRequest, mode: Option<&str>, wait: bool) -> Result<(), CliError> {
+    let job_id = match mode {
+        None => s.finish(s.client().restore_snapshot(s.request(request)).await)?.job_id,
+        Some(mode) => {
+            let mode = if mode == "clone" { RestoreMode::Clone } else { RestoreMode::Copy };
+            let request = quiver::RestoreSnapshotRequest {
+                db_name: request.db_name,
+                collection_name: request.collection_name,
+                snapshot_name: request.name,
+                target_db_name: request.target_db_name,
+                target_collection_name: request.target_collection_name,
+                mode: mode as i32,
+            };
+            s.finish(s.quiver().restore_snapshot(s.request(request)).await)?.job_id
+        }
+    };
+    println!("{job_id}");
+    if wait {
+        let job = wait_for_job(s, job_id).await?;
+        println!(
+            "restore job {} completed: {} restored from snapshot {} in {}",
+            job.job_id,
+            job_target(&job),
+            job.snapshot_name,
+            format_duration_ms(job.time_cost)
+        );
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ mod collection;
 mod compaction;
 mod data;
 mod database;
+mod extension;
 mod index;
 mod load;
 mod partition;
@@ -20,6 +21,7 @@ mod session;
 mod snapshot;
 mod unserved;
 
+pub use extension::QuiverApi;
 pub(crate) use search::INDEX_SEARCH_PARAMS;
 pub use unserved::WithUnserved;
 
@@ -133,6 +135,9 @@ with_status!(
     SelectUserResponse,
     SelectGrantResponse,
     ListPrivilegeGroupsResponse,
+    quiver_proto::quiver::RestoreSnapshotResponse,
+    quiver_proto::quiver::DescribeRestoreJobResponse,
+    quiver_proto::quiver::MountSnapshotResponse,
 );
 
 type RpcResult<T> = Result<Response<T>, tonic::Status>;
