@@ -172,3 +172,32 @@ def test_mounted_snapshot_is_searchable_and_read_only(make_server):
     ok(cli(server.uri, "unmount", "m"))
     assert not client.has_collection("m")
     assert client.has_collection("src")
+
+
+def test_rollback_in_place_and_its_undo(make_server):
+    server = make_server()
+    client = server.client()
+    make_source(client, "src", "s")
+    client.create_alias("src", "live")
+    at_snapshot = {r["id"] for r in client.query("src", filter=f"id < {ROWS}", output_fields=["id"])}
+    # A bad batch: overwrites, deletes, and a row still growing.
+    client.upsert("src", [{"id": 5, "vector": [9.0] * DIM, "title": "bad"}])
+    client.delete("src", filter="id < 50")
+    client.insert("src", [{"id": 90_000, "vector": [1.0] * DIM, "title": "late"}])
+    bad = {r["id"] for r in client.query("src", filter="id >= 0", output_fields=["id"])}
+
+    out = json.loads(ok(cli(server.uri, "rollback", "live", "s", "--json")).stdout)
+    assert out["rows_before"] == len(bad) and out["rows_after"] == len(at_snapshot), out
+    assert out["saved_as"].startswith("before_rollback_"), out
+    # Still loaded, same name and alias; the rows are the snapshot's.
+    assert {r["id"] for r in client.query("live", filter="id >= 0", output_fields=["id"])} == at_snapshot
+    assert client.query("src", filter="id == 5", output_fields=["title"])[0]["title"] == "t5"
+    assert out["saved_as"] in client.list_snapshots("src")
+
+    text = ok(cli(server.uri, "rollback", "src", out["saved_as"])).stdout
+    assert f"rolled back default.src to snapshot {out['saved_as']}" in text, text
+    server.restart()
+    client = server.client()
+    client.load_collection("src")
+    assert {r["id"] for r in client.query("src", filter="id >= 0", output_fields=["id"])} == bad
+    fails(cli(server.uri, "rollback", "src", "nope"), 1, "nope")

@@ -23,6 +23,7 @@ pub const POINTS: &[&str] = &[
     "compaction.after_objects",
     "compaction.after_commit",
     "truncate.after_commit",
+    "rollback.after_commit",
     "index.after_file",
     "snapshot.create.after_pending",
     "snapshot.create.after_manifests",

@@ -39,7 +39,7 @@ pub use catalog::index_spec;
 pub use catalog::{CollectionInfo, IndexInfo, NewCollection, NewIndex};
 pub use compaction::CompactionPlan;
 pub use data::{DataConfig, FlushOutcome, InsertColumns, MemoryUsage, MutationOutcome, SegmentInfo};
-pub use engine::{Engine, EngineConfig};
+pub use engine::{Engine, EngineConfig, RollbackOutcome};
 pub use error::{EngineError, NameKind, Result};
 pub use gc::GcReport;
 pub use indexing::IndexProgress;

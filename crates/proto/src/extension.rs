@@ -3,7 +3,9 @@
 //! Milvus's terms gets the same rights here. Names carry the `quiver.` prefix so they
 //! never meet a MilvusService RPC of the same name.
 
-use crate::quiver::{DescribeRestoreJobRequest, MountSnapshotRequest, RestoreSnapshotRequest, UnmountSnapshotRequest};
+use crate::quiver::{
+    DescribeRestoreJobRequest, MountSnapshotRequest, RestoreSnapshotRequest, RollbackCollectionRequest, UnmountSnapshotRequest,
+};
 use crate::{Guarded, ObjectKind, Rule};
 
 /// The privilege rule of every RPC of Quiver's service, sorted by name.
@@ -13,6 +15,8 @@ pub const EXTENSION_PRIVILEGES: &[(&str, Option<Rule>)] = &[
     // A mount is a restore of the snapshot that stays read-only.
     ("quiver.MountSnapshot", Some(Rule { object: ObjectKind::Collection, privilege: "RestoreSnapshot" })),
     ("quiver.RestoreSnapshot", Some(Rule { object: ObjectKind::Collection, privilege: "RestoreSnapshot" })),
+    // A rollback restores a snapshot in place; what it replaces is kept as a snapshot.
+    ("quiver.RollbackCollection", Some(Rule { object: ObjectKind::Collection, privilege: "RestoreSnapshot" })),
     // Unmounting drops the mount's collection.
     ("quiver.UnmountSnapshot", Some(Rule { object: ObjectKind::Global, privilege: "DropCollection" })),
 ];
@@ -62,5 +66,17 @@ impl Guarded for UnmountSnapshotRequest {
 
     fn object_names(&self) -> Vec<&str> {
         Vec::new()
+    }
+}
+
+impl Guarded for RollbackCollectionRequest {
+    const RPC: &'static str = "quiver.RollbackCollection";
+
+    fn db_name(&self) -> &str {
+        &self.db_name
+    }
+
+    fn object_names(&self) -> Vec<&str> {
+        vec![self.collection_name.as_str()]
     }
 }

@@ -4,8 +4,9 @@
 //! memory (with their delete index), flush, the segment records in the metadata store,
 //! loading and releasing segment columns, and the entry points through which other
 //! components change segments: compaction ([`Data::replace`]), restore
-//! ([`Data::register`]) and index builds ([`Data::attach_index`]); and truncation
-//! ([`Data::truncate`]), which empties a collection. No other component builds a segment
+//! ([`Data::register`]) and index builds ([`Data::attach_index`]); truncation
+//! ([`Data::truncate`]), which empties a collection, and rollback ([`Data::rollback`]),
+//! which puts a snapshot's segments in place of the current ones. No other component builds a segment
 //! record.
 //!
 //! Terms: a *write* is an insert, upsert or delete of one collection. Each write gets a
@@ -48,6 +49,7 @@ pub mod keys;
 mod load;
 mod ranged;
 mod register;
+mod rollback;
 mod routing;
 pub mod rows;
 mod segment;
@@ -58,6 +60,7 @@ mod write;
 pub use deletes::{DeleteIndex, pk_column as pk_values};
 pub use flush::{FlushOutcome, Placement, sealed_meta};
 pub use register::{Maintenance, SealedSegment};
+pub use rollback::{SegmentFiles, segment_files};
 pub use rows::{InsertColumns, PkSource};
 pub use segment::{PkSet, Segment, SegmentIndex, SegmentMeta, SegmentState};
 pub use write::MutationOutcome;

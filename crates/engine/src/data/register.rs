@@ -27,7 +27,7 @@ pub struct SealedSegment {
 }
 
 impl SealedSegment {
-    fn record(self, collection: &Collection, sealed_ts: Timestamp) -> SegmentMeta {
+    pub(super) fn record(self, collection: &Collection, sealed_ts: Timestamp) -> SegmentMeta {
         SegmentMeta {
             id: self.id,
             collection: collection.id,

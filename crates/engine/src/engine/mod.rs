@@ -12,6 +12,8 @@ mod catalog;
 mod data;
 mod snapshots;
 
+pub use snapshots::RollbackOutcome;
+
 use crate::catalog::Catalog;
 use crate::compaction::{Compaction, CompactionTrigger};
 use crate::context::Context;

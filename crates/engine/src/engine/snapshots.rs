@@ -152,3 +152,113 @@ impl Engine {
         self.restore.states().await
     }
 }
+
+/// What a rollback did: the snapshot the collection went back to, and where the state
+/// it replaced was saved (roll back to that one to undo it).
+#[derive(Clone, Debug)]
+pub struct RollbackOutcome {
+    /// The automatic snapshot holding the collection as it was just before.
+    pub saved_as: String,
+    /// Every write acknowledged after this timestamp (the snapshot's) was undone.
+    pub undone_after_ts: u64,
+    pub rows_before: u64,
+    pub rows_after: u64,
+}
+
+/// How many times a rollback saves the collection again when it was written meanwhile.
+const ROLLBACK_ATTEMPTS: usize = 5;
+
+impl Engine {
+    /// Roll `collection` back to its snapshot `name`, in place, in one commit: the
+    /// current state is saved first as the snapshot `before_rollback_<ms>` (the rollback
+    /// can itself be rolled back), then the snapshot's segments replace the current ones
+    /// if nothing was written since that save; a write that lands between the two makes
+    /// the save run again. Indexes whose definition is unchanged since the snapshot keep
+    /// their files; others are built again.
+    pub async fn rollback_collection(&self, db: &str, collection: &str, name: &str) -> Result<RollbackOutcome> {
+        crate::names::validate(crate::error::NameKind::Snapshot, name)?;
+        let current = self.snapshot_collection(db, collection, "rollback")?;
+        current.check_writable("Rollback")?;
+        let target = self.snapshots.committed(&current, name).await?;
+        for captured in &target.record.segments {
+            if !current.partitions.iter().any(|p| p.id == captured.partition) {
+                return Err(EngineError::InvalidParameter(format!(
+                    "a partition of snapshot {name} was dropped since it was taken; restore the snapshot into a new collection instead"
+                )));
+            }
+        }
+        let rows_before = self.row_count(db, &current.name).await?;
+        for _ in 0..ROLLBACK_ATTEMPTS {
+            self.data.flush(&current).await?;
+            // A fresh timestamp: unique even when two rollbacks fall in one millisecond.
+            let saved_as = format!("before_rollback_{}", self.ctx.next_ts().await?.0);
+            let description = format!("automatic: {} before its rollback to {name}", current.name);
+            self.snapshots.create(&current, &saved_as, &description, 0).await?;
+            let saved = self.snapshots.committed(&current, &saved_as).await?;
+            let expected = crate::data::segment_files(saved.record.segments.iter().map(|s| (s.segment, s.delta_logs.as_slice())));
+            let (segments, builds) = self.rollback_plan(&current, &target.record).await?;
+            let built: Vec<_> = builds.iter().map(|b| (b.segment, b.index_id)).collect();
+            let mut extra = quiver_storage::Txn::new().when_equals(target.key(), target.bytes.clone());
+            for build in &builds {
+                extra = extra.put(crate::indexing::keys::build(current.id, build.segment, build.index_id), crate::error::encode(build));
+            }
+            match self.data.rollback(&current, &expected, segments, &built, extra).await {
+                Ok(()) => {
+                    if current.loaded {
+                        self.indexing.attach(&current).await?;
+                    }
+                    self.indexing.work().notify_one();
+                    let rows_after = self.row_count(db, &current.name).await?;
+                    tracing::info!(collection = %current.name, snapshot = %name, saved_as = %saved_as, rows_before, rows_after, "collection rolled back");
+                    return Ok(RollbackOutcome { saved_as, undone_after_ts: target.record.create_ts.0, rows_before, rows_after });
+                }
+                Err(EngineError::Conflict { .. }) => {
+                    // Written meanwhile: this save is not the state being replaced.
+                    self.snapshots.drop_snapshot(&current, &saved_as).await?;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(EngineError::Conflict { what: format!("collection {} (written during every rollback attempt)", current.name) })
+    }
+
+    /// The snapshot's segments as new segments of `collection` (new ids, the snapshot's
+    /// files), and builds for the indexes whose definition still matches the captured one.
+    async fn rollback_plan(
+        &self,
+        collection: &Collection,
+        record: &crate::snapshots::SnapshotRecord,
+    ) -> Result<(Vec<crate::data::SealedSegment>, Vec<crate::indexing::IndexBuild>)> {
+        let mut segments = Vec::new();
+        let mut builds = Vec::new();
+        for captured in &record.segments {
+            let id = quiver_base::SegmentId(self.ctx.next_id().await?);
+            for index in &captured.indexes {
+                let Some(definition) = collection.indexes.iter().find(|d| d.name == index.index_name && d.field_id.0 == index.field_id)
+                else {
+                    continue;
+                };
+                builds.push(crate::indexing::IndexBuild {
+                    build_id: quiver_base::BuildId(self.ctx.next_id().await?),
+                    index_id: definition.id,
+                    segment: id,
+                    field_id: definition.field_id,
+                    file: index.file.clone(),
+                    rows: index.rows,
+                });
+            }
+            segments.push(crate::data::SealedSegment {
+                id,
+                partition: captured.partition,
+                shard: 0,
+                rows: captured.rows,
+                insert_logs: captured.insert_logs.clone(),
+                delta_logs: captured.delta_logs.clone(),
+                min_ts: captured.min_ts,
+                max_ts: captured.max_ts,
+                compacted_from: Vec::new(),
+            });
+        }
+        Ok((segments, builds))
+    }
+}

@@ -12,5 +12,6 @@ mod golden;
 mod holes;
 mod messages;
 mod model;
+mod rollback;
 mod schema_evolution;
 mod truncate;

@@ -136,6 +136,7 @@ with_status!(
     quiver_proto::quiver::RestoreSnapshotResponse,
     quiver_proto::quiver::DescribeRestoreJobResponse,
     quiver_proto::quiver::MountSnapshotResponse,
+    quiver_proto::quiver::RollbackCollectionResponse,
 );
 
 /// A connected, handshaken client.

@@ -17,7 +17,9 @@ use quiver_proto::milvus::{
     CreateSnapshotRequest, DescribeSnapshotRequest, DescribeSnapshotResponse, DropSnapshotRequest, GetRestoreSnapshotStateRequest,
     ListRestoreSnapshotJobsRequest, ListSnapshotsRequest, RestoreSnapshotInfo, RestoreSnapshotRequest, RestoreSnapshotState,
 };
-use quiver_proto::quiver::{self, DescribeRestoreJobRequest, MountSnapshotRequest, RestoreMode, UnmountSnapshotRequest};
+use quiver_proto::quiver::{
+    self, DescribeRestoreJobRequest, MountSnapshotRequest, RestoreMode, RollbackCollectionRequest, UnmountSnapshotRequest,
+};
 use serde_json::json;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -99,6 +101,14 @@ enum SnapshotCommand {
     },
     /// Remove a mounted snapshot's collection.
     Unmount { mount: String },
+    /// Roll a collection back to one of its snapshots, in place; the state it replaces is
+    /// saved as a snapshot (roll back to that one to undo).
+    Rollback {
+        collection: String,
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Drop a snapshot.
     Drop { collection: String, name: String },
     /// List restore jobs of the database (or of one target collection).
@@ -208,6 +218,33 @@ async fn execute(s: &Session, command: SnapshotCommand) -> Result<(), CliError> 
             let request = UnmountSnapshotRequest { db_name: db.clone(), mount_name: mount.clone() };
             s.finish(s.quiver().unmount_snapshot(s.request(request)).await)?;
             println!("unmounted {db}.{mount}");
+        }
+        SnapshotCommand::Rollback { collection, name, json } => {
+            let request =
+                RollbackCollectionRequest { db_name: db.clone(), collection_name: collection.clone(), snapshot_name: name.clone() };
+            let reply = s.finish(s.quiver().rollback_collection(s.request(request)).await)?;
+            let undone_after = output::format_utc_ms(output::hybrid_ts_ms(reply.undone_after_ts as i64));
+            if json {
+                print_json(&json!({
+                    "collection": collection,
+                    "snapshot": name,
+                    "saved_as": reply.saved_as,
+                    "undone_after_ts": reply.undone_after_ts,
+                    "undone_after": undone_after,
+                    "rows_before": reply.rows_before,
+                    "rows_after": reply.rows_after,
+                }));
+            } else {
+                println!("rolled back {db}.{collection} to snapshot {name}");
+                println!(
+                    "undid every write acknowledged after {undone_after}: {} rows before, {} after",
+                    reply.rows_before, reply.rows_after
+                );
+                println!(
+                    "the replaced state is snapshot {}: `quiver snapshot rollback {collection} {}` undoes this",
+                    reply.saved_as, reply.saved_as
+                );
+            }
         }
         SnapshotCommand::Drop { collection, name } => {
             // DropSnapshot succeeds for a name that does not exist (as in Milvus); say which

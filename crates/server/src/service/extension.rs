@@ -98,6 +98,20 @@ impl QuiverService for QuiverApi {
         reply(mounted.map(|()| MountSnapshotResponse { time_cost_ms: started.elapsed().as_millis() as u64, ..Default::default() }))
     }
 
+    async fn rollback_collection(&self, request: Request<RollbackCollectionRequest>) -> RpcResult<RollbackCollectionResponse> {
+        let db = self.admit(&request)?;
+        let r = request.into_inner();
+        let engine = Arc::clone(&self.engine);
+        let outcome = detached(async move { engine.rollback_collection(&db, &r.collection_name, &r.snapshot_name).await }).await;
+        reply(outcome.map(|o| RollbackCollectionResponse {
+            saved_as: o.saved_as,
+            undone_after_ts: o.undone_after_ts,
+            rows_before: o.rows_before,
+            rows_after: o.rows_after,
+            ..Default::default()
+        }))
+    }
+
     async fn unmount_snapshot(&self, request: Request<UnmountSnapshotRequest>) -> RpcResult<Status> {
         let db = self.admit(&request)?;
         let r = request.into_inner();

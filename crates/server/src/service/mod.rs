@@ -138,6 +138,7 @@ with_status!(
     quiver_proto::quiver::RestoreSnapshotResponse,
     quiver_proto::quiver::DescribeRestoreJobResponse,
     quiver_proto::quiver::MountSnapshotResponse,
+    quiver_proto::quiver::RollbackCollectionResponse,
 );
 
 type RpcResult<T> = Result<Response<T>, tonic::Status>;
