@@ -11,7 +11,8 @@ cost does not depend on what its files hold, only on how many there are).
 Per size, after create_snapshot:
   clone     pymilvus restore_snapshot (the server's default mode, clone), timed from the RPC
             until get_restore_snapshot_state says Completed (polled every 1 ms); --clones of
-            them, p50/p95; the server's own time_cost too. One clone is then loaded and
+            them, p50/p95; the server's own time_cost too. Each clone's full CRC-32C check
+            (after Completed) is waited for before the next clone, so clones are timed alone. One clone is then loaded and
             searched: its top-10 must equal the source's.
   copy      `quiver snapshot restore --mode copy --wait` (independent, verified copies), timed
             by the server (time_cost of the job), --copies of them.
@@ -68,7 +69,7 @@ def files_of(quiver_bin: Path, objects: Path, collection: str) -> list[dict]:
             for kind in ("insert_logs", "delete_logs", "index_files") for f in seg.get(kind, [])]
 
 
-def clone_once(client, source: str, target: str) -> tuple[float, int]:
+def clone_once(client, source: str, target: str) -> tuple[float, int, int]:
     t0 = time.perf_counter()
     job = client.restore_snapshot(SNAP, source, target, timeout=120)
     while True:
@@ -79,7 +80,18 @@ def clone_once(client, source: str, target: str) -> tuple[float, int]:
     elapsed = (time.perf_counter() - t0) * 1000.0
     if st.state != DONE:
         raise BenchError(f"clone {target} failed: {st.reason}")
-    return elapsed, st.time_cost
+    return elapsed, st.time_cost, job
+
+
+def wait_verified(quiver_bin: Path, port: int, job: int) -> str:
+    """Wait for a clone's full check after Completed to end; its result."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        state = json.loads(cli(quiver_bin, port, "job", str(job), "--json"))["verification"]
+        if state != "pending":
+            return state
+        time.sleep(0.05)
+    raise BenchError(f"clone job {job} was not verified within 600 s")
 
 
 def stats(values: list[float]) -> dict:
@@ -115,9 +127,13 @@ def run_size(args, rs, n: int, data: np.ndarray, queries: np.ndarray) -> dict:
 
     clones, server_ms = [], []
     for i in range(args.clones):
-        ms, cost = clone_once(client, source, f"clone_{n}_{i}")
+        ms, cost, job = clone_once(client, source, f"clone_{n}_{i}")
         clones.append(ms)
         server_ms.append(cost)
+        # Each clone's full CRC-32C check runs right after it completes (reading every
+        # byte); let it end so the next clone is timed alone.
+        if wait_verified(args.quiver_bin, port, job) != "verified":
+            raise BenchError(f"clone job {job} failed its check")
     r["clone_ms"], r["clone_server_ms"] = stats(clones), stats(server_ms)
     t0 = time.perf_counter()
     client.load_collection(f"clone_{n}_0", timeout=1800)

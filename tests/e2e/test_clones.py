@@ -201,3 +201,27 @@ def test_rollback_in_place_and_its_undo(make_server):
     client.load_collection("src")
     assert {r["id"] for r in client.query("src", filter="id >= 0", output_fields=["id"])} == bad
     fails(cli(server.uri, "rollback", "src", "nope"), 1, "nope")
+
+
+def test_usage_shows_shared_and_exclusive_bytes(make_server):
+    server = make_server(GC_NOW)
+    client = server.client()
+    make_source(client, "src", "s")
+    usage = json.loads(ok(cli(server.uri, "usage", "src", "--json")).stdout)
+    [s] = usage["snapshots"]
+    assert s["name"] == "s" and s["total_bytes"] > 0 and s["exclusive_bytes"] == 0, usage
+    # After the source is rewritten, the snapshot alone holds the old files.
+    client.delete("src", filter="id < 100")
+    client.flush("src")
+    client.compact("src")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        usage = json.loads(ok(cli(server.uri, "usage", "src", "--json")).stdout)
+        if usage["snapshots"][0]["exclusive_bytes"] > 0:
+            break
+        time.sleep(0.2)
+    s = usage["snapshots"][0]
+    assert s["exclusive_bytes"] > 0 and s["shared_bytes"] + s["exclusive_bytes"] == s["total_bytes"], usage
+    assert usage["snapshot_only_bytes"] == s["exclusive_bytes"], usage
+    table = ok(cli(server.uri, "usage", "src")).stdout
+    assert "EXCLUSIVE (freed by drop)" in table and "held only by snapshots" in table, table

@@ -4,7 +4,8 @@
 //! never meet a MilvusService RPC of the same name.
 
 use crate::quiver::{
-    DescribeRestoreJobRequest, MountSnapshotRequest, RestoreSnapshotRequest, RollbackCollectionRequest, UnmountSnapshotRequest,
+    DescribeRestoreJobRequest, GetSnapshotUsageRequest, MountSnapshotRequest, RestoreSnapshotRequest, RollbackCollectionRequest,
+    UnmountSnapshotRequest,
 };
 use crate::{Guarded, ObjectKind, Rule};
 
@@ -12,6 +13,8 @@ use crate::{Guarded, ObjectKind, Rule};
 pub const EXTENSION_PRIVILEGES: &[(&str, Option<Rule>)] = &[
     // As GetRestoreSnapshotState: a job id is the capability.
     ("quiver.DescribeRestoreJob", None),
+    // Sizes of a collection's snapshots: what DescribeSnapshot shows, with bytes.
+    ("quiver.GetSnapshotUsage", Some(Rule { object: ObjectKind::Collection, privilege: "DescribeSnapshot" })),
     // A mount is a restore of the snapshot that stays read-only.
     ("quiver.MountSnapshot", Some(Rule { object: ObjectKind::Collection, privilege: "RestoreSnapshot" })),
     ("quiver.RestoreSnapshot", Some(Rule { object: ObjectKind::Collection, privilege: "RestoreSnapshot" })),
@@ -71,6 +74,18 @@ impl Guarded for UnmountSnapshotRequest {
 
 impl Guarded for RollbackCollectionRequest {
     const RPC: &'static str = "quiver.RollbackCollection";
+
+    fn db_name(&self) -> &str {
+        &self.db_name
+    }
+
+    fn object_names(&self) -> Vec<&str> {
+        vec![self.collection_name.as_str()]
+    }
+}
+
+impl Guarded for GetSnapshotUsageRequest {
+    const RPC: &'static str = "quiver.GetSnapshotUsage";
 
     fn db_name(&self) -> &str {
         &self.db_name

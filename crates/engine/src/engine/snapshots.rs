@@ -80,6 +80,13 @@ impl Engine {
         Ok(summaries)
     }
 
+    /// What `collection`'s snapshots cost: each one's total, shared and exclusive bytes,
+    /// and the bytes only its snapshots hold.
+    pub async fn snapshot_usage(&self, db: &str, collection: &str) -> Result<crate::gc::usage::CollectionUsage> {
+        let collection = self.snapshot_collection(db, collection, "snapshot usage")?;
+        crate::gc::usage::of(&self.ctx, collection.id).await
+    }
+
     pub async fn describe_snapshot(&self, db: &str, collection: &str, name: &str) -> Result<SnapshotDescription> {
         crate::names::validate(crate::error::NameKind::Snapshot, name)?;
         let collection = self.snapshot_collection(db, collection, "describe snapshot")?;

@@ -27,6 +27,7 @@
 mod references;
 pub mod sessions;
 pub mod staging;
+pub mod usage;
 
 pub use references::ReferenceSet;
 pub use staging::{Intent, Staging};

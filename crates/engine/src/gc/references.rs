@@ -91,17 +91,39 @@ impl ReferenceView {
         session == own || self.sessions.get(&session).is_some_and(|(_, _, record)| record.alive(now_ms))
     }
 
+    /// The files live collections reference (their live segments' and current builds'),
+    /// with the collection referencing each.
+    pub fn live_files(&self) -> Vec<(CollectionId, &quiver_format::FileRef)> {
+        let mut files = Vec::new();
+        let mut live_segments = HashSet::new();
+        for (_, _, meta) in self.segments.iter().filter(|(_, _, m)| self.live_segment(m)) {
+            files.extend(meta.files().map(|f| (meta.collection, f)));
+            live_segments.insert(meta.id);
+        }
+        let collection_of: HashMap<quiver_base::SegmentId, CollectionId> =
+            self.segments.iter().filter(|(_, _, m)| self.live_segment(m)).map(|(_, _, m)| (m.id, m.collection)).collect();
+        for (_, _, build) in self.builds.iter().filter(|(_, _, b)| self.live_build(b, &live_segments)) {
+            files.push((collection_of[&build.segment], &build.file));
+        }
+        files
+    }
+
+    /// Every snapshot record of the view.
+    pub fn snapshots(&self) -> &[SnapshotRecord] {
+        &self.snapshots
+    }
+
+    /// The files running restore jobs copy from, by job.
+    pub fn running_job_files(&self) -> impl Iterator<Item = (quiver_base::JobId, &quiver_format::FileRef)> {
+        self.jobs.iter().filter(|j| !j.state.is_terminal()).flat_map(|j| j.tasks.iter().map(move |t| (j.id, &t.source)))
+    }
+
     /// What the view references: live segments' files, current builds' files, every
     /// snapshot's files, running jobs' sources and targets, and what live sessions staged.
     pub fn reference_set(&self, own_session: i64, now_ms: u64) -> ReferenceSet {
         let mut refs = ReferenceSet::default();
-        let mut live_segments = HashSet::new();
-        for (_, _, meta) in self.segments.iter().filter(|(_, _, m)| self.live_segment(m)) {
-            meta.files().for_each(|f| refs.insert(&f.key));
-            live_segments.insert(meta.id);
-        }
-        for (_, _, build) in self.builds.iter().filter(|(_, _, b)| self.live_build(b, &live_segments)) {
-            refs.insert(&build.file.key);
+        for (_, file) in self.live_files() {
+            refs.insert(&file.key);
         }
         for record in &self.snapshots {
             record.referenced_keys().for_each(|key| refs.insert(key));

@@ -82,7 +82,9 @@ impl Restore {
 
     async fn run(&self, job: &mut RestoreJob) -> std::result::Result<(), Interrupted> {
         job.state = JobState::Executing;
-        self.save(job).await?;
+        if job.saves_progress() {
+            self.save(job).await?;
+        }
         self.copy_all(job).await?;
         let target = self.catalog.collection(job.target_collection).ok_or_else(|| {
             EngineError::InvalidParameter(format!("target collection {} was dropped during the restore", job.target_name))
@@ -228,7 +230,10 @@ impl Restore {
             }
         }
         job.progress = job.progress();
-        Ok(self.save(job).await?)
+        if job.saves_progress() {
+            self.save(job).await?;
+        }
+        Ok(())
     }
 
     /// A clone's shared file is there with its recorded size (its full check comes after

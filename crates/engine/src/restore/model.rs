@@ -180,6 +180,13 @@ impl RestoreJob {
         self.tasks.iter().map(|t| t.source.size).sum()
     }
 
+    /// Whether the job records its progress as it goes: a copy does (it may take
+    /// minutes, and resumes where it stopped); a clone's checks take milliseconds and are
+    /// simply run again after a crash, so it saves no state but its end.
+    pub fn saves_progress(&self) -> bool {
+        self.mode == RestoreMode::Copy
+    }
+
     /// Whether the job still has work: it has not ended, or its clone is not verified yet.
     pub fn is_open(&self) -> bool {
         !self.state.is_terminal() || (self.state == JobState::Completed && self.verification == Verification::Pending)

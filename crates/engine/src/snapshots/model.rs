@@ -102,9 +102,14 @@ impl SnapshotRecord {
             .chain(std::iter::once(self.s3_location.as_str()).filter(|k| !k.is_empty()))
     }
 
+    /// Its data files: insert logs, delete logs and index files (not its own files).
+    pub fn data_files(&self) -> impl Iterator<Item = &FileRef> {
+        self.segments.iter().flat_map(|s| s.insert_logs.iter().chain(&s.delta_logs).chain(s.indexes.iter().map(|i| &i.file)))
+    }
+
     /// What an operator sees of this snapshot at `now_ms`.
     pub fn summary(&self, now_ms: u64) -> super::SnapshotSummary {
-        let files = self.segments.iter().flat_map(|s| s.insert_logs.iter().chain(&s.delta_logs).chain(s.indexes.iter().map(|i| &i.file)));
+        let files = self.data_files();
         super::SnapshotSummary {
             name: self.name.clone(),
             description: self.description.clone(),

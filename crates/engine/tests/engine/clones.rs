@@ -171,3 +171,38 @@ async fn a_mount_reads_the_snapshot_refuses_changes_and_unmounts() {
     gc_twice(&env).await;
     env.assert_no_referenced_file_lost("after the unmount").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_says_what_dropping_a_snapshot_frees() {
+    let mut env = Env::new().await;
+    source_with_snapshot(&env).await;
+    let usage = env.engine().snapshot_usage(DB, "c").await.unwrap();
+    let [s] = usage.snapshots.as_slice() else { panic!("{usage:?}") };
+    assert!(s.total_bytes > 0 && s.exclusive_bytes == 0, "everything is shared with the live collection: {s:?}");
+    assert_eq!(usage.snapshot_only_bytes, 0);
+    // Rewrite the collection: the snapshot alone holds its old files now.
+    env.engine().delete(DB, "c", "", "pk in [0, 1, 2, 40, 41]", &Default::default()).await.unwrap();
+    env.engine().flush(DB, "c").await.unwrap();
+    env.engine().compact(DB, "c").await.unwrap();
+    gc_twice(&env).await;
+    let usage = env.engine().snapshot_usage(DB, "c").await.unwrap();
+    let s = &usage.snapshots[0];
+    assert!(s.exclusive_bytes > 0 && s.exclusive_bytes + s.shared_bytes == s.total_bytes, "{s:?}");
+    assert_eq!(usage.snapshot_only_bytes, s.exclusive_bytes);
+    // A clone shares them again: dropping the snapshot would free nothing.
+    clone(&mut env, "r").await;
+    let shared = env.engine().snapshot_usage(DB, "c").await.unwrap();
+    assert_eq!(shared.snapshots[0].exclusive_bytes, 0, "{shared:?}");
+    env.engine().drop_collection(DB, "r").await.unwrap();
+    gc_twice(&env).await;
+    // Dropping it frees exactly its exclusive bytes.
+    let exclusive = env.engine().snapshot_usage(DB, "c").await.unwrap().snapshots[0].exclusive_bytes;
+    env.engine().drop_snapshot(DB, "c", "s").await.unwrap();
+    let mut freed = 0;
+    for _ in 0..2 {
+        freed += env.engine().collect_garbage(0).await.unwrap().deleted_bytes;
+        env.advance(1);
+    }
+    assert!(freed >= exclusive, "GC freed {freed} bytes, the snapshot held {exclusive} alone (plus its own files)");
+    assert!(freed < exclusive + 64 * 1024, "GC freed {freed} bytes, far more than the {exclusive} the snapshot held alone");
+}

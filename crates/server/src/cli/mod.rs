@@ -137,6 +137,7 @@ with_status!(
     quiver_proto::quiver::DescribeRestoreJobResponse,
     quiver_proto::quiver::MountSnapshotResponse,
     quiver_proto::quiver::RollbackCollectionResponse,
+    quiver_proto::quiver::GetSnapshotUsageResponse,
 );
 
 /// A connected, handshaken client.

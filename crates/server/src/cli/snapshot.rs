@@ -18,7 +18,8 @@ use quiver_proto::milvus::{
     ListRestoreSnapshotJobsRequest, ListSnapshotsRequest, RestoreSnapshotInfo, RestoreSnapshotRequest, RestoreSnapshotState,
 };
 use quiver_proto::quiver::{
-    self, DescribeRestoreJobRequest, MountSnapshotRequest, RestoreMode, RollbackCollectionRequest, UnmountSnapshotRequest,
+    self, DescribeRestoreJobRequest, GetSnapshotUsageRequest, MountSnapshotRequest, RestoreMode, RollbackCollectionRequest,
+    UnmountSnapshotRequest,
 };
 use serde_json::json;
 use std::io::IsTerminal;
@@ -101,6 +102,13 @@ enum SnapshotCommand {
     },
     /// Remove a mounted snapshot's collection.
     Unmount { mount: String },
+    /// What a collection's snapshots cost: total, shared and exclusive bytes (exclusive:
+    /// what dropping the snapshot frees), and the bytes only snapshots hold.
+    Usage {
+        collection: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Roll a collection back to one of its snapshots, in place; the state it replaces is
     /// saved as a snapshot (roll back to that one to undo).
     Rollback {
@@ -218,6 +226,33 @@ async fn execute(s: &Session, command: SnapshotCommand) -> Result<(), CliError> 
             let request = UnmountSnapshotRequest { db_name: db.clone(), mount_name: mount.clone() };
             s.finish(s.quiver().unmount_snapshot(s.request(request)).await)?;
             println!("unmounted {db}.{mount}");
+        }
+        SnapshotCommand::Usage { collection, json } => {
+            let request = GetSnapshotUsageRequest { db_name: db.clone(), collection_name: collection.clone() };
+            let reply = s.finish(s.quiver().get_snapshot_usage(s.request(request)).await)?;
+            if json {
+                print_json(&json!({
+                    "collection": collection,
+                    "live_bytes": reply.live_bytes,
+                    "snapshot_only_bytes": reply.snapshot_only_bytes,
+                    "snapshots": reply.snapshots.iter().map(|u| json!({
+                        "name": u.snapshot_name,
+                        "total_bytes": u.total_bytes,
+                        "shared_bytes": u.shared_bytes,
+                        "exclusive_bytes": u.exclusive_bytes,
+                    })).collect::<Vec<_>>(),
+                }));
+            } else {
+                let rows: Vec<Vec<String>> = reply
+                    .snapshots
+                    .iter()
+                    .map(|u| {
+                        vec![u.snapshot_name.clone(), u.total_bytes.to_string(), u.shared_bytes.to_string(), u.exclusive_bytes.to_string()]
+                    })
+                    .collect();
+                println!("{}", output::table(&["SNAPSHOT", "TOTAL BYTES", "SHARED", "EXCLUSIVE (freed by drop)"], &rows));
+                println!("{db}.{collection}: {} bytes live, {} bytes held only by snapshots", reply.live_bytes, reply.snapshot_only_bytes);
+            }
         }
         SnapshotCommand::Rollback { collection, name, json } => {
             let request =

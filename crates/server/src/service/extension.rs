@@ -112,6 +112,28 @@ impl QuiverService for QuiverApi {
         }))
     }
 
+    async fn get_snapshot_usage(&self, request: Request<GetSnapshotUsageRequest>) -> RpcResult<GetSnapshotUsageResponse> {
+        let db = self.admit(&request)?;
+        let usage = self.engine.snapshot_usage(&db, &request.get_ref().collection_name).await;
+        reply(usage.map(|u| {
+            GetSnapshotUsageResponse {
+                live_bytes: u.live_bytes,
+                snapshot_only_bytes: u.snapshot_only_bytes,
+                snapshots: u
+                    .snapshots
+                    .into_iter()
+                    .map(|s| SnapshotUsage {
+                        snapshot_name: s.name,
+                        total_bytes: s.total_bytes,
+                        shared_bytes: s.shared_bytes,
+                        exclusive_bytes: s.exclusive_bytes,
+                    })
+                    .collect(),
+                ..Default::default()
+            }
+        }))
+    }
+
     async fn unmount_snapshot(&self, request: Request<UnmountSnapshotRequest>) -> RpcResult<Status> {
         let db = self.admit(&request)?;
         let r = request.into_inner();

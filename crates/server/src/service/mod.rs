@@ -139,6 +139,7 @@ with_status!(
     quiver_proto::quiver::DescribeRestoreJobResponse,
     quiver_proto::quiver::MountSnapshotResponse,
     quiver_proto::quiver::RollbackCollectionResponse,
+    quiver_proto::quiver::GetSnapshotUsageResponse,
 );
 
 type RpcResult<T> = Result<Response<T>, tonic::Status>;
