@@ -127,7 +127,13 @@ def test_full_lifecycle(server, client: MilvusClient, unique_name):
     assert re.search(rf"^Job ID:\s+{job_id}$", one, re.M), one
     assert re.search(r"^State:\s+Completed$", one, re.M), one
     assert re.search(rf"^Target:\s+default\.{target}$", one, re.M), one
-    assert json.loads(ok(cli(server.uri, "job", str(job_id), "--json")).stdout) == jobs[0]
+    described = json.loads(ok(cli(server.uri, "job", str(job_id), "--json")).stdout)
+    # `job` adds what Quiver's own service knows of the job: a clone (the default mode),
+    # its bytes, and the check of its files after Completed.
+    extension = {k: described.pop(k) for k in ("mode", "copied_bytes", "total_bytes", "verification", "verification_reason")}
+    assert described == jobs[0]
+    assert extension["mode"] == "clone" and extension["copied_bytes"] == extension["total_bytes"] > 0, extension
+    assert extension["verification"] in ("pending", "verified") and extension["verification_reason"] == "", extension
 
     assert snap in ok(cli(server.uri, "drop", source, snap)).stdout
     assert ok(cli(server.uri, "list", source)).stdout == ""
@@ -212,7 +218,8 @@ def test_usage_and_connection_errors_exit_2(server):
 def test_ctrl_c_while_waiting_leaves_the_restore_running(fresh_server, unique_name):
     """Ctrl-C during `restore --wait` stops the waiting, not the job: the CLI says the job
     goes on and how to follow it, exits 130 as a shell reports SIGINT, and the job
-    completes. The restore is stalled after its first file so it is surely running."""
+    completes. The restore (a copy: a clone takes milliseconds) is stalled after its first
+    file so it is surely running."""
     fresh_server.extra_env = {"QUIVER_FAILPOINTS": "restore.after_first_copy=sleep(4000)"}
     fresh_server.restart()
     client = fresh_server.client()
@@ -221,7 +228,7 @@ def test_ctrl_c_while_waiting_leaves_the_restore_running(fresh_server, unique_na
     ok(cli(fresh_server.uri, "create", source, snap))
     env = {k: v for k, v in os.environ.items() if k != "QUIVER_URI"}
     proc = subprocess.Popen(
-        [str(quiver_binary()), "snapshot", "--uri", fresh_server.uri, "restore", source, snap, target, "--wait"],
+        [str(quiver_binary()), "snapshot", "--uri", fresh_server.uri, "restore", source, snap, target, "--mode", "copy", "--wait"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env,
     )
     job_id = int(proc.stdout.readline())  # printed as soon as the job exists
