@@ -5,6 +5,7 @@ Servers of their own: GC runs every second with a 1 s grace period where GC matt
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from helpers import (
     snapshot_files,
     wait_restore,
 )
+from test_cli_snapshot import cli, ok
 from test_snapshots import (
     COMPLETED,
     FAILED,
@@ -43,6 +45,11 @@ GC_CONFIG = data_config(
     seal_idle_seconds=3600,
 )
 GC_WAIT_S = 30.0
+
+
+def in_mode(config: str | None, mode: str) -> str:
+    """`config` with `[data] restore_mode = mode` (restores clone by default)."""
+    return (config or "[data]\n").replace("[data]\n", f'[data]\nrestore_mode = "{mode}"\n', 1)
 
 
 def wait_until(pred, timeout: float = GC_WAIT_S, interval: float = 0.25):
@@ -79,8 +86,9 @@ def own_files(srv: QuiverServer, s3_location: str) -> list:
 # ---- GC protection ---------------------------------------------------------------------
 
 
-def test_gc_keeps_every_file_a_snapshot_references(make_server, unique_name):
-    srv = make_server(config=GC_CONFIG)
+@pytest.mark.parametrize("mode", ["copy", "clone"])
+def test_gc_keeps_every_file_a_snapshot_references(make_server, unique_name, mode):
+    srv = make_server(config=in_mode(GC_CONFIG, mode))
     c = srv.client()
     name, snap, target = unique_name("src"), unique_name("snap"), unique_name("dst")
     expected = build_source(c, name)
@@ -117,14 +125,24 @@ def test_gc_keeps_every_file_a_snapshot_references(make_server, unique_name):
     assert rows_by_pk(c, target) == expected
     assert search_hits(c, target) == hits
 
-    # Once the snapshot is dropped, its no-longer-live files are collected; the restored
-    # collection does not depend on them.
+    # Once the snapshot is dropped, its no-longer-live files are collected when nothing
+    # else needs them: a copy does not; a clone does, until it is dropped too.
     c.drop_snapshot(snap, name)
     dead = [srv.objects_dir / k for k in keys]
+    if mode == "clone":
+        time.sleep(3)
+        prove_gc_ran(srv)
+        assert all(p.exists() for p in dead), "GC deleted files the clone references"
+        c.release_collection(target)
+        c.load_collection(target)
+        assert rows_by_pk(c, target) == expected
+        c.drop_collection(target)
     assert wait_until(lambda: not any(p.exists() for p in dead)), (
-        "files of a dropped snapshot, no longer live, were never collected: "
+        "files nothing references any more were never collected: "
         + ", ".join(str(p) for p in dead if p.exists())
     )
+    if mode == "clone":
+        return
     c.release_collection(target)
     c.load_collection(target)
     assert rows_by_pk(c, target) == expected
@@ -315,7 +333,9 @@ def test_finished_restore_jobs_expire(make_server, unique_name):
 
 @pytest.mark.parametrize("kind", ["insert_log", "delta_log", "index_files", "missing"])
 def test_corrupt_snapshot_file_fails_the_restore(make_server, unique_name, kind):
-    srv = make_server()
+    """A copy verifies every file before Completed (and a clone checks each is there: see
+    test_a_clone_names_a_corrupt_file_after_completed for what it finds after)."""
+    srv = make_server(config=in_mode(None, "copy") if kind != "missing" else None)
     c = srv.client()
     name, target = unique_name("src"), unique_name("dst")
     build_source(c, name)
@@ -347,10 +367,56 @@ def test_corrupt_snapshot_file_fails_the_restore(make_server, unique_name, kind)
         c.describe_snapshot("s", name)
 
 
-def test_dropping_the_source_during_a_restore(make_server, unique_name):
+@pytest.mark.parametrize("kind", ["insert_log", "index_files"])
+def test_a_clone_names_a_corrupt_file_after_completed(make_server, unique_name, kind):
+    """A file changed in place (same size) passes a clone's presence check; the full
+    check right after Completed finds it and names it in the job and the log. (Delete
+    logs are read, and verified, before Completed: test_a_clone_with_a_corrupt_delete_log_fails.)"""
+    srv = make_server()
+    c = srv.client()
+    name, target = unique_name("src"), unique_name("dst")
+    build_source(c, name)
+    c.create_snapshot("s", name)
+    info = c.describe_snapshot("s", name)
+    keys = sorted(snapshot_files(srv.objects_dir, info.s3_location)["data_keys"])
+    key = next(k for k in keys if k.startswith(kind + "/"))
+    path: Path = srv.objects_dir / key
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    job = c.restore_snapshot("s", name, target)
+    final, _ = wait_restore(c, job)
+    assert final.state == COMPLETED, final
+    described = wait_until(lambda: (lambda j: j if j["verification"] != "pending" else None)(
+        json.loads(ok(cli(srv.uri, "job", str(job), "--json")).stdout)))
+    assert described["verification"] == "failed" and key in described["verification_reason"], described
+    assert "a cloned collection's file failed its check" in srv.log_text() and key in srv.log_text()
+
+
+def test_a_clone_with_a_corrupt_delete_log_fails(make_server, unique_name):
+    srv = make_server()
+    c = srv.client()
+    name, target = unique_name("src"), unique_name("dst")
+    build_source(c, name)
+    c.create_snapshot("s", name)
+    info = c.describe_snapshot("s", name)
+    keys = sorted(snapshot_files(srv.objects_dir, info.s3_location)["data_keys"])
+    key = next(k for k in keys if k.startswith("delta_log/"))
+    path: Path = srv.objects_dir / key
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    final, seen = wait_restore(c, c.restore_snapshot("s", name, target))
+    assert final.state == FAILED and key in final.reason, final
+    assert all(s.state != COMPLETED for s in seen)
+
+
+@pytest.mark.parametrize("mode", ["copy", "clone"])
+def test_dropping_the_source_during_a_restore(make_server, unique_name, mode):
     """The running restore pins the snapshot: the cascade skips it and GC keeps its
-    files, so the job completes exactly; afterwards the orphan snapshot is swept."""
-    srv = make_server(config=GC_CONFIG)
+    files, so the job completes exactly; afterwards the orphan snapshot is swept. The
+    source's files go then, except (for a clone) the ones the clone references."""
+    srv = make_server(config=in_mode(GC_CONFIG, mode))
     c = srv.client()
     name, target = unique_name("src"), unique_name("dst")
     create_source(c, name)
@@ -373,10 +439,20 @@ def test_dropping_the_source_during_a_restore(make_server, unique_name):
     assert rows_by_pk(c, target) == expected
     snap_own = own_files(srv, info.s3_location) if (srv.objects_dir / info.s3_location).exists() else []
     assert wait_until(lambda: not any(p.exists() for p in snap_own)), "orphan snapshot never swept"
-    assert wait_until(lambda: collection_data_files(srv, cid) == []), collection_data_files(srv, cid)
+    if mode == "clone":
+        shared = collection_data_files(srv, cid)
+        assert shared, "the clone's files are the source's"
+        time.sleep(3)
+        prove_gc_ran(srv)
+        assert all(p.exists() for p in shared), "GC deleted files the clone references"
+    else:
+        assert wait_until(lambda: collection_data_files(srv, cid) == []), collection_data_files(srv, cid)
     c.release_collection(target)
     c.load_collection(target)
     assert rows_by_pk(c, target) == expected
+    if mode == "clone":
+        c.drop_collection(target)
+        assert wait_until(lambda: collection_data_files(srv, cid) == []), collection_data_files(srv, cid)
 
 
 def test_pin_ttl_expiry_lets_the_sweeper_drop_an_orphan(make_server, unique_name):
