@@ -43,4 +43,4 @@ pub use engine::{Engine, EngineConfig, RollbackOutcome};
 pub use error::{EngineError, NameKind, Result};
 pub use gc::GcReport;
 pub use indexing::IndexProgress;
-pub use read::{QueryOutput, QueryRequest, QueryVectors, SearchOutput, SearchRequest};
+pub use read::{GroupScorer, HybridRequest, QueryOutput, QueryRequest, QueryVectors, Ranker, SearchOutput, SearchRequest};

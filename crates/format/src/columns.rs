@@ -16,6 +16,8 @@
 //! | FloatVector(dim) | FixedSizeList(Float32, dim) |
 //! | BinaryVector(dim) | FixedSizeBinary(dim / 8) |
 //! | Float16Vector(dim), BFloat16Vector(dim) | FixedSizeBinary(2 × dim) |
+//! | Int8Vector(dim) | FixedSizeList(Int8, dim) |
+//! | SparseFloatVector | List of Struct { index: UInt32, value: Float32 }, indices ascending |
 //!
 //! Each Arrow field carries the Milvus field id in its metadata (`quiver:field_id`), so
 //! a Parquet file read by Spark or pyarrow says which field each column is.
@@ -91,11 +93,25 @@ pub fn conform(schema: &CollectionSchema, batch: &RecordBatch) -> Result<RecordB
     RecordBatch::try_new(layout, arrays)
 }
 
+/// The child names of a sparse row's (index, value) pairs.
+pub const SPARSE_INDEX: &str = "index";
+pub const SPARSE_VALUE: &str = "value";
+
+/// The struct of one sparse pair: `index` (UInt32) and `value` (Float32).
+pub fn sparse_pair_fields() -> arrow_schema::Fields {
+    arrow_schema::Fields::from(vec![
+        Field::new(SPARSE_INDEX, ArrowType::UInt32, false),
+        Field::new(SPARSE_VALUE, ArrowType::Float32, false),
+    ])
+}
+
 /// The Arrow type of one field's column.
 pub fn arrow_type(field: &FieldSchema) -> ArrowType {
     let dim = field.dim().unwrap_or(0) as i32;
     match field.data_type {
         DataType::FloatVector => ArrowType::FixedSizeList(Arc::new(Field::new("item", ArrowType::Float32, false)), dim),
+        DataType::Int8Vector => ArrowType::FixedSizeList(Arc::new(Field::new("item", ArrowType::Int8, false)), dim),
+        DataType::SparseFloatVector => ArrowType::List(Arc::new(Field::new("item", ArrowType::Struct(sparse_pair_fields()), false))),
         DataType::BinaryVector => ArrowType::FixedSizeBinary(dim / 8),
         DataType::Float16Vector | DataType::BFloat16Vector => ArrowType::FixedSizeBinary(dim * 2),
         DataType::Array => {
@@ -120,6 +136,55 @@ pub fn arrow_schema(schema: &CollectionSchema) -> SchemaRef {
     }
     fields.push(Field::new(TS_COLUMN, ArrowType::UInt64, false));
     Arc::new(Schema::new(fields))
+}
+
+/// A sparse column's rows in CSR form, borrowed: list offsets (absolute positions into
+/// the pair arrays), indices and values.
+pub struct SparseParts<'a> {
+    pub offsets: &'a [i32],
+    pub indices: &'a [u32],
+    pub values: &'a [f32],
+}
+
+/// The parts of a SparseFloatVector column (its layout: `arrow_type` of such a field).
+pub fn sparse_parts(array: &dyn arrow_array::Array) -> Result<SparseParts<'_>, ArrowError> {
+    use arrow_array::cast::AsArray;
+    let list = array
+        .as_list_opt::<i32>()
+        .ok_or_else(|| ArrowError::SchemaError(format!("a sparse vector column is a List, not {}", array.data_type())))?;
+    let pairs = list.values().as_struct_opt().ok_or_else(|| ArrowError::SchemaError("sparse vector items are not structs".into()))?;
+    let indices = pairs
+        .column_by_name(SPARSE_INDEX)
+        .and_then(|c| c.as_primitive_opt::<arrow_array::types::UInt32Type>())
+        .ok_or_else(|| ArrowError::SchemaError("sparse vector items lack a UInt32 index".into()))?;
+    let values = pairs
+        .column_by_name(SPARSE_VALUE)
+        .and_then(|c| c.as_primitive_opt::<arrow_array::types::Float32Type>())
+        .ok_or_else(|| ArrowError::SchemaError("sparse vector items lack a Float32 value".into()))?;
+    Ok(SparseParts { offsets: list.value_offsets(), indices: indices.values(), values: values.values() })
+}
+
+/// A sparse column from rows of `(index, value)` pairs (as given, no checks).
+pub fn sparse_column<I>(rows: I) -> ArrayRef
+where
+    I: IntoIterator,
+    I::Item: IntoIterator<Item = (u32, f32)>,
+{
+    let (mut offsets, mut indices, mut values) = (vec![0i32], Vec::new(), Vec::new());
+    for row in rows {
+        for (index, value) in row {
+            indices.push(index);
+            values.push(value);
+        }
+        offsets.push(indices.len() as i32);
+    }
+    let pairs = arrow_array::StructArray::new(
+        sparse_pair_fields(),
+        vec![Arc::new(arrow_array::UInt32Array::from(indices)), Arc::new(Float32Array::from(values))],
+        None,
+    );
+    let item = Arc::new(Field::new("item", ArrowType::Struct(sparse_pair_fields()), false));
+    Arc::new(arrow_array::ListArray::new(item, arrow_buffer::OffsetBuffer::new(offsets.into()), Arc::new(pairs), None))
 }
 
 /// An IEEE 754 binary16 value (Float16Vector element, little-endian in storage) as f32.

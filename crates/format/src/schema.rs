@@ -53,11 +53,22 @@ pub enum DataType {
     FloatVector,
     Float16Vector,
     BFloat16Vector,
+    /// Variable-length `(u32 index, f32 value)` pairs; no `dim` (see [`crate::columns`]).
+    SparseFloatVector,
+    Int8Vector,
 }
 
 impl DataType {
     pub fn is_vector(self) -> bool {
-        matches!(self, DataType::BinaryVector | DataType::FloatVector | DataType::Float16Vector | DataType::BFloat16Vector)
+        matches!(
+            self,
+            DataType::BinaryVector
+                | DataType::FloatVector
+                | DataType::Float16Vector
+                | DataType::BFloat16Vector
+                | DataType::SparseFloatVector
+                | DataType::Int8Vector
+        )
     }
 
     pub fn is_integer(self) -> bool {
@@ -97,6 +108,8 @@ impl DataType {
             DataType::FloatVector => "FloatVector",
             DataType::Float16Vector => "Float16Vector",
             DataType::BFloat16Vector => "BFloat16Vector",
+            DataType::SparseFloatVector => "SparseFloatVector",
+            DataType::Int8Vector => "Int8Vector",
         }
     }
 }
@@ -455,7 +468,18 @@ fn validate_field(field: &FieldSchema, collection: &str) -> Result<()> {
     if field.name == DYNAMIC_FIELD_NAME {
         return Err(invalid(format!("field name {name} is reserved for the dynamic field")));
     }
-    if field.data_type.is_vector() {
+    if field.data_type == DataType::SparseFloatVector {
+        // A sparse row's dimension is its largest index; Milvus ignores a declared `dim`.
+        if field.nullable {
+            return Err(invalid(format!("vector type not support null, field: {name}")));
+        }
+        if field.default_value.is_some() {
+            return Err(invalid(format!("type not support default_value, type:{}", field.data_type.name())));
+        }
+        if field.is_partition_key || field.is_clustering_key {
+            return Err(invalid(format!("vector field {name} can not be a partition key or clustering key")));
+        }
+    } else if field.data_type.is_vector() {
         let dim = field.dim().ok_or_else(|| {
             invalid(format!("dimension is not defined in field type params of field {name}, check type param `dim` for vector field"))
         })?;

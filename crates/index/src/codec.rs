@@ -4,15 +4,19 @@
 //! offset size  field
 //!  0      4    magic "QVIX"
 //!  4      2    format version (u16 LE); readers refuse versions newer than FORMAT_VERSION
-//!  6      1    kind: 0 FLAT, 1 IVF_FLAT, 2 HNSW, 3 IVF_SQ8, 4 IVF_PQ
+//!  6      1    kind: 0 FLAT, 1 IVF_FLAT, 2 HNSW, 3 IVF_SQ8, 4 IVF_PQ,
+//!              5 SPARSE_INVERTED_INDEX, 6 SPARSE_WAND
 //!  7      1    metric: 0 L2, 1 IP, 2 COSINE, 3 HAMMING, 4 JACCARD
-//!  8      1    vector type: 0 float32, 1 binary (bit-packed)
+//!  8      1    vector type: 0 float32, 1 binary (bit-packed), 2 sparse
 //!  9      3    zero
-//! 12      4    dim (u32 LE): floats per row, or bits per row for binary
+//! 12      4    dim (u32 LE): floats per row, bits per row for binary, largest term + 1
+//!              for sparse (0 when every row is empty)
 //! 16      8    rows (u64 LE)
-//! 24      8    param a (u64 LE): IVF nlist, HNSW M, else 0
+//! 24      8    param a (u64 LE): IVF nlist, HNSW M, SPARSE_INVERTED_INDEX algorithm
+//!              (0 TAAT_NAIVE, 1 DAAT_WAND, 2 DAAT_MAXSCORE), else 0
 //! 32      8    param b (u64 LE): HNSW efConstruction; IVF_SQ8 refine (0/1); IVF_PQ
-//!              m | nbits << 32 | refine << 40; else 0
+//!              m | nbits << 32 | refine << 40; sparse kinds: drop_ratio_build's f32
+//!              bits; else 0
 //! 40      8    body length in bytes (u64 LE)
 //! 48      4    CRC-32C of the body (u32 LE)
 //! 52      ..   body
@@ -31,30 +35,37 @@
 //! - HNSW: `M^2` (f32; IP's inner-product reduction, 0 otherwise), the exact rows
 //!   (`rows` rows, as FLAT stores them), then usearch's own serialization
 //!   (`save_to_buffer`) of the graph, L2 and COSINE rows as bfloat16.
+//! - SPARSE_INVERTED_INDEX / SPARSE_WAND: `terms` (u32), the terms ascending (u32),
+//!   `terms + 1` posting-list starts (u32), every posting's row (u32, ascending within a
+//!   term), then every posting's value (f32), in the same order.
 //!
-//! Versions: 2 added the HNSW exact rows; 3 added IVF_SQ8 and IVF_PQ. A version 1 HNSW
+//! Versions: 2 added the HNSW exact rows; 3 added IVF_SQ8 and IVF_PQ; 4 added the sparse
+//! kinds. A version 1 HNSW
 //! body is `M^2` then usearch's serialization with float32 rows (readers recover the exact
 //! rows from it). A file records the oldest version that reads it ([`version_of`]), so an
 //! older build still loads the kinds it knows.
 
 use crate::vectors::Rows;
-use crate::{IndexError, IndexKind, Metric};
+use crate::{IndexError, IndexKind, Metric, SparseAlgo};
 
 pub(crate) const MAGIC: &[u8; 4] = b"QVIX";
 /// The newest format this build writes and reads.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 
 /// The oldest format version that reads an index of `kind`.
 pub(crate) fn version_of(kind: &IndexKind) -> u16 {
     match kind {
         IndexKind::Flat | IndexKind::IvfFlat { .. } | IndexKind::Hnsw { .. } => 2,
         IndexKind::IvfSq8 { .. } | IndexKind::IvfPq { .. } => 3,
+        IndexKind::SparseInverted { .. } | IndexKind::SparseWand { .. } => 4,
     }
 }
 
 const PQ_NBITS_SHIFT: u32 = 32;
 const PQ_REFINE_SHIFT: u32 = 40;
 const HEADER_LEN: usize = 52;
+/// The vector type byte of sparse indexes.
+const SPARSE_TYPE: u8 = 2;
 
 /// What the header says.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,13 +108,16 @@ pub(crate) fn encode(header: &Header, body: &[u8]) -> Vec<u8> {
         IndexKind::IvfPq { nlist, m, nbits, refine } => {
             (4, nlist as u64, m as u64 | (nbits as u64) << PQ_NBITS_SHIFT | (refine as u64) << PQ_REFINE_SHIFT)
         }
+        IndexKind::SparseInverted { algo, drop_ratio_build } => (5, algo.tag(), drop_ratio_build.to_bits() as u64),
+        IndexKind::SparseWand { drop_ratio_build } => (6, 0, drop_ratio_build.to_bits() as u64),
     };
+    let vector_type = if header.kind.is_sparse() { SPARSE_TYPE } else { header.binary as u8 };
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&version_of(&header.kind).to_le_bytes());
     out.push(tag);
     out.push(metric_tag(header.metric));
-    out.push(header.binary as u8);
+    out.push(vector_type);
     out.extend_from_slice(&[0; 3]);
     out.extend_from_slice(&(header.dim as u32).to_le_bytes());
     out.extend_from_slice(&(header.rows as u64).to_le_bytes());
@@ -155,14 +169,27 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Header, u16, &[u8]), IndexError> {
         4 if version >= 3 && b >> (PQ_REFINE_SHIFT + 1) == 0 => {
             IndexKind::IvfPq { nlist: a, m: b & 0xFFFF_FFFF, nbits: (b >> PQ_NBITS_SHIFT) & 0xFF, refine: b >> PQ_REFINE_SHIFT == 1 }
         }
+        5 if version >= 4 && b >> 32 == 0 => IndexKind::SparseInverted {
+            algo: SparseAlgo::from_tag(a as u64).ok_or_else(|| IndexError::corrupt(format!("unknown sparse algorithm {a}")))?,
+            drop_ratio_build: f32::from_bits(b as u32),
+        },
+        6 if version >= 4 && b >> 32 == 0 => IndexKind::SparseWand { drop_ratio_build: f32::from_bits(b as u32) },
         _ => return Err(IndexError::corrupt(format!("unknown index kind tag {tag}"))),
     };
+    let sparse = kind.is_sparse();
     let binary = match binary {
-        0 => false,
-        1 => true,
-        t => return Err(IndexError::corrupt(format!("unknown vector type tag {t}"))),
+        0 if !sparse => false,
+        1 if !sparse => true,
+        SPARSE_TYPE if sparse => false,
+        t => return Err(IndexError::corrupt(format!("vector type tag {t} does not fit index kind tag {tag}"))),
     };
     let metric = metric_from_tag(metric)?;
+    if sparse {
+        if metric != Metric::Ip || rows > u32::MAX as usize {
+            return Err(IndexError::corrupt("inconsistent header"));
+        }
+        return Ok((Header { kind, metric, binary, dim, rows }, version, body));
+    }
     if metric.is_binary() != binary || dim == 0 || (binary && !dim.is_multiple_of(8)) || rows > u32::MAX as usize {
         return Err(IndexError::corrupt("inconsistent header"));
     }
@@ -295,6 +322,6 @@ mod tests {
         assert!(decode(&flipped).unwrap_err().to_string().contains("checksum"));
         let mut newer = bytes.clone();
         newer[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
-        assert!(matches!(decode(&newer), Err(IndexError::NewerVersion { found: 4, supported: 3 })));
+        assert!(matches!(decode(&newer), Err(IndexError::NewerVersion { found: 5, supported: 4 })));
     }
 }

@@ -1,5 +1,6 @@
 //! FLAT (and BIN_FLAT): the rows themselves, searched exactly. Also the exact
-//! [`brute_force`] used for growing segments, where no index is built.
+//! [`brute_force`] used for growing segments, where no index is built (sparse rows go to
+//! the sparse module's own exact scan).
 
 use crate::codec::{self, Header, Reader, Writer};
 use crate::search::{self, Bounds, Hit, SearchParams};
@@ -15,6 +16,12 @@ pub fn brute_force(
     params: &SearchParams,
     allow: Option<&[bool]>,
 ) -> Result<Vec<Vec<Hit>>, IndexError> {
+    if let Vectors::Sparse(rows) = base {
+        if metric != Metric::Ip {
+            return Err(IndexError::UnsupportedMetric { metric, vector_type: "sparse" });
+        }
+        return crate::sparse::brute_force(*rows, queries, params, allow);
+    }
     let n = base.rows()?;
     vectors::check_metric(metric, base.is_binary())?;
     let (_, queries) = vectors::prepare_queries(metric, base.is_binary(), base.dim(), queries)?;

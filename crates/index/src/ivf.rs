@@ -75,7 +75,9 @@ fn ivf_shape(kind: &IndexKind) -> (usize, bool) {
     match *kind {
         IndexKind::IvfFlat { nlist } => (nlist, true),
         IndexKind::IvfSq8 { nlist, refine } | IndexKind::IvfPq { nlist, refine, .. } => (nlist, refine),
-        IndexKind::Flat | IndexKind::Hnsw { .. } => unreachable!("{kind:?} is not an IVF kind"),
+        IndexKind::Flat | IndexKind::Hnsw { .. } | IndexKind::SparseInverted { .. } | IndexKind::SparseWand { .. } => {
+            unreachable!("{kind:?} is not an IVF kind")
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Vector indexes for Quiver: FLAT, IVF_FLAT, IVF_SQ8, IVF_PQ and HNSW over float vectors
-//! (L2, IP, COSINE) and FLAT/IVF_FLAT (Milvus's BIN_FLAT/BIN_IVF_FLAT) and HNSW over bit-packed
-//! binary vectors (HAMMING, JACCARD), plus exact [`brute_force`] search for segments
-//! without an index.
+//! (L2, IP, COSINE), FLAT/IVF_FLAT (Milvus's BIN_FLAT/BIN_IVF_FLAT) and HNSW over bit-packed
+//! binary vectors (HAMMING, JACCARD) and an inverted index over sparse vectors (IP), plus
+//! exact [`brute_force`] search for segments without an index.
 //!
 //! Terms:
 //! - *row*: a vector's position in the batch the index was built from (the segment
@@ -29,6 +29,7 @@ mod kmeans;
 pub mod metric;
 mod quant;
 mod search;
+mod sparse;
 mod vectors;
 
 pub use codec::FORMAT_VERSION;
@@ -38,11 +39,12 @@ pub use hnsw::{MIN_DEFAULT_EF, brute_force_limit};
 pub use ivf::DEFAULT_NPROBE;
 pub use metric::Metric;
 pub use search::{Hit, SearchParams, parallel_map};
+pub use sparse::{SparseAlgo, SparseRows};
 pub use vectors::Vectors;
 
 /// Which index to build. Over binary vectors `Flat` and `IvfFlat` are Milvus's BIN_FLAT
 /// and BIN_IVF_FLAT.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum IndexKind {
     /// Exact search over the stored rows.
     Flat,
@@ -57,6 +59,11 @@ pub enum IndexKind {
     /// IVF lists of product-quantized residuals: `m` sub-vectors (must divide the
     /// dimension) of `nbits` (1..=8) each (float vectors only). `refine` as for `IvfSq8`.
     IvfPq { nlist: usize, m: usize, nbits: usize, refine: bool },
+    /// Inverted index over sparse vectors (Milvus's SPARSE_INVERTED_INDEX): the smallest
+    /// `drop_ratio_build` of all values are left out.
+    SparseInverted { algo: SparseAlgo, drop_ratio_build: f32 },
+    /// Milvus's SPARSE_WAND: the inverted index searched with `DAAT_WAND`.
+    SparseWand { drop_ratio_build: f32 },
 }
 
 impl IndexKind {
@@ -70,7 +77,14 @@ impl IndexKind {
             (IndexKind::Hnsw { .. }, _) => "HNSW",
             (IndexKind::IvfSq8 { .. }, _) => "IVF_SQ8",
             (IndexKind::IvfPq { .. }, _) => "IVF_PQ",
+            (IndexKind::SparseInverted { .. }, _) => "SPARSE_INVERTED_INDEX",
+            (IndexKind::SparseWand { .. }, _) => "SPARSE_WAND",
         }
+    }
+
+    /// Whether the kind indexes sparse vectors.
+    pub fn is_sparse(&self) -> bool {
+        matches!(self, IndexKind::SparseInverted { .. } | IndexKind::SparseWand { .. })
     }
 }
 
@@ -105,6 +119,12 @@ pub trait VectorIndex: Send + Sync {
 
 /// Builds an index over `vectors` (rows numbered from 0), using up to `threads` threads.
 pub fn build(kind: &IndexKind, metric: Metric, vectors: &Vectors, threads: usize) -> Result<Box<dyn VectorIndex>, IndexError> {
+    if kind.is_sparse() {
+        return Ok(Box::new(sparse::SparseIndex::build(kind, metric, vectors)?));
+    }
+    if let Vectors::Sparse(_) = vectors {
+        return Err(IndexError::VectorTypeMismatch { expected: "dense", got: "sparse" });
+    }
     let n = vectors.rows()?;
     vectors::check_metric(metric, vectors.is_binary())?;
     if n > u32::MAX as usize {
@@ -119,6 +139,7 @@ pub fn build(kind: &IndexKind, metric: Metric, vectors: &Vectors, threads: usize
             Box::new(ivf::IvfIndex::build(kind, metric, vectors, threads)?)
         }
         IndexKind::Hnsw { m, ef_construction } => Box::new(hnsw::HnswIndex::build(m, ef_construction, metric, vectors, threads)?),
+        IndexKind::SparseInverted { .. } | IndexKind::SparseWand { .. } => unreachable!("sparse kinds are built above"),
     })
 }
 
@@ -131,5 +152,6 @@ pub fn load(bytes: &[u8]) -> Result<Box<dyn VectorIndex>, IndexError> {
         IndexKind::Flat => Box::new(flat::FlatIndex::load(header, body)?),
         IndexKind::IvfFlat { .. } | IndexKind::IvfSq8 { .. } | IndexKind::IvfPq { .. } => Box::new(ivf::IvfIndex::load(header, body)?),
         IndexKind::Hnsw { .. } => Box::new(hnsw::HnswIndex::load(header, version, body)?),
+        IndexKind::SparseInverted { .. } | IndexKind::SparseWand { .. } => Box::new(sparse::SparseIndex::load(header, body)?),
     })
 }

@@ -30,6 +30,9 @@ pub struct SearchParams {
     /// Range search: the inner bound. L2/HAMMING/JACCARD: `range_filter <= score`;
     /// IP/COSINE: `score <= range_filter`.
     pub range_filter: Option<f32>,
+    /// Sparse search: the fraction of each query's smallest values left out (Milvus
+    /// `drop_ratio_search`, in `[0, 1)`).
+    pub drop_ratio_search: Option<f32>,
     /// Threads this call may use (over queries, or over rows for brute force); 0 or 1 =
     /// the calling thread only.
     pub threads: usize,
@@ -38,7 +41,16 @@ pub struct SearchParams {
 impl SearchParams {
     /// Plain top-`k` search with defaults for everything else.
     pub fn top_k(k: usize) -> SearchParams {
-        SearchParams { k, ef: None, nprobe: None, refine_candidates: None, radius: None, range_filter: None, threads: 1 }
+        SearchParams {
+            k,
+            ef: None,
+            nprobe: None,
+            refine_candidates: None,
+            radius: None,
+            range_filter: None,
+            drop_ratio_search: None,
+            threads: 1,
+        }
     }
 
     /// Whether this is a range search (a `radius` is given).

@@ -5,21 +5,31 @@
 
 use std::borrow::Cow;
 
-use crate::{IndexError, Metric, metric};
+use crate::{IndexError, Metric, SparseRows, metric};
 
 /// A borrowed batch of row-major vectors, all of one dimension.
 #[derive(Clone, Copy, Debug)]
 pub enum Vectors<'a> {
-    Float { dim: usize, data: &'a [f32] },
-    Binary { dim_bits: usize, data: &'a [u8] },
+    Float {
+        dim: usize,
+        data: &'a [f32],
+    },
+    Binary {
+        dim_bits: usize,
+        data: &'a [u8],
+    },
+    /// Sparse rows (inner product only); served by the sparse module alone.
+    Sparse(SparseRows<'a>),
 }
 
 impl<'a> Vectors<'a> {
-    /// The dimension: floats per row, or bits per row for binary vectors.
+    /// The dimension: floats per row, bits per row for binary vectors, one more than the
+    /// largest term for sparse ones.
     pub fn dim(&self) -> usize {
         match *self {
             Vectors::Float { dim, .. } => dim,
             Vectors::Binary { dim_bits, .. } => dim_bits,
+            Vectors::Sparse(rows) => rows.dim(),
         }
     }
 
@@ -37,6 +47,7 @@ impl<'a> Vectors<'a> {
                 }
                 (data.len(), dim_bits / 8)
             }
+            Vectors::Sparse(rows) => return rows.rows(),
         };
         if width == 0 {
             return Err(IndexError::param("dim", "vector dimension must be positive"));
@@ -48,7 +59,10 @@ impl<'a> Vectors<'a> {
     }
 
     pub(crate) fn type_name(&self) -> &'static str {
-        type_name(self.is_binary())
+        match self {
+            Vectors::Sparse(_) => "sparse",
+            _ => type_name(self.is_binary()),
+        }
     }
 }
 
@@ -69,7 +83,7 @@ pub(crate) fn prepare_queries<'a>(
     dim: usize,
     queries: &Vectors<'a>,
 ) -> Result<(usize, Rows<'a>), IndexError> {
-    if queries.is_binary() != binary {
+    if queries.is_binary() != binary || matches!(queries, Vectors::Sparse(_)) {
         return Err(IndexError::VectorTypeMismatch { expected: type_name(binary), got: queries.type_name() });
     }
     if queries.dim() != dim {
@@ -100,6 +114,7 @@ impl<'a> Rows<'a> {
             }
             Vectors::Float { dim, data } => Rows::Float { dim, data: Cow::Borrowed(data) },
             Vectors::Binary { dim_bits, data } => Rows::Binary { bytes: dim_bits / 8, data: Cow::Borrowed(data) },
+            Vectors::Sparse(_) => unreachable!("sparse rows never reach the dense kernels"),
         }
     }
 

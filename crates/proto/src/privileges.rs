@@ -55,6 +55,7 @@ pub const PRIVILEGES: &[(&str, Option<Rule>)] = &[
     ("GetVersion", None),
     ("HasCollection", None),
     ("HasPartition", Some(Rule { object: ObjectKind::Collection, privilege: "HasPartition" })),
+    ("HybridSearch", Some(Rule { object: ObjectKind::Collection, privilege: "Search" })),
     ("Insert", Some(Rule { object: ObjectKind::Collection, privilege: "Insert" })),
     ("ListAliases", Some(Rule { object: ObjectKind::Global, privilege: "ListAliases" })),
     ("ListCredUsers", Some(Rule { object: ObjectKind::Global, privilege: "SelectOwnership" })),
@@ -678,6 +679,18 @@ impl Guarded for crate::milvus::HasCollectionRequest {
 
 impl Guarded for crate::milvus::HasPartitionRequest {
     const RPC: &'static str = "HasPartition";
+
+    fn db_name(&self) -> &str {
+        &self.db_name
+    }
+
+    fn object_names(&self) -> Vec<&str> {
+        vec![self.collection_name.as_str()]
+    }
+}
+
+impl Guarded for crate::milvus::HybridSearchRequest {
+    const RPC: &'static str = "HybridSearch";
 
     fn db_name(&self) -> &str {
         &self.db_name

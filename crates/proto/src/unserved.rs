@@ -46,7 +46,6 @@ pub const UNSERVED: &[(&str, StatusAt)] = &[
     ("GetReplicateInfo", StatusAt::Nowhere),
     ("GetUserTags", StatusAt::Field(1)),
     ("HasNamespace", StatusAt::Field(1)),
-    ("HybridSearch", StatusAt::Field(1)),
     ("Import", StatusAt::Field(1)),
     ("ListFileResources", StatusAt::Field(1)),
     ("ListImportTasks", StatusAt::Field(1)),

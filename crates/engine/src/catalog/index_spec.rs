@@ -12,6 +12,12 @@ const FLOAT_VECTOR_INDEXES: &[&str] = &["FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ",
 const FLOAT_METRICS: &[&str] = &["L2", "IP", "COSINE"];
 const BINARY_VECTOR_INDEXES: &[&str] = &["BIN_FLAT", "BIN_IVF_FLAT", AUTOINDEX];
 const BINARY_METRICS: &[&str] = &["HAMMING", "JACCARD"];
+const SPARSE_VECTOR_INDEXES: &[&str] = &["SPARSE_INVERTED_INDEX", "SPARSE_WAND", AUTOINDEX];
+const SPARSE_METRICS: &[&str] = &["IP"];
+/// Milvus serves INT8_VECTOR with HNSW (and brute force); AUTOINDEX means HNSW.
+const INT8_VECTOR_INDEXES: &[&str] = &["FLAT", "HNSW", AUTOINDEX];
+/// Sparse search algorithms Milvus accepts (`inverted_index_algo`).
+const SPARSE_ALGORITHMS: &[&str] = &["TAAT_NAIVE", "DAAT_WAND", "DAAT_MAXSCORE"];
 /// The index of Geometry fields.
 pub const RTREE: &str = "RTREE";
 const SCALAR_INDEXES: &[&str] = &["INVERTED", "STL_SORT", "BITMAP", AUTOINDEX];
@@ -60,6 +66,8 @@ impl IndexSpec {
             return Ok(IndexSpec { index_type, metric_type: String::new(), params, json_cast });
         }
         let (types, metrics, default_metric): (&[&str], &[&str], &str) = match field.data_type {
+            DataType::SparseFloatVector => (SPARSE_VECTOR_INDEXES, SPARSE_METRICS, "IP"),
+            DataType::Int8Vector => (INT8_VECTOR_INDEXES, FLOAT_METRICS, "COSINE"),
             t if t.is_vector() && t != DataType::BinaryVector => (FLOAT_VECTOR_INDEXES, FLOAT_METRICS, "COSINE"),
             DataType::BinaryVector => (BINARY_VECTOR_INDEXES, BINARY_METRICS, "HAMMING"),
             _ => (SCALAR_INDEXES, &[], ""),
@@ -74,7 +82,11 @@ impl IndexSpec {
         let metric_type = if field.data_type.is_vector() {
             let metric = if metric_type.is_empty() { default_metric.to_string() } else { metric_type };
             if !metrics.contains(&metric.as_str()) {
-                let kind = if field.data_type == DataType::BinaryVector { "binary" } else { "float" };
+                let kind = match field.data_type {
+                    DataType::BinaryVector => "binary",
+                    DataType::SparseFloatVector => "sparse",
+                    _ => "float",
+                };
                 return Err(params_error(format!("{kind} vector index does not support metric type: {given_metric}")));
             }
             metric
@@ -105,6 +117,7 @@ impl IndexSpec {
                 check_int(&params, "max_degree", 1, 512)?;
                 check_int(&params, "search_list_size", 1, i32::MAX as i64)?;
             }
+            "SPARSE_INVERTED_INDEX" | "SPARSE_WAND" => check_sparse_params(&params)?,
             _ => {}
         }
         if let Some(policy) = params.get("warmup") {
@@ -141,6 +154,24 @@ fn check_bitmap(field: &FieldSchema) -> Result<()> {
     let served = field.data_type.is_integer() || matches!(field.data_type, DataType::Bool | DataType::VarChar | DataType::Array);
     if !served {
         return Err(params_error("bitmap index are only supported on bool, int, string and array field"));
+    }
+    Ok(())
+}
+
+/// `drop_ratio_build` in `[0, 1)` and a known `inverted_index_algo`, in Milvus's words.
+fn check_sparse_params(params: &BTreeMap<String, String>) -> Result<()> {
+    if let Some(raw) = params.get("drop_ratio_build") {
+        match raw.trim().parse::<f64>() {
+            Ok(ratio) if (0.0..1.0).contains(&ratio) => {}
+            _ => return Err(params_error(format!("param 'drop_ratio_build' ({raw}) should be in range [0.000000, 1.000000)"))),
+        }
+    }
+    if let Some(algo) = params.get("inverted_index_algo")
+        && !SPARSE_ALGORITHMS.contains(&algo.trim().to_ascii_uppercase().as_str())
+    {
+        return Err(params_error(format!(
+            "sparse inverted index algorithm {algo} not found or not supported, supported: {SPARSE_ALGORITHMS:?}"
+        )));
     }
     Ok(())
 }

@@ -15,7 +15,9 @@
 //! * checks `max_length` (in UTF-8 bytes) of VarChar values and of the VarChar elements
 //!   of arrays, `max_capacity` of arrays, and that JSON fields hold valid JSON text;
 //! * checks that every `$meta` row is a JSON object (a null row becomes `{}`);
-//! * checks that Geometry values are WKT and stores them as canonical WKT.
+//! * checks that Geometry values are WKT and stores them as canonical WKT;
+//! * checks sparse vector rows as Milvus does: indices strictly ascending and below
+//!   `u32::MAX`, values finite and not negative (empty rows are allowed).
 //!
 //! Every error names the field and, for a value, the row (0-based, in request order).
 
@@ -244,6 +246,7 @@ fn check_values(field: &FieldSchema, array: &ArrayRef) -> Result<()> {
                 )));
             }
         }
+        DataType::SparseFloatVector => check_sparse(name, array)?,
         DataType::VarChar => {
             for (row, s) in array.as_string::<i32>().iter().enumerate() {
                 if let Some(s) = s
@@ -296,6 +299,28 @@ fn check_values(field: &FieldSchema, array: &ArrayRef) -> Result<()> {
             }
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// Milvus's rules for sparse rows, in its words (with the field and row added).
+fn check_sparse(name: &str, array: &ArrayRef) -> Result<()> {
+    let parts = columns::sparse_parts(array.as_ref()).map_err(|e| bad(format!("field {name}: {e}")))?;
+    for (row, bounds) in parts.offsets.windows(2).enumerate() {
+        let range = bounds[0] as usize..bounds[1] as usize;
+        let (indices, values) = (&parts.indices[range.clone()], &parts.values[range]);
+        let problem = if indices.windows(2).any(|w| w[0] >= w[1]) {
+            Some("unsorted or same indices in sparse float vector".to_string())
+        } else if let Some(index) = indices.iter().find(|&&i| i == u32::MAX) {
+            Some(format!("invalid index in sparse float vector: {index}"))
+        } else if let Some(value) = values.iter().find(|v| !v.is_finite()) {
+            Some(format!("invalid value in sparse float vector: {value}"))
+        } else {
+            values.iter().find(|&&v| v < 0.0).map(|value| format!("negative value in sparse float vector: {value}"))
+        };
+        if let Some(problem) = problem {
+            return Err(bad(format!("{problem} (field {name}, row {row})")));
+        }
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use crate::catalog::model::{Collection, DEFAULT_PARTITION};
 use crate::compaction::CompactionPlan;
 use crate::data::{FlushOutcome, InsertColumns, MutationOutcome, SegmentInfo};
 use crate::error::{EngineError, Result};
-use crate::read::{self, QueryOutput, QueryRequest, SearchOutput, SearchRequest};
+use crate::read::{self, HybridRequest, QueryOutput, QueryRequest, SearchOutput, SearchRequest};
 use quiver_base::PartitionId;
 use quiver_expr::TemplateValue;
 use quiver_format::logs::PkColumn;
@@ -158,6 +158,16 @@ impl Engine {
         request: SearchRequest,
     ) -> Result<SearchOutput> {
         self.run_search(db, name, partitions, Some(keys), request).await
+    }
+
+    /// Several searches read at one timestamp, fused by a ranker (HybridSearch).
+    pub async fn hybrid_search(&self, db: &str, name: &str, partitions: &[String], mut request: HybridRequest) -> Result<SearchOutput> {
+        let collection = self.catalog.resolve(db, name)?;
+        let loaded = Self::loaded_partitions(&collection, partitions)?;
+        request.searches.iter_mut().for_each(|s| s.partitions = loaded.clone());
+        let read_ts = self.ctx.next_ts().await?.0;
+        let view = self.data.view(&collection)?;
+        read::off_runtime(move || read::hybrid_search(&collection, &view, &request, read_ts)).await
     }
 
     async fn run_search(

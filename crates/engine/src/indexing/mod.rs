@@ -22,11 +22,11 @@ use crate::context::Context;
 use crate::data::{Data, SegmentMeta};
 use crate::error::{EngineError, Result, decode, encode, internal};
 use crate::gc::Staging;
-use crate::read::segment_vectors;
+use crate::read::{QueryVectors, segment_vectors};
 use quiver_base::{BuildId, IndexId, SegmentId};
 use quiver_format::keys as object_keys;
 use quiver_format::schema::{DataType, FieldSchema};
-use quiver_index::{IndexKind, Metric, Vectors};
+use quiver_index::{IndexKind, Metric, SparseAlgo};
 use quiver_storage::Txn;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -61,12 +61,21 @@ pub fn default_pq_m(dim: usize) -> usize {
     [4, 2].into_iter().find(|w| dim.is_multiple_of(*w) && dim >= *w).map_or(dim.max(1), |w| dim / w)
 }
 
-/// The index kind a definition over `dim`-wide vectors asks for. Types Quiver serves
-/// with another algorithm (`served_by` says which) map onto it here.
-pub fn kind_of(definition: &IndexDefinition, dim: usize) -> IndexKind {
+/// The index kind a definition over `dim`-wide (or `sparse`) vectors asks for. Types
+/// Quiver serves with another algorithm (`served_by` says which) map onto it here.
+pub fn kind_of(definition: &IndexDefinition, dim: usize, sparse: bool) -> IndexKind {
     let nlist = || param(definition, "nlist", DEFAULT_NLIST);
+    let drop_ratio_build = || definition.params.get("drop_ratio_build").and_then(|v| v.trim().parse().ok()).unwrap_or(0.0);
     match definition.index_type.as_str() {
         "FLAT" | "BIN_FLAT" => IndexKind::Flat,
+        "SPARSE_WAND" => IndexKind::SparseWand { drop_ratio_build: drop_ratio_build() },
+        "SPARSE_INVERTED_INDEX" => IndexKind::SparseInverted {
+            algo: definition.params.get("inverted_index_algo").and_then(|a| SparseAlgo::parse(a)).unwrap_or(SparseAlgo::DaatMaxscore),
+            drop_ratio_build: drop_ratio_build(),
+        },
+        crate::catalog::index_spec::AUTOINDEX if sparse => {
+            IndexKind::SparseInverted { algo: SparseAlgo::DaatMaxscore, drop_ratio_build: drop_ratio_build() }
+        }
         "IVF_FLAT" | "BIN_IVF_FLAT" => IndexKind::IvfFlat { nlist: nlist() },
         "IVF_SQ8" => IndexKind::IvfSq8 { nlist: nlist(), refine: false },
         "IVF_PQ" => IndexKind::IvfPq {
@@ -206,13 +215,10 @@ impl Indexing {
         let vectors = if segment.loaded { segment_vectors(segment, field)? } else { self.stored_vectors(&meta, field).await? };
         let metric = Metric::parse(&definition.metric_type).map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
         let dim = field.dim().unwrap_or(0) as usize;
-        let kind = kind_of(definition, dim);
-        let binary = field.data_type == DataType::BinaryVector;
+        let kind = kind_of(definition, dim, field.data_type == DataType::SparseFloatVector);
         let started = std::time::Instant::now();
         let index = tokio::task::spawn_blocking(move || {
-            let (bits, floats) = vectors;
-            let input = if binary { Vectors::Binary { dim_bits: dim, data: &bits } } else { Vectors::Float { dim, data: &floats } };
-            let index = quiver_index::build(&kind, metric, &input, threads)?;
+            let index = quiver_index::build(&kind, metric, &vectors.as_vectors(), threads)?;
             let bytes = index.to_bytes()?;
             Ok::<_, quiver_index::IndexError>((index, bytes))
         })
@@ -247,7 +253,7 @@ impl Indexing {
     }
 
     /// The vectors of `field` from a sealed segment's insert logs.
-    async fn stored_vectors(&self, meta: &SegmentMeta, field: &FieldSchema) -> Result<(Vec<u8>, Vec<f32>)> {
+    async fn stored_vectors(&self, meta: &SegmentMeta, field: &FieldSchema) -> Result<QueryVectors> {
         let batches = self.data.read_segment_columns(meta, &[field.name.as_str()]).await?;
         let mut segment = crate::data::Segment::growing(meta.id, meta.partition, meta.shard);
         batches.into_iter().for_each(|b| segment.append(b, 0));

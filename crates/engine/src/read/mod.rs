@@ -3,11 +3,13 @@
 //! and run off the async runtime (they are CPU work); scalar indexes answer filters that
 //! are one test on an indexed field.
 
+mod hybrid;
 mod latest;
 mod query;
 pub mod scalar_index;
 mod search;
 
+pub use hybrid::{GroupScorer, HybridRequest, Ranker, hybrid_search};
 pub use query::{COUNT_STAR, OutputColumn, QueryOutput, QueryRequest, matching_pks, query};
 pub use search::{QueryVectors, SearchOutput, SearchRequest, search, segment_vectors, vectors_of_keys};
 

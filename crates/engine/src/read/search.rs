@@ -10,37 +10,54 @@ use crate::catalog::model::{Collection, IndexDefinition};
 use crate::data::{CollectionView, Segment};
 use crate::error::{EngineError, Result};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float32Type, UInt64Type};
+use arrow_array::types::{Float32Type, Int8Type, UInt64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use quiver_base::PartitionId;
 use quiver_expr::{Plan, TemplateValue};
-use quiver_format::columns::{META_COLUMN, TS_COLUMN, bf16_to_f32, f16_to_f32};
+use quiver_format::columns::{META_COLUMN, SparseParts, TS_COLUMN, bf16_to_f32, f16_to_f32, sparse_parts};
 use quiver_format::logs::PkColumn;
 use quiver_format::schema::{DataType, FieldSchema};
-use quiver_index::{Hit, Metric, SearchParams, Vectors, brute_force, parallel_map};
+use quiver_index::{Hit, Metric, SearchParams, SparseRows, Vectors, brute_force, parallel_map};
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-/// The query vectors of one search request, row-major.
+/// Owned vectors, row-major: the queries of one search request, or the rows of a
+/// segment an index is built from. Half-precision and int8 rows are widened to f32.
 #[derive(Clone, Debug)]
 pub enum QueryVectors {
-    Float { dim: usize, data: Vec<f32> },
-    Binary { dim_bits: usize, data: Vec<u8> },
+    Float {
+        dim: usize,
+        data: Vec<f32>,
+    },
+    Binary {
+        dim_bits: usize,
+        data: Vec<u8>,
+    },
+    /// Sparse rows in CSR form (`offsets` has one entry more than there are rows).
+    Sparse {
+        offsets: Vec<i32>,
+        indices: Vec<u32>,
+        values: Vec<f32>,
+    },
 }
 
 impl QueryVectors {
-    fn as_vectors(&self) -> Vectors<'_> {
+    pub fn as_vectors(&self) -> Vectors<'_> {
         match self {
             QueryVectors::Float { dim, data } => Vectors::Float { dim: *dim, data },
             QueryVectors::Binary { dim_bits, data } => Vectors::Binary { dim_bits: *dim_bits, data },
+            QueryVectors::Sparse { offsets, indices, values } => Vectors::Sparse(SparseRows { offsets, indices, values }),
         }
     }
 
-    fn dim(&self) -> usize {
-        match self {
-            QueryVectors::Float { dim, .. } => *dim,
-            QueryVectors::Binary { dim_bits, .. } => *dim_bits,
+    /// Sparse rows copied out of their Arrow column.
+    fn sparse(parts: &SparseParts) -> QueryVectors {
+        let (start, end) = (parts.offsets[0] as usize, *parts.offsets.last().expect("list offsets") as usize);
+        QueryVectors::Sparse {
+            offsets: parts.offsets.iter().map(|o| o - parts.offsets[0]).collect(),
+            indices: parts.indices[start..end].to_vec(),
+            values: parts.values[start..end].to_vec(),
         }
     }
 }
@@ -81,6 +98,8 @@ pub struct SearchOutput {
     pub group_by: Option<OutputColumn>,
     /// The timestamp the search read the collection at (Milvus's `session_ts`).
     pub read_ts: u64,
+    /// The metric the scores are in.
+    pub metric: Metric,
 }
 
 /// A hit before it is resolved to rows: which segment, which row of it.
@@ -95,8 +114,8 @@ struct Candidate {
 pub fn search(collection: &Collection, view: &CollectionView, request: &SearchRequest, read_ts: u64) -> Result<SearchOutput> {
     let field = vector_field(collection, request.anns_field.as_deref())?;
     let metric = resolve_metric(collection, field, request.metric.as_deref())?;
-    let graph =
-        collection.indexes.iter().any(|d| d.field_id == field.id && matches!(d.index_type.as_str(), "HNSW" | "DISKANN" | "AUTOINDEX"));
+    let graph = field.data_type != DataType::SparseFloatVector
+        && collection.indexes.iter().any(|d| d.field_id == field.id && matches!(d.index_type.as_str(), "HNSW" | "DISKANN" | "AUTOINDEX"));
     // As in Milvus, a plain graph search needs ef >= limit; a range search does not.
     if let Some(ef) = request.params.ef.filter(|&ef| graph && ef < request.limit && request.params.radius.is_none()) {
         return Err(EngineError::InvalidParameter(format!("ef ({ef}) must be at least the limit ({})", request.limit)));
@@ -159,7 +178,11 @@ fn vector_field<'a>(collection: &'a Collection, name: Option<&str>) -> Result<&'
 
 fn resolve_metric(collection: &Collection, field: &FieldSchema, requested: Option<&str>) -> Result<Metric> {
     let indexed: Option<&IndexDefinition> = collection.indexes.iter().find(|d| d.field_id == field.id);
-    let default = if field.data_type == DataType::BinaryVector { "HAMMING" } else { "COSINE" };
+    let default = match field.data_type {
+        DataType::BinaryVector => "HAMMING",
+        DataType::SparseFloatVector => "IP",
+        _ => "COSINE",
+    };
     let expected = indexed.map(|d| d.metric_type.as_str());
     let name = match (requested.filter(|m| !m.is_empty()), expected) {
         (Some(asked), Some(index)) if !asked.eq_ignore_ascii_case(index) => {
@@ -172,6 +195,13 @@ fn resolve_metric(collection: &Collection, field: &FieldSchema, requested: Optio
         (None, None) => default.to_string(),
     };
     let metric = Metric::parse(&name).map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+    let sparse = field.data_type == DataType::SparseFloatVector;
+    if sparse && metric != Metric::Ip {
+        return Err(EngineError::InvalidParameter(format!(
+            "metric type not match: invalid parameter[expected=IP][actual={name}]: only IP is supported for sparse float vector field {}",
+            field.name
+        )));
+    }
     if metric.is_binary() != (field.data_type == DataType::BinaryVector) {
         return Err(EngineError::InvalidParameter(format!(
             "metric type {name} is not supported for field {} of type {}",
@@ -183,11 +213,23 @@ fn resolve_metric(collection: &Collection, field: &FieldSchema, requested: Optio
 }
 
 fn check_dim(field: &FieldSchema, vectors: &QueryVectors) -> Result<()> {
+    let is_sparse = matches!(vectors, QueryVectors::Sparse { .. });
+    if is_sparse != (field.data_type == DataType::SparseFloatVector) {
+        return Err(EngineError::InvalidParameter(format!(
+            "the query vectors are not of the type of field {} ({})",
+            field.name,
+            field.data_type.name()
+        )));
+    }
+    if is_sparse {
+        // A sparse row's dimension is its largest index: any is fine.
+        return Ok(());
+    }
     let dim = field.dim().unwrap_or(0) as usize;
-    if vectors.dim() != dim {
+    if vectors.as_vectors().dim() != dim {
         return Err(EngineError::InvalidParameter(format!(
             "vector dimension mismatch, expected vector size {dim}, actual {} (field {})",
-            vectors.dim(),
+            vectors.as_vectors().dim(),
             field.name
         )));
     }
@@ -216,21 +258,28 @@ fn allowed_rows(segment: &Segment, state: &CollectionView, plan: Option<&Plan>, 
     Ok(Some(allow))
 }
 
-/// A batch's vectors as the index crate takes them (half-precision converted to f32).
-fn batch_vectors(field: &FieldSchema, array: &ArrayRef) -> Result<OwnedVectors> {
+/// A batch's vectors as the index crate takes them (half-precision and int8 widened to
+/// f32).
+fn batch_vectors(field: &FieldSchema, array: &ArrayRef) -> Result<QueryVectors> {
     let dim = field.dim().unwrap_or(0) as usize;
     Ok(match field.data_type {
         DataType::FloatVector => {
             let list = array.as_fixed_size_list();
             let values = list.values().as_primitive::<Float32Type>();
             let start = list.offset() * dim;
-            OwnedVectors::Float(dim, values.values()[start..start + list.len() * dim].to_vec())
+            QueryVectors::Float { dim, data: values.values()[start..start + list.len() * dim].to_vec() }
+        }
+        DataType::Int8Vector => {
+            let list = array.as_fixed_size_list();
+            let values = list.values().as_primitive::<Int8Type>();
+            let start = list.offset() * dim;
+            QueryVectors::Float { dim, data: values.values()[start..start + list.len() * dim].iter().map(|&v| v as f32).collect() }
         }
         DataType::BinaryVector => {
             let binary = array.as_fixed_size_binary();
             let width = dim / 8;
             let start = binary.offset() * width;
-            OwnedVectors::Binary(dim, binary.value_data()[start..start + binary.len() * width].to_vec())
+            QueryVectors::Binary { dim_bits: dim, data: binary.value_data()[start..start + binary.len() * width].to_vec() }
         }
         DataType::Float16Vector | DataType::BFloat16Vector => {
             let binary = array.as_fixed_size_binary();
@@ -242,24 +291,11 @@ fn batch_vectors(field: &FieldSchema, array: &ArrayRef) -> Result<OwnedVectors> 
                     out.push(if bf16 { bf16_to_f32(bits) } else { f16_to_f32(bits) });
                 }
             }
-            OwnedVectors::Float(dim, out)
+            QueryVectors::Float { dim, data: out }
         }
+        DataType::SparseFloatVector => QueryVectors::sparse(&sparse_parts(array.as_ref())?),
         other => return Err(EngineError::InvalidParameter(format!("{} is not a vector type", other.name()))),
     })
-}
-
-enum OwnedVectors {
-    Float(usize, Vec<f32>),
-    Binary(usize, Vec<u8>),
-}
-
-impl OwnedVectors {
-    fn as_vectors(&self) -> Vectors<'_> {
-        match self {
-            OwnedVectors::Float(dim, data) => Vectors::Float { dim: *dim, data },
-            OwnedVectors::Binary(dim_bits, data) => Vectors::Binary { dim_bits: *dim_bits, data },
-        }
-    }
 }
 
 fn better(metric: Metric) -> impl Fn(&Candidate, &Candidate) -> Ordering {
@@ -442,7 +478,7 @@ fn run(
         }),
         None => None,
     };
-    Ok(SearchOutput { topks, scores, pks, columns, output_fields: Vec::new(), group_by, read_ts })
+    Ok(SearchOutput { topks, scores, pks, columns, output_fields: Vec::new(), group_by, read_ts, metric })
 }
 
 /// Exact search batch by batch (growing segments, and sealed ones before their index is built).
@@ -474,7 +510,7 @@ fn exact_over_batches(
 
 /// A scalar value as a comparable text key (group-by values, primary keys); null is its
 /// own key.
-fn value_key(values: &ArrayRef, i: usize) -> String {
+pub(super) fn value_key(values: &ArrayRef, i: usize) -> String {
     use arrow_array::types::*;
     use arrow_schema::DataType as T;
     if values.is_null(i) {
@@ -552,23 +588,17 @@ pub fn vectors_of_keys(
         )));
     }
     let rows = arrow_select::take::take(vectors, &arrow_array::UInt64Array::from_iter_values(order.iter().map(|&r| r as u64)), None)?;
-    Ok(match batch_vectors(field, &rows)? {
-        OwnedVectors::Float(dim, data) => QueryVectors::Float { dim, data },
-        OwnedVectors::Binary(dim_bits, data) => QueryVectors::Binary { dim_bits, data },
-    })
+    batch_vectors(field, &rows)
 }
 
-/// All of a segment's vectors of `field`, row-major: `(bits, floats)`, one of them empty.
-pub fn segment_vectors(segment: &Segment, field: &FieldSchema) -> Result<(Vec<u8>, Vec<f32>)> {
-    let mut floats = Vec::new();
-    let mut bits = Vec::new();
-    for batch in &segment.batches {
-        match batch_vectors(field, batch.column_by_name(&field.name).expect("vector column"))? {
-            OwnedVectors::Float(_, data) => floats.extend(data),
-            OwnedVectors::Binary(_, data) => bits.extend(data),
-        }
+/// All of a segment's vectors of `field`, row-major.
+pub fn segment_vectors(segment: &Segment, field: &FieldSchema) -> Result<QueryVectors> {
+    let columns: Vec<&ArrayRef> = segment.batches.iter().map(|b| b.column_by_name(&field.name).expect("vector column")).collect();
+    if columns.is_empty() {
+        return batch_vectors(field, &arrow_array::new_empty_array(&quiver_format::columns::arrow_type(field)));
     }
-    Ok((bits, floats))
+    let refs: Vec<&dyn Array> = columns.iter().map(|c| c.as_ref()).collect();
+    batch_vectors(field, &arrow_select::concat::concat(&refs)?)
 }
 
 #[cfg(test)]

@@ -61,11 +61,11 @@ use arrow_array::{
 };
 use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer};
 use arrow_schema::DataType as ArrowType;
-use quiver_format::columns::{META_COLUMN, arrow_type};
+use quiver_format::columns::{META_COLUMN, SparseParts, arrow_type};
 use quiver_format::schema::{DataType, FieldSchema};
 use quiver_proto::schema::{
     self as wire, ArrayArray, BoolArray, DoubleArray, FieldData, FloatArray, GeometryWktArray, IntArray, JsonArray, LongArray, ScalarField,
-    VectorField, field_data::Field, scalar_field::Data as Scalar, vector_field::Data as Vector,
+    SparseFloatArray, VectorField, field_data::Field, scalar_field::Data as Scalar, vector_field::Data as Vector,
 };
 
 use super::schema::data_type_to_wire;
@@ -296,6 +296,9 @@ fn vector_to_arrow(field: &FieldSchema, data: &FieldData, num_rows: usize) -> Re
         None if num_rows == 0 => return Ok(arrow_array::new_empty_array(&arrow_type(field))),
         _ => return Err(format!("field {name}: {type_name} data must be in vectors")),
     };
+    if field.data_type == DataType::SparseFloatVector {
+        return sparse_to_arrow(field, &vectors.data, num_rows);
+    }
     let dim = field.dim().unwrap_or(0);
     // Milvus's checks, in its order and words: float data must split into whole rows of
     // the schema's dim, byte vectors must have the schema's dim per row.
@@ -337,6 +340,17 @@ fn vector_to_arrow(field: &FieldSchema, data: &FieldData, num_rows: usize) -> Re
             let bytes: Vec<u8> = floats.data.iter().flat_map(|&x| narrow(x).to_le_bytes()).collect();
             fixed_size_binary(field, bytes, num_rows)
         }
+        (DataType::Int8Vector, Some(Vector::Int8Vector(bytes))) => {
+            if bytes.len() != num_rows * dim {
+                return Err(wrong_length(bytes.len(), "bytes"));
+            }
+            let ArrowType::FixedSizeList(item, size) = arrow_type(field) else {
+                unreachable!("an Int8Vector's Arrow type is a FixedSizeList")
+            };
+            let values = Arc::new(Int8Array::from(bytes.iter().map(|&b| b as i8).collect::<Vec<i8>>()));
+            let list = FixedSizeListArray::try_new(item, size, values, None).map_err(|e| format!("field {name}: {e}"))?;
+            Ok(Arc::new(list))
+        }
         (DataType::BinaryVector, Some(Vector::BinaryVector(bytes)))
         | (DataType::Float16Vector, Some(Vector::Float16Vector(bytes)))
         | (DataType::BFloat16Vector, Some(Vector::Bfloat16Vector(bytes))) => {
@@ -356,6 +370,73 @@ fn vector_to_arrow(field: &FieldSchema, data: &FieldData, num_rows: usize) -> Re
             other.as_ref().map_or("nothing", vector_slot_name)
         )),
     }
+}
+
+/// A sparse column: one wire row is little-endian `(u32 index, f32 value)` pairs. Only
+/// the layout is checked here; the value rules are the engine's.
+fn sparse_to_arrow(field: &FieldSchema, data: &Option<Vector>, num_rows: usize) -> Result<ArrayRef, String> {
+    let name = &field.name;
+    let rows = match data {
+        Some(Vector::SparseFloatVector(sparse)) => &sparse.contents,
+        None if num_rows == 0 => return Ok(arrow_array::new_empty_array(&arrow_type(field))),
+        other => {
+            return Err(format!(
+                "field {name}: SparseFloatVector data must be in vectors.sparse_float_vector, got {}",
+                other.as_ref().map_or("nothing", vector_slot_name)
+            ));
+        }
+    };
+    if rows.len() != num_rows {
+        return Err(format!("the num_rows ({num_rows}) of field data({name}) does not match: got {} sparse rows", rows.len()));
+    }
+    if let Some(row) = rows.iter().find(|row| row.len() % SPARSE_PAIR_BYTES != 0) {
+        return Err(format!("invalid data length in sparse float vector: {}", row.len()));
+    }
+    Ok(quiver_format::columns::sparse_column(rows.iter().map(|row| row.chunks_exact(SPARSE_PAIR_BYTES).map(sparse_pair))))
+}
+
+/// Bytes of one `(u32 index, f32 value)` pair of a sparse row on the wire.
+const SPARSE_PAIR_BYTES: usize = 8;
+
+fn sparse_pair(bytes: &[u8]) -> (u32, f32) {
+    let (index, value) = bytes.split_at(4);
+    (u32::from_le_bytes(index.try_into().expect("4 bytes")), f32::from_le_bytes(value.try_into().expect("4 bytes")))
+}
+
+/// The wire form of sparse rows: each row's pairs as bytes, `dim` the largest index + 1.
+pub fn sparse_to_wire(parts: &SparseParts) -> SparseFloatArray {
+    let contents = parts
+        .offsets
+        .windows(2)
+        .map(|w| {
+            let range = w[0] as usize..w[1] as usize;
+            parts.indices[range.clone()]
+                .iter()
+                .zip(&parts.values[range])
+                .flat_map(|(index, value)| index.to_le_bytes().into_iter().chain(value.to_le_bytes()))
+                .collect()
+        })
+        .collect();
+    let (start, end) = (parts.offsets[0] as usize, *parts.offsets.last().expect("list offsets") as usize);
+    let dim = parts.indices[start..end].iter().max().map_or(0, |&i| i as i64 + 1);
+    SparseFloatArray { contents, dim }
+}
+
+/// Sparse query rows from the wire (a search's placeholder values), in CSR form.
+pub fn sparse_rows_from_wire(rows: &[Vec<u8>]) -> Result<(Vec<i32>, Vec<u32>, Vec<f32>), String> {
+    let mut offsets = vec![0i32];
+    let (mut indices, mut values) = (Vec::new(), Vec::new());
+    for row in rows {
+        if row.len() % SPARSE_PAIR_BYTES != 0 {
+            return Err(format!("invalid data length in sparse float vector: {}", row.len()));
+        }
+        for (index, value) in row.chunks_exact(SPARSE_PAIR_BYTES).map(sparse_pair) {
+            indices.push(index);
+            values.push(value);
+        }
+        offsets.push(i32::try_from(indices.len()).map_err(|_| "too many sparse query values".to_string())?);
+    }
+    Ok((offsets, indices, values))
 }
 
 fn fixed_size_binary(field: &FieldSchema, bytes: Vec<u8>, num_rows: usize) -> Result<ArrayRef, String> {
@@ -430,6 +511,8 @@ fn slot_name(data_type: DataType) -> &'static str {
         DataType::BinaryVector => "binary_vector",
         DataType::Float16Vector => "float16_vector",
         DataType::BFloat16Vector => "bfloat16_vector",
+        DataType::SparseFloatVector => "sparse_float_vector",
+        DataType::Int8Vector => "int8_vector",
     }
 }
 
@@ -487,6 +570,18 @@ pub fn from_arrow(field: &FieldSchema, array: &ArrayRef) -> FieldData {
             let values = list.values().slice(list.value_offset_at(0), list.len() * dim);
             let floats = values.as_primitive::<Float32Type>().iter().map(Option::unwrap_or_default).collect();
             Field::Vectors(VectorField { dim: dim as i64, data: Some(Vector::FloatVector(FloatArray { data: floats })) })
+        }
+        DataType::Int8Vector => {
+            let list = array.as_fixed_size_list();
+            let dim = list.value_length() as usize;
+            let values = list.values().slice(list.value_offset_at(0), list.len() * dim);
+            let bytes = values.as_primitive::<Int8Type>().values().iter().map(|&v| v as u8).collect();
+            Field::Vectors(VectorField { dim: dim as i64, data: Some(Vector::Int8Vector(bytes)) })
+        }
+        DataType::SparseFloatVector => {
+            let parts = quiver_format::columns::sparse_parts(array.as_ref()).expect("a sparse column in the sparse layout");
+            let sparse = sparse_to_wire(&parts);
+            Field::Vectors(VectorField { dim: sparse.dim, data: Some(Vector::SparseFloatVector(sparse)) })
         }
         DataType::BinaryVector | DataType::Float16Vector | DataType::BFloat16Vector => {
             let binary = array.as_fixed_size_binary();

@@ -27,6 +27,8 @@ pub fn data_type_from_wire(code: i32) -> Result<DataType, Invalid> {
         W::FloatVector => DataType::FloatVector,
         W::Float16Vector => DataType::Float16Vector,
         W::BFloat16Vector => DataType::BFloat16Vector,
+        W::SparseFloatVector => DataType::SparseFloatVector,
+        W::Int8Vector => DataType::Int8Vector,
         W::String => return Err("string data type not supported yet, please use VarChar type instead".to_string()),
         other => return Err(format!("data type {} is not supported by Quiver", other.as_str_name())),
     })
@@ -50,6 +52,8 @@ pub fn data_type_to_wire(data_type: DataType) -> i32 {
         DataType::FloatVector => W::FloatVector,
         DataType::Float16Vector => W::Float16Vector,
         DataType::BFloat16Vector => W::BFloat16Vector,
+        DataType::SparseFloatVector => W::SparseFloatVector,
+        DataType::Int8Vector => W::Int8Vector,
     };
     wire as i32
 }

@@ -244,6 +244,15 @@ fn field_value(field: &FieldSchema, column: &dyn Array, row: usize) -> Value {
             Some(bytes) => Value::Array(decode_halves(bytes.value(row), kind).map(float).collect()),
             None => arrow_value(column, row),
         },
+        // As pymilvus shows a sparse row: index -> value.
+        DataType::SparseFloatVector => match quiver_format::columns::sparse_parts(column) {
+            Ok(parts) => {
+                let range = parts.offsets[row] as usize..parts.offsets[row + 1] as usize;
+                let pairs = parts.indices[range.clone()].iter().zip(&parts.values[range]);
+                Value::Object(pairs.map(|(index, &value)| (index.to_string(), float(value))).collect())
+            }
+            Err(_) => arrow_value(column, row),
+        },
         _ => arrow_value(column, row),
     }
 }

@@ -14,12 +14,13 @@ use prost::Message;
 use quiver_proto::common::{DslType, KeyValuePair, PlaceholderGroup, PlaceholderType, PlaceholderValue};
 use quiver_proto::milvus::milvus_service_server::MilvusService;
 use quiver_proto::milvus::search_request::SearchInput;
-use quiver_proto::milvus::{DeleteRequest, InsertRequest, MutationResult, QueryRequest, SearchRequest, UpsertRequest};
+use quiver_proto::milvus::{DeleteRequest, HybridSearchRequest, InsertRequest, MutationResult, QueryRequest, SearchRequest, UpsertRequest};
 use quiver_proto::schema::i_ds::IdField;
 use quiver_proto::schema::template_array_value::Data as ArrayData;
 use quiver_proto::schema::template_value::Val;
 use quiver_proto::schema::{
-    BoolArray, CollectionSchema, DataType, DoubleArray, LongArray, StringArray, TemplateArrayValue, TemplateArrayValueArray, TemplateValue,
+    BoolArray, CollectionSchema, DataType, DoubleArray, LongArray, SearchResultData, StringArray, TemplateArrayValue,
+    TemplateArrayValueArray, TemplateValue,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -258,26 +259,46 @@ pub async fn query(api: Api, call: Call<QueryBody>) -> Answer {
 /// The query vectors of a search as a placeholder group: float lists for float vector
 /// fields (the server reads them for float16 and bfloat16 fields too), byte lists for
 /// binary ones.
-fn placeholder_group(data: &[Value], binary: bool) -> Result<Vec<u8>, Failure> {
-    let invalid = |i: usize, v: &Value| Failure::from(status::rest_body_invalid(format!("query vector {i} is {v}, not a list of numbers")));
+fn placeholder_group(data: &[Value], field_type: i32) -> Result<Vec<u8>, Failure> {
+    let kind = match DataType::try_from(field_type) {
+        Ok(DataType::BinaryVector) => PlaceholderType::BinaryVector,
+        Ok(DataType::SparseFloatVector) => PlaceholderType::SparseFloatVector,
+        Ok(DataType::Int8Vector) => PlaceholderType::Int8Vector,
+        _ => PlaceholderType::FloatVector,
+    };
+    let invalid = |i: usize, v: &Value| {
+        Failure::from(status::rest_body_invalid(format!("query vector {i} is {v}, not a {} vector", kind.as_str_name())))
+    };
     let mut values = Vec::with_capacity(data.len());
     for (i, vector) in data.iter().enumerate() {
-        let numbers = vector.as_array().ok_or_else(|| invalid(i, vector))?;
-        let bytes = if binary {
-            numbers
-                .iter()
-                .map(|n| n.as_u64().and_then(|b| u8::try_from(b).ok()).ok_or_else(|| invalid(i, vector)))
-                .collect::<Result<Vec<_>, _>>()?
+        let bytes = if kind == PlaceholderType::SparseFloatVector {
+            // {"index": value, ...}, sent as (u32 index, f32 value) pairs by index.
+            let object = vector.as_object().ok_or_else(|| invalid(i, vector))?;
+            let mut pairs = Vec::with_capacity(object.len());
+            for (index, value) in object {
+                let index: u32 = index.trim().parse().map_err(|_| invalid(i, vector))?;
+                pairs.push((index, value.as_f64().ok_or_else(|| invalid(i, vector))? as f32));
+            }
+            pairs.sort_by_key(|p| p.0);
+            pairs.iter().flat_map(|(index, value)| index.to_le_bytes().into_iter().chain(value.to_le_bytes())).collect()
         } else {
+            let numbers = vector.as_array().ok_or_else(|| invalid(i, vector))?;
             let mut bytes = Vec::with_capacity(numbers.len() * 4);
             for n in numbers {
-                bytes.extend_from_slice(&(n.as_f64().ok_or_else(|| invalid(i, vector))? as f32).to_le_bytes());
+                match kind {
+                    PlaceholderType::BinaryVector => {
+                        bytes.push(n.as_u64().and_then(|b| u8::try_from(b).ok()).ok_or_else(|| invalid(i, vector))?)
+                    }
+                    PlaceholderType::Int8Vector => {
+                        bytes.push(n.as_i64().and_then(|b| i8::try_from(b).ok()).ok_or_else(|| invalid(i, vector))? as u8)
+                    }
+                    _ => bytes.extend_from_slice(&(n.as_f64().ok_or_else(|| invalid(i, vector))? as f32).to_le_bytes()),
+                }
             }
             bytes
         };
         values.push(bytes);
     }
-    let kind = if binary { PlaceholderType::BinaryVector } else { PlaceholderType::FloatVector };
     let group =
         PlaceholderGroup { placeholders: vec![PlaceholderValue { tag: "$0".into(), r#type: kind as i32, values, ..Default::default() }] };
     Ok(group.encode_to_vec())
@@ -313,13 +334,12 @@ fn search_params(body: &SearchBody, anns_field: &str) -> Vec<KeyValuePair> {
     pairs
 }
 
-pub async fn search(api: Api, call: Call<SearchBody>) -> Answer {
-    let body = &call.body;
-    let schema = schema_of(&api, &call.db, &body.collection_name).await?;
-    let field = vector_field(&schema, &body.anns_field)?;
-    let placeholders = placeholder_group(&body.data, field.data_type == DataType::BinaryVector as i32)?;
-    let search = SearchRequest {
-        db_name: call.db.clone(),
+/// The gRPC request of one search body.
+fn search_request(schema: &CollectionSchema, db: &str, body: &SearchBody) -> Result<SearchRequest, Failure> {
+    let field = vector_field(schema, &body.anns_field)?;
+    let placeholders = placeholder_group(&body.data, field.data_type)?;
+    Ok(SearchRequest {
+        db_name: db.to_string(),
         collection_name: body.collection_name.clone(),
         partition_names: body.partition_names.clone(),
         dsl: body.filter.clone(),
@@ -330,31 +350,135 @@ pub async fn search(api: Api, call: Call<SearchBody>) -> Answer {
         expr_template_values: template_values(&body.expr_params)?,
         search_input: Some(SearchInput::PlaceholderGroup(placeholders)),
         ..Default::default()
-    };
-    let reply = replied(api.search(request(search)).await)?;
-    let Some(results) = reply.results else { return Ok(json!([])) };
-    let mut found = rows::rows(&results.fields_data, &results.output_fields, call.int64_as_text);
+    })
+}
+
+/// Search results as the REST API's rows: output fields, `id` and `distance`.
+fn hit_rows(results: Option<SearchResultData>, int64_as_text: bool) -> Value {
+    let Some(results) = results else { return json!([]) };
+    let mut found = rows::rows(&results.fields_data, &results.output_fields, int64_as_text);
     let ids: Vec<Value> = match results.ids.and_then(|ids| ids.id_field) {
-        Some(IdField::IntId(ids)) => ids.data.into_iter().map(|id| int64(id, call.int64_as_text)).collect(),
+        Some(IdField::IntId(ids)) => ids.data.into_iter().map(|id| int64(id, int64_as_text)).collect(),
         Some(IdField::StrId(ids)) => ids.data.into_iter().map(Value::from).collect(),
         None => Vec::new(),
     };
     found.resize_with(ids.len(), Map::new);
-    Ok(found
-        .into_iter()
-        .zip(ids)
-        .zip(results.scores)
-        .map(|((mut row, id), score)| {
-            row.insert("id".into(), id);
-            row.insert("distance".into(), rows::float32(score));
-            Value::Object(row)
-        })
-        .collect())
+    Value::Array(
+        found
+            .into_iter()
+            .zip(ids)
+            .zip(results.scores)
+            .map(|((mut row, id), score)| {
+                row.insert("id".into(), id);
+                row.insert("distance".into(), rows::float32(score));
+                Value::Object(row)
+            })
+            .collect(),
+    )
 }
 
-/// Quiver's gRPC service has no HybridSearch, so neither has its REST API.
-pub async fn hybrid_search(_: Api, _: Call<Value>) -> Answer {
-    Err(status::unserved("HybridSearch").into())
+pub async fn search(api: Api, call: Call<SearchBody>) -> Answer {
+    let schema = schema_of(&api, &call.db, &call.body.collection_name).await?;
+    let search = search_request(&schema, &call.db, &call.body)?;
+    let reply = replied(api.search(request(search)).await)?;
+    Ok(hit_rows(reply.results, call.int64_as_text))
+}
+
+/// One sub-search of a hybrid search body: Milvus names its search parameters `params`
+/// and its metric `metricType`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubSearchBody {
+    data: Vec<Value>,
+    #[serde(default)]
+    anns_field: String,
+    #[serde(default)]
+    filter: String,
+    #[serde(default = "default_limit")]
+    limit: i64,
+    #[serde(default)]
+    offset: i64,
+    #[serde(default)]
+    metric_type: Option<String>,
+    #[serde(default)]
+    params: Map<String, Value>,
+    #[serde(default)]
+    expr_params: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HybridSearchBody {
+    collection_name: String,
+    search: Vec<SubSearchBody>,
+    #[serde(default)]
+    rerank: Map<String, Value>,
+    #[serde(default = "default_limit")]
+    limit: i64,
+    #[serde(default)]
+    offset: i64,
+    #[serde(default)]
+    output_fields: Vec<String>,
+    #[serde(default)]
+    partition_names: Vec<String>,
+    #[serde(default)]
+    grouping_field: String,
+    #[serde(default)]
+    group_size: i64,
+}
+
+pub async fn hybrid_search(api: Api, call: Call<HybridSearchBody>) -> Answer {
+    let body = &call.body;
+    let schema = schema_of(&api, &call.db, &body.collection_name).await?;
+    let mut requests = Vec::with_capacity(body.search.len());
+    for sub in &body.search {
+        let mut search_params = Map::new();
+        search_params.insert("params".into(), Value::Object(sub.params.clone()));
+        if let Some(metric) = sub.metric_type.clone().or_else(|| sub.params.get("metric_type").map(text_of)) {
+            search_params.insert("metricType".into(), Value::String(metric));
+        }
+        let one = SearchBody {
+            collection_name: body.collection_name.clone(),
+            data: sub.data.clone(),
+            anns_field: sub.anns_field.clone(),
+            filter: sub.filter.clone(),
+            limit: sub.limit,
+            offset: sub.offset,
+            output_fields: body.output_fields.clone(),
+            search_params,
+            partition_names: body.partition_names.clone(),
+            grouping_field: String::new(),
+            group_size: 0,
+            expr_params: sub.expr_params.clone(),
+        };
+        requests.push(search_request(&schema, &call.db, &one)?);
+    }
+    let kv = |key: &str, value: String| KeyValuePair { key: key.to_string(), value };
+    let mut rank_params =
+        vec![kv("limit", body.limit.to_string()), kv("offset", body.offset.to_string()), kv("round_decimal", "-1".into())];
+    if let Some(strategy) = body.rerank.get("strategy") {
+        rank_params.push(kv("strategy", text_of(strategy)));
+    }
+    if let Some(params) = body.rerank.get("params") {
+        rank_params.push(kv("params", params.to_string()));
+    }
+    if !body.grouping_field.is_empty() {
+        rank_params.push(kv("group_by_field", body.grouping_field.clone()));
+        if body.group_size > 0 {
+            rank_params.push(kv("group_size", body.group_size.to_string()));
+        }
+    }
+    let hybrid = HybridSearchRequest {
+        db_name: call.db.clone(),
+        collection_name: body.collection_name.clone(),
+        partition_names: body.partition_names.clone(),
+        requests,
+        rank_params,
+        output_fields: body.output_fields.clone(),
+        ..Default::default()
+    };
+    let reply = replied(api.hybrid_search(request(hybrid)).await)?;
+    Ok(hit_rows(reply.results, call.int64_as_text))
 }
 
 /// `exprParams` (the values of a filter's `{name}` placeholders) as template values.

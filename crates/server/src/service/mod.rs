@@ -11,6 +11,7 @@ mod compaction;
 mod data;
 mod database;
 mod extension;
+mod hybrid;
 mod index;
 mod load;
 mod partition;
@@ -501,6 +502,11 @@ impl MilvusService for MilvusApi {
     async fn search(&self, request: Request<SearchRequest>) -> RpcResult<SearchResults> {
         let db = self.admit(&request)?;
         reply(search::search(&self.engine, &db, request.get_ref()).await)
+    }
+
+    async fn hybrid_search(&self, request: Request<HybridSearchRequest>) -> RpcResult<SearchResults> {
+        let db = self.admit(&request)?;
+        reply(hybrid::hybrid_search(&self.engine, &db, request.get_ref()).await)
     }
 
     async fn create_snapshot(&self, request: Request<CreateSnapshotRequest>) -> RpcResult<Status> {

@@ -21,7 +21,8 @@ fn invalid(message: impl Into<String>) -> EngineError {
 
 /// Index search parameters, read from the `params` JSON or, as Milvus also accepts, as
 /// top-level search parameters.
-pub(crate) const INDEX_SEARCH_PARAMS: &[&str] = &["ef", "nprobe", "search_list", "reorder_k", "refine_k", "radius", "range_filter"];
+pub(crate) const INDEX_SEARCH_PARAMS: &[&str] =
+    &["ef", "nprobe", "search_list", "reorder_k", "refine_k", "radius", "range_filter", "drop_ratio_search", "dim_max_score_ratio"];
 
 /// The search parameters pymilvus sends as string KVs, `params` JSON folded in.
 #[derive(Default)]
@@ -41,6 +42,8 @@ struct Params {
     refine_k: Option<f64>,
     radius: Option<f32>,
     range_filter: Option<f32>,
+    /// Sparse search: the fraction of each query's smallest values left out.
+    drop_ratio_search: Option<f32>,
     /// Search iterator v2 (`search_iter_v2`): the reply carries the iterator's token and
     /// the bound its next page starts after.
     iterator: bool,
@@ -77,6 +80,21 @@ fn parse_params(pairs: &[KeyValuePair]) -> Result<Params> {
                 p.refine_k = Some(factor);
             }
             "nprobe" => p.nprobe = Some(json_number(key, value)? as usize),
+            "drop_ratio_search" => {
+                let ratio = json_number(key, value)?;
+                if !(0.0..1.0).contains(&ratio) {
+                    return Err(invalid(format!("drop_ratio_search [{ratio}] should be in range [0.000000, 1.000000)")));
+                }
+                p.drop_ratio_search = Some(ratio as f32);
+            }
+            // DAAT_MAXSCORE's pruning bound: no effect on the exact scan, but checked as
+            // Milvus checks it.
+            "dim_max_score_ratio" => {
+                let ratio = json_number(key, value)?;
+                if !(0.5..=1.3).contains(&ratio) {
+                    return Err(invalid(format!("dim_max_score_ratio {ratio} should be in range [0.500000, 1.300000]")));
+                }
+            }
             "radius" => p.radius = Some(json_number(key, value)? as f32),
             "range_filter" => p.range_filter = Some(json_number(key, value)? as f32),
             "metric_type" => {
@@ -134,17 +152,24 @@ fn query_vectors(bytes: &[u8]) -> Result<(QueryVectors, usize)> {
     if rows.is_empty() {
         return Err(invalid("the search request holds no query vectors"));
     }
+    let kind = PlaceholderType::try_from(value.r#type).unwrap_or(PlaceholderType::None);
+    if kind == PlaceholderType::SparseFloatVector {
+        let (offsets, indices, values) = field_data::sparse_rows_from_wire(rows).map_err(invalid)?;
+        return Ok((QueryVectors::Sparse { offsets, indices, values }, rows.len()));
+    }
     let width = rows[0].len();
     if rows.iter().any(|r| r.len() != width) {
         return Err(invalid("query vectors of one search must have the same dimension"));
     }
-    let kind = PlaceholderType::try_from(value.r#type).unwrap_or(PlaceholderType::None);
     let vectors = match kind {
         PlaceholderType::FloatVector => QueryVectors::Float {
             dim: width / 4,
             data: rows.iter().flat_map(|r| r.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect(),
         },
         PlaceholderType::BinaryVector => QueryVectors::Binary { dim_bits: width * 8, data: rows.concat() },
+        PlaceholderType::Int8Vector => {
+            QueryVectors::Float { dim: width, data: rows.concat().into_iter().map(|b| b as i8 as f32).collect() }
+        }
         PlaceholderType::Float16Vector | PlaceholderType::BFloat16Vector => {
             let bf16 = kind == PlaceholderType::BFloat16Vector;
             QueryVectors::Float {
@@ -161,7 +186,18 @@ fn query_vectors(bytes: &[u8]) -> Result<(QueryVectors, usize)> {
     Ok((vectors, rows.len()))
 }
 
-pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<SearchResults> {
+/// A wire search request in engine terms.
+pub(super) struct ParsedSearch {
+    pub request: SearchRequest,
+    /// For a search by primary keys: the keys whose stored vectors are the queries.
+    pub keys: Option<PkColumn>,
+    pub round_decimal: i64,
+    /// Search iterator v2: the token and last bound of the page before.
+    iterator: Option<(Option<String>, Option<f32>)>,
+}
+
+/// The parameters, query vectors (or keys) and filter of one wire search request.
+pub(super) fn parse_search(request: &WireSearch) -> Result<ParsedSearch> {
     let params = parse_params(&request.search_params)?;
     // Search by primary keys: the rows' own vectors are the queries, looked up by the
     // engine in the view it searches.
@@ -181,16 +217,10 @@ pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<S
         None => return Err(invalid("the search request holds no query vectors")),
     };
     let limit = params.limit.ok_or_else(|| invalid("topk (limit) is required for search"))?;
-    if limit == 0 || limit > MAX_TOPK {
-        return Err(invalid(format!("topk [{limit}] is invalid, it should be in range [1, {MAX_TOPK}]")));
-    }
-    if limit + params.offset > MAX_TOPK {
-        return Err(invalid(format!("(offset+limit) should be in range [1, {MAX_TOPK}], but got {}", limit + params.offset)));
-    }
+    check_limit(limit, params.offset)?;
     if params.iterator && nq != 1 {
         return Err(invalid("search iterator v2 does not support processing multiple vectors simultaneously"));
     }
-    let collection = engine.resolve(db, &request.collection_name)?;
     let templates = templates::from_wire(&request.expr_template_values).map_err(EngineError::InvalidParameter)?;
     let search = SearchRequest {
         anns_field: params.anns_field,
@@ -206,6 +236,7 @@ pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<S
             refine_candidates: params.reorder_k.or(params.refine_k.map(|factor| (factor * limit as f64).ceil() as usize)),
             radius: params.radius,
             range_filter: params.range_filter,
+            drop_ratio_search: params.drop_ratio_search,
             ..SearchParams::top_k(limit)
         },
         filter: request.dsl.clone(),
@@ -216,19 +247,38 @@ pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<S
         group_size: params.group_size,
         after_score: params.last_bound.filter(|_| params.iterator),
     };
+    let iterator = params.iterator.then_some((params.iterator_token, params.last_bound));
+    Ok(ParsedSearch { request: search, keys, round_decimal: params.round_decimal, iterator })
+}
+
+/// Milvus's bounds on `limit` and `offset + limit`.
+pub(super) fn check_limit(limit: usize, offset: usize) -> Result<()> {
+    if limit == 0 || limit > MAX_TOPK {
+        return Err(invalid(format!("topk [{limit}] is invalid, it should be in range [1, {MAX_TOPK}]")));
+    }
+    if limit + offset > MAX_TOPK {
+        return Err(invalid(format!("(offset+limit) should be in range [1, {MAX_TOPK}], but got {}", limit + offset)));
+    }
+    Ok(())
+}
+
+pub async fn search(engine: &Engine, db: &str, request: &WireSearch) -> Result<SearchResults> {
+    let ParsedSearch { request: search, keys, round_decimal, iterator } = parse_search(request)?;
+    let (nq, limit) = (search.nq, search.limit);
+    let collection = engine.resolve(db, &request.collection_name)?;
     let output = match keys {
         Some(keys) => engine.search_by_keys(db, &request.collection_name, &request.partition_names, keys, search).await?,
         None => engine.search(db, &request.collection_name, &request.partition_names, search).await?,
     };
     // The next page starts after this page's last hit (or where this one started).
-    let iterator = params.iterator.then(|| SearchIteratorV2Results {
-        token: params.iterator_token.clone().unwrap_or_else(|| output.read_ts.to_string()),
-        last_bound: output.scores.last().copied().or(params.last_bound).unwrap_or_default(),
+    let iterator = iterator.map(|(token, last_bound)| SearchIteratorV2Results {
+        token: token.unwrap_or_else(|| output.read_ts.to_string()),
+        last_bound: output.scores.last().copied().or(last_bound).unwrap_or_default(),
     });
-    Ok(results(&collection.schema.primary_field().name, &collection.name, nq, limit, params.round_decimal, iterator, output))
+    Ok(results(&collection.schema.primary_field().name, &collection.name, nq, limit, round_decimal, iterator, output))
 }
 
-fn results(
+pub(super) fn results(
     pk_name: &str,
     collection: &str,
     nq: usize,
