@@ -13,7 +13,10 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use quiver_index::{FORMAT_VERSION, Hit, IndexError, IndexKind, Metric, SearchParams, VectorIndex, Vectors, brute_force, build, load};
+use quiver_index::{
+    FORMAT_VERSION, Hit, IndexError, IndexKind, Metric, SearchParams, SparseAlgo, SparseRows, VectorIndex, Vectors, brute_force, build,
+    load,
+};
 
 // ---------------------------------------------------------------------------------------
 // Seeded data
@@ -313,6 +316,7 @@ fn range_search_returns_the_rows_within_range() {
             IndexKind::Hnsw { .. } => 0.95,
             IndexKind::IvfFlat { .. } => 0.9,
             IndexKind::IvfSq8 { .. } | IndexKind::IvfPq { .. } => unreachable!("quantized kinds have their own tests"),
+            IndexKind::SparseInverted { .. } | IndexKind::SparseWand { .. } => unreachable!("sparse kinds have their own tests"),
         };
         assert!(r >= min, "{what}: range recall {r:.3} < {min}");
 
@@ -431,7 +435,7 @@ fn load_refuses_garbage_damage_and_future_versions() {
         assert_eq!(&bytes[..4], b"QVIX");
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
         // Kinds an older format knows are written in it, so older builds still read them.
-        assert_eq!(version, if quantized_kinds().contains(&kind) { FORMAT_VERSION } else { 2 }, "{kind:?}");
+        assert_eq!(version, if quantized_kinds().contains(&kind) { 3 } else { 2 }, "{kind:?}");
 
         let corrupt = |b: &[u8]| matches!(load(b), Err(IndexError::Corrupt { .. }));
         assert!(corrupt(b""), "{kind:?}: empty");
@@ -1019,4 +1023,133 @@ fn more_refine_candidates_do_not_lose_recall() {
     let (few, many) = (recall_with(K), recall_with(N));
     assert_eq!(many, 1.0, "re-scoring every row of every list is exhaustive");
     assert!(few <= many, "{few} > {many}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Sparse vectors
+
+/// Sparse rows in CSR form: offsets, indices, values.
+type Csr = (Vec<i32>, Vec<u32>, Vec<f32>);
+
+/// Seeded sparse rows in CSR form: `nnz` distinct terms below `dim` per row, values in
+/// (0, 1].
+fn sparse_rows(n: usize, dim: u32, nnz: usize, seed: u64) -> Csr {
+    let mut rng = Rng::new(seed);
+    let (mut offsets, mut indices, mut values) = (vec![0i32], Vec::new(), Vec::new());
+    for _ in 0..n {
+        let mut terms: Vec<u32> = Vec::new();
+        while terms.len() < nnz {
+            let t = rng.below(dim as usize) as u32;
+            if !terms.contains(&t) {
+                terms.push(t);
+            }
+        }
+        terms.sort_unstable();
+        for t in terms {
+            indices.push(t);
+            values.push(rng.unit().max(1e-3));
+        }
+        offsets.push(indices.len() as i32);
+    }
+    (offsets, indices, values)
+}
+
+fn sparse_kinds() -> Vec<IndexKind> {
+    vec![
+        IndexKind::SparseInverted { algo: SparseAlgo::TaatNaive, drop_ratio_build: 0.0 },
+        IndexKind::SparseInverted { algo: SparseAlgo::DaatMaxscore, drop_ratio_build: 0.0 },
+        IndexKind::SparseWand { drop_ratio_build: 0.0 },
+    ]
+}
+
+#[test]
+fn sparse_index_search_equals_brute_force_with_filters_and_ranges() {
+    let (bo, bi, bv) = sparse_rows(2000, 500, 12, 41);
+    let (qo, qi, qv) = sparse_rows(8, 500, 6, 42);
+    let base = Vectors::Sparse(SparseRows { offsets: &bo, indices: &bi, values: &bv });
+    let queries = Vectors::Sparse(SparseRows { offsets: &qo, indices: &qi, values: &qv });
+    let allow = allow_bitmap(0.3, 43);
+    for kind in sparse_kinds() {
+        let index = build(&kind, Metric::Ip, &base, 1).unwrap();
+        let again = load(&index.to_bytes().unwrap()).unwrap();
+        for p in [params(10), SearchParams { radius: Some(0.2), range_filter: Some(0.9), ..params(50) }] {
+            let truth = brute_force(Metric::Ip, &base, &queries, &p, None).unwrap();
+            assert!(truth.iter().all(|hits| !hits.is_empty()), "{kind:?}: the queries share terms with some rows");
+            assert_eq!(index.search(&queries, &p, None).unwrap(), truth, "{kind:?}");
+            assert_eq!(again.search(&queries, &p, None).unwrap(), truth, "{kind:?} after a round trip");
+            let filtered = brute_force(Metric::Ip, &base, &queries, &p, Some(&allow)).unwrap();
+            assert_eq!(index.search(&queries, &p, Some(&allow)).unwrap(), filtered, "{kind:?}");
+        }
+    }
+    // The exact score of one hit, by hand.
+    let hit = brute_force(Metric::Ip, &base, &queries, &params(1), None).unwrap()[0][0];
+    let row = hit.row as usize;
+    let (terms, values) = (&bi[bo[row] as usize..bo[row + 1] as usize], &bv[bo[row] as usize..bo[row + 1] as usize]);
+    let want: f32 =
+        (qo[0] as usize..qo[1] as usize).filter_map(|i| terms.iter().position(|&t| t == qi[i]).map(|at| qv[i] * values[at])).sum();
+    assert!((hit.score - want).abs() < 1e-5, "{} vs {want}", hit.score);
+}
+
+#[test]
+fn sparse_drop_ratios_leave_out_the_smallest_values() {
+    let offsets = [0, 2, 4];
+    let (indices, values) = ([1, 2, 1, 2], [0.9, 0.1, 0.2, 0.8]);
+    let base = Vectors::Sparse(SparseRows { offsets: &offsets, indices: &indices, values: &values });
+    let query_offsets = [0, 2];
+    let query = Vectors::Sparse(SparseRows { offsets: &query_offsets, indices: &[1, 2], values: &[1.0, 1.0] });
+    // Half of all stored values (0.1 and 0.2) are dropped at build.
+    let index = build(&IndexKind::SparseWand { drop_ratio_build: 0.5 }, Metric::Ip, &base, 1).unwrap();
+    let hits = index.search(&query, &params(2), None).unwrap();
+    assert_eq!(hits[0], vec![Hit { row: 0, score: 0.9 }, Hit { row: 1, score: 0.8 }]);
+    // Half of the query's values (term 2's, the smaller) are dropped at search.
+    let skewed = Vectors::Sparse(SparseRows { offsets: &query_offsets, indices: &[1, 2], values: &[1.0, 0.5] });
+    let p = SearchParams { drop_ratio_search: Some(0.5), ..params(2) };
+    let hits = brute_force(Metric::Ip, &base, &skewed, &p, None).unwrap();
+    assert_eq!(hits[0].iter().map(|h| h.row).collect::<Vec<_>>(), [0, 1]);
+    assert!((hits[0][1].score - 0.2).abs() < 1e-6);
+    assert!(build(&IndexKind::Flat, Metric::Ip, &base, 1).is_err(), "dense kinds refuse sparse rows");
+    assert!(build(&IndexKind::SparseWand { drop_ratio_build: 0.0 }, Metric::L2, &base, 1).is_err(), "sparse is IP only");
+}
+
+/// The version 4 golden files (the sparse kinds) over 60 seeded rows: name, kind and
+/// the rows the two queries' top 5 are.
+const V4_GOLDEN: [(&str, IndexKind); 2] = [
+    ("sparse_inverted_v4_ip.qvix", IndexKind::SparseInverted { algo: SparseAlgo::DaatWand, drop_ratio_build: 0.0 }),
+    ("sparse_wand_v4_ip.qvix", IndexKind::SparseWand { drop_ratio_build: 0.0 }),
+];
+
+fn v4_data() -> (Csr, Csr) {
+    (sparse_rows(60, 40, 5, 404), sparse_rows(2, 40, 4, 405))
+}
+
+#[test]
+fn version_4_files_still_load_and_search_exactly() {
+    let ((bo, bi, bv), (qo, qi, qv)) = v4_data();
+    let base = Vectors::Sparse(SparseRows { offsets: &bo, indices: &bi, values: &bv });
+    let queries = Vectors::Sparse(SparseRows { offsets: &qo, indices: &qi, values: &qv });
+    for (file, kind) in V4_GOLDEN {
+        let bytes = std::fs::read(golden_file(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 4, "{file}");
+        let index = load(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!((index.kind(), index.metric(), index.len()), (&kind, Metric::Ip, 60), "{file}");
+        let p = params(5);
+        assert_eq!(index.search(&queries, &p, None).unwrap(), brute_force(Metric::Ip, &base, &queries, &p, None).unwrap(), "{file}");
+        assert!(index.to_bytes().unwrap() == bytes, "{file}: saved again, the bytes differ");
+    }
+}
+
+/// Writes the version 4 golden files; never over an existing file.
+#[test]
+#[ignore]
+fn bless_version_4_golden_files() {
+    if std::env::var("QUIVER_BLESS_GOLDEN").as_deref() != Ok("1") {
+        eprintln!("set QUIVER_BLESS_GOLDEN=1 to write golden files");
+        return;
+    }
+    assert_eq!(FORMAT_VERSION, 4, "only a version 4 build writes version 4 files");
+    let ((bo, bi, bv), _) = v4_data();
+    let base = Vectors::Sparse(SparseRows { offsets: &bo, indices: &bi, values: &bv });
+    for (file, kind) in V4_GOLDEN {
+        write_golden(file, &build(&kind, Metric::Ip, &base, 1).unwrap().to_bytes().unwrap());
+    }
 }

@@ -423,7 +423,7 @@ pub fn sparse_to_wire(parts: &SparseParts) -> SparseFloatArray {
 }
 
 /// Sparse query rows from the wire (a search's placeholder values), in CSR form.
-pub fn sparse_rows_from_wire(rows: &[Vec<u8>]) -> Result<(Vec<i32>, Vec<u32>, Vec<f32>), String> {
+pub fn sparse_rows_from_wire(rows: &[Vec<u8>]) -> Result<quiver_engine::QueryVectors, String> {
     let mut offsets = vec![0i32];
     let (mut indices, mut values) = (Vec::new(), Vec::new());
     for row in rows {
@@ -436,7 +436,7 @@ pub fn sparse_rows_from_wire(rows: &[Vec<u8>]) -> Result<(Vec<i32>, Vec<u32>, Ve
         }
         offsets.push(i32::try_from(indices.len()).map_err(|_| "too many sparse query values".to_string())?);
     }
-    Ok((offsets, indices, values))
+    Ok(quiver_engine::QueryVectors::Sparse { offsets, indices, values })
 }
 
 fn fixed_size_binary(field: &FieldSchema, bytes: Vec<u8>, num_rows: usize) -> Result<ArrayRef, String> {

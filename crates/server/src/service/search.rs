@@ -154,8 +154,7 @@ fn query_vectors(bytes: &[u8]) -> Result<(QueryVectors, usize)> {
     }
     let kind = PlaceholderType::try_from(value.r#type).unwrap_or(PlaceholderType::None);
     if kind == PlaceholderType::SparseFloatVector {
-        let (offsets, indices, values) = field_data::sparse_rows_from_wire(rows).map_err(invalid)?;
-        return Ok((QueryVectors::Sparse { offsets, indices, values }, rows.len()));
+        return Ok((field_data::sparse_rows_from_wire(rows).map_err(invalid)?, rows.len()));
     }
     let width = rows[0].len();
     if rows.iter().any(|r| r.len() != width) {
