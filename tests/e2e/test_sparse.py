@@ -39,15 +39,11 @@ def dense(rows: list, dim: int = DIM) -> np.ndarray:
 
 
 def exact_top(base: list, pks: list, query: dict, k: int, allowed=None) -> list:
-    """The top-k (pk, score) by inner product among rows sharing a term with the query,
-    ties by lower pk, as Quiver and Milvus rank them."""
+    """The top-k (pk, score) by inner product, ties by lower pk, as Quiver and Milvus
+    rank them (a row that shares no term with the query scores 0)."""
     q = dense([query])[0]
     scores = dense(base) @ q
-    hits = [
-        (pk, float(s))
-        for pk, s, row in zip(pks, scores, base)
-        if (allowed is None or allowed(pk)) and any(i in row for i in query)
-    ]
+    hits = [(pk, float(s)) for pk, s in zip(pks, scores) if allowed is None or allowed(pk)]
     hits.sort(key=lambda h: (-h[1], h[0]))
     return hits[:k]
 
@@ -103,8 +99,8 @@ def test_every_input_form_reads_back_as_dicts(client, unique_name):
     got = {r["id"]: r["sparse"] for r in client.query(name, "id > 0", output_fields=["sparse"])}
     assert got == {1: row, 2: row, 3: row, 4: {}}, got
     hits = search(client, name, [{17: 2.0}], k=10)
-    assert sorted(pk for pk, _ in hits[0]) == [1, 2, 3], "the empty row shares no term with the query"
-    assert all(abs(score - 0.5) < 1e-6 for _, score in hits[0])
+    assert [pk for pk, _ in hits[0]] == [1, 2, 3, 4], "the empty row shares no term: it ranks last"
+    assert [score for _, score in hits[0]] == pytest.approx([0.5, 0.5, 0.5, 0.0])
 
 
 @pytest.mark.parametrize(
@@ -168,9 +164,9 @@ def test_drop_ratio_search_leaves_out_the_smallest_query_values(client, unique_n
     client.flush(name)
     wait_index_finished(client, name, "sparse", len(pks))
     query = [{1: 0.9, 2: 0.1}]
-    assert {pk for pk, _ in search(client, name, query)[0]} == {0, 1, 2}
+    assert search(client, name, query)[0] == [(0, pytest.approx(0.9)), (2, pytest.approx(0.5)), (1, pytest.approx(0.1))]
     kept = search(client, name, query, params={"drop_ratio_search": 0.5})[0]
-    assert [pk for pk, _ in kept] == [0, 2], "only index 1 of the query is kept"
+    assert kept == [(0, pytest.approx(0.9)), (2, pytest.approx(0.45)), (1, 0.0)], "only index 1 of the query is kept"
     with pytest.raises(MilvusException, match="dim_max_score_ratio"):
         search(client, name, query, params={"dim_max_score_ratio": 1.4})
 

@@ -9,10 +9,11 @@
 //!   rows ascending.
 //!
 //! Search is term-at-a-time: each query term adds `query value × row value` to the
-//! accumulator of every row in its posting list; rows that share no term with the query
-//! are no hits (their inner product is zero by absence). The scores are therefore the
-//! exact inner products over the terms kept, and equal [`brute_force`]'s when nothing
-//! is dropped. `drop_ratio_build` drops, at build, the smallest of all stored values
+//! accumulator of every row in its posting list. Rows that share no term with the query
+//! score 0, as their inner product is: they rank after every row that shares one (ties
+//! by lower row), so a search returns `k` hits whenever `k` rows are allowed, as Milvus
+//! does. The scores are therefore the exact inner products over the terms kept, and
+//! equal [`brute_force`]'s when nothing is dropped. `drop_ratio_build` drops, at build, the smallest of all stored values
 //! (that fraction of them); `drop_ratio_search` drops the smallest values of each query.
 //! The document-at-a-time algorithms Milvus names (`DAAT_WAND`, `DAAT_MAXSCORE`) prune
 //! without changing results; they are accepted and served by the same exact scan.
@@ -62,23 +63,25 @@ impl<'a> SparseRows<'a> {
     }
 }
 
-/// Inner product of two rows with ascending terms, and whether they share a term.
-fn sparse_dot(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> Option<f32> {
-    let (mut i, mut j, mut sum, mut shared) = (0, 0, 0f32, false);
+/// Inner product of two rows with ascending terms.
+fn sparse_dot(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> f32 {
+    let (mut i, mut j, mut sum) = (0, 0, 0f32);
     while i < a.0.len() && j < b.0.len() {
         match a.0[i].cmp(&b.0[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
                 sum += a.1[i] * b.1[j];
-                shared = true;
                 i += 1;
                 j += 1;
             }
         }
     }
-    shared.then_some(sum)
+    sum
 }
+
+/// The key of a row that shares no term with the query: a score of 0.
+const NO_SHARED_TERM: f32 = -0.0;
 
 fn sparse_of<'a>(vectors: &Vectors<'a>) -> Result<SparseRows<'a>, IndexError> {
     match vectors {
@@ -134,11 +137,9 @@ pub(crate) fn brute_force(
                 if allow.is_some_and(|a| !a[row]) {
                     continue;
                 }
-                if let Some(score) = sparse_dot((&terms, &values), base.row(row)) {
-                    let key = -score;
-                    if bounds.accepts(key) {
-                        top.push(row as u32, key);
-                    }
+                let key = -sparse_dot((&terms, &values), base.row(row));
+                if bounds.accepts(key) {
+                    top.push(row as u32, key);
                 }
             }
             top.into_hits(Metric::Ip)
@@ -327,8 +328,19 @@ impl VectorIndex for SparseIndex {
                 if allow.is_none_or(|a| a[at]) && bounds.accepts(key) {
                     top.push(row, key);
                 }
-                scores[at] = 0.0;
-                touched[at] = false;
+            }
+            // Too few rows share a term: the lowest allowed other rows, at score 0.
+            if top.len() < params.k && bounds.accepts(NO_SHARED_TERM) {
+                for at in (0..self.rows).filter(|&at| !touched[at] && allow.is_none_or(|a| a[at])) {
+                    if top.len() == params.k {
+                        break;
+                    }
+                    top.push(at as u32, NO_SHARED_TERM);
+                }
+            }
+            for &row in &rows {
+                scores[row as usize] = 0.0;
+                touched[row as usize] = false;
             }
             rows.clear();
             hits.push(top.into_hits(Metric::Ip));
@@ -354,8 +366,8 @@ mod tests {
 
     #[test]
     fn dot_counts_only_shared_terms() {
-        assert_eq!(sparse_dot((&[1, 3, 7], &[1.0, 2.0, 3.0]), (&[3, 7, 9], &[0.5, 2.0, 1.0])), Some(7.0));
-        assert_eq!(sparse_dot((&[1], &[1.0]), (&[2], &[1.0])), None);
+        assert_eq!(sparse_dot((&[1, 3, 7], &[1.0, 2.0, 3.0]), (&[3, 7, 9], &[0.5, 2.0, 1.0])), 7.0);
+        assert_eq!(sparse_dot((&[1], &[1.0]), (&[2], &[1.0])), 0.0);
     }
 
     #[test]
