@@ -445,12 +445,14 @@ def test_search_matches_pymilvus(server, client: MilvusClient, unique_name):
     assert ranged and all(row["distance"] < 2.0 for row in ranged)
 
 
-def test_hybrid_search_is_not_served_by_name(server, unique_name):
+def test_hybrid_search_is_served_by_name(server, unique_name):
+    """The fused results themselves are checked in test_hybrid_search.py."""
     name = unique_name("rest")
     quick_collection(server, name)
-    fails(server, "entities/hybrid_search", {"collectionName": name, "search": [{"data": [[0.0] * DIM], "limit": 3}],
-                                             "rerank": {"strategy": "rrf", "params": {"k": 10}}},
-          SERVICE_UNIMPLEMENTED, "HybridSearch", "not served")
+    body = {"collectionName": name, "search": [{"data": [[0.0] * DIM], "limit": 3}], "rerank": {"strategy": "rrf", "params": {"k": 10}}}
+    assert ok(server, "entities/hybrid_search", body) == [], "an empty collection has no hits"
+    fails(server, "entities/hybrid_search", {**body, "rerank": {"strategy": "rrf", "params": {"k": 0}}},
+          INVALID_PARAMETER, "rank params k should be in range (0, 16384)")
 
 
 # ---- errors -------------------------------------------------------------------------------
