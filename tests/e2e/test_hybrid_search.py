@@ -231,3 +231,28 @@ def test_rest_hybrid_search(server, client, loaded):
     want = fuse(subs, lambda i, metric, rank, score: 1.0 / (61 + rank))
     assert [row["id"] for row in reply["data"]] == [pk for pk, _ in want[0][:5]]
     assert all(row["tag"] == row["id"] % 7 for row in reply["data"])
+
+
+def test_rest_rows_with_int8_and_sparse_vectors(server, client, unique_name):
+    name = unique_name("hybrid_rest_rows")
+    create(client, name)
+    url = f"{server.uri}/v2/vectordb/entities"
+    rows = [
+        {"id": 1, "tag": 1, "dense": [0.5] * DIM, "int8": [-128, 127, 0, 1, 2, 3, 4, 5], "sparse": {"3": 0.5, "60": 1.0}},
+        {"id": 2, "tag": 2, "dense": [0.1] * DIM, "int8": [1] * DIM, "sparse": {"indices": [7, 3], "values": [0.25, 2.0]}},
+    ]
+    reply = requests.post(f"{url}/insert", json={"collectionName": name, "data": rows}, timeout=30).json()
+    assert reply["code"] == 0 and reply["data"]["insertCount"] == 2, reply
+    reply = requests.post(
+        f"{url}/query", json={"collectionName": name, "filter": "id > 0", "outputFields": ["int8", "sparse"]}, timeout=30
+    ).json()
+    got = {row["id"]: (row["int8"], row["sparse"]) for row in reply["data"]}
+    assert got == {1: (rows[0]["int8"], {"3": 0.5, "60": 1.0}), 2: ([1] * DIM, {"3": 2.0, "7": 0.25})}, reply
+    reply = requests.post(
+        f"{url}/search", json={"collectionName": name, "annsField": "sparse", "data": [{"3": 1.0}], "limit": 2}, timeout=30
+    ).json()
+    assert [(row["id"], row["distance"]) for row in reply["data"]] == [(2, 2.0), (1, 0.5)], reply
+    reply = requests.post(
+        f"{url}/search", json={"collectionName": name, "annsField": "int8", "data": [[1] * DIM], "limit": 1}, timeout=30
+    ).json()
+    assert [row["id"] for row in reply["data"]] == [2], reply

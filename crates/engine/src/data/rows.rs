@@ -591,6 +591,21 @@ mod tests {
     }
 
     #[test]
+    fn sparse_rows_follow_milvus_rules() {
+        let sparse = || field("s", DataType::SparseFloatVector);
+        let column = |rows: Vec<Vec<(u32, f32)>>| columns::sparse_column(rows);
+        let s = schema(vec![sparse()], false);
+        let good = column(vec![vec![(1, 0.5), (9, 2.0)], vec![]]);
+        assert_eq!(insert(&s, columns(2, vec![("s", good)])).unwrap().num_rows(), 2, "empty rows are allowed");
+        let error = |rows| error_of(sparse(), column(rows));
+        assert!(error(vec![vec![(9, 0.5), (1, 0.5)]]).starts_with("unsorted or same indices in sparse float vector"));
+        assert!(error(vec![vec![(1, 0.5), (1, 0.5)]]).starts_with("unsorted or same indices"));
+        assert!(error(vec![vec![(u32::MAX, 0.5)]]).starts_with("invalid index in sparse float vector: 4294967295"));
+        assert!(error(vec![vec![(1, f32::NAN)]]).starts_with("invalid value in sparse float vector"));
+        assert!(error(vec![vec![], vec![(1, -0.5)]]).ends_with("negative value in sparse float vector: -0.5 (field s, row 1)"));
+    }
+
+    #[test]
     fn columns_must_have_the_field_layout() {
         let f = field("n", DataType::Int64);
         assert_eq!(error_of(f, Arc::new(Int32Array::from(vec![1]))), "field n: expected a column of Arrow type Int64, got Int32");

@@ -105,8 +105,9 @@ pub fn kind_of(definition: &IndexDefinition, dim: usize, sparse: bool) -> IndexK
 
 /// For index types Quiver serves with another algorithm, what serves them, as
 /// DescribeIndex reports it; `None` when the type is served as named.
-pub fn served_by(index_type: &str) -> Option<&'static str> {
+pub fn served_by(index_type: &str, field_type: DataType) -> Option<&'static str> {
     Some(match index_type {
+        crate::catalog::index_spec::AUTOINDEX if field_type == DataType::SparseFloatVector => "SPARSE_INVERTED_INDEX",
         crate::catalog::index_spec::AUTOINDEX => "HNSW",
         "SCANN" => "IVF_PQ with 4-bit codes and exact reorder (not Google ScaNN's anisotropic quantization)",
         "IVF_RABITQ" => "IVF_SQ8 with exact refine (not RaBitQ 1-bit codes)",

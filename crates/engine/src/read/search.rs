@@ -167,10 +167,11 @@ fn past(params: &SearchParams, metric: Metric, bound: f32) -> SearchParams {
 fn vector_field<'a>(collection: &'a Collection, name: Option<&str>) -> Result<&'a FieldSchema> {
     let vectors: Vec<&FieldSchema> = collection.schema.fields.iter().filter(|f| f.data_type.is_vector()).collect();
     match name.filter(|n| !n.is_empty()) {
-        Some(name) => vectors
-            .into_iter()
-            .find(|f| f.name == name)
-            .ok_or_else(|| EngineError::InvalidParameter(format!("failed to get field schema by name: fieldName({name}) not found"))),
+        Some(name) => vectors.into_iter().find(|f| f.name == name).ok_or_else(|| {
+            EngineError::InvalidParameter(format!(
+                "failed to create query plan: failed to get field schema by name: fieldName({name}) not found: invalid parameter"
+            ))
+        }),
         None if vectors.len() == 1 => Ok(vectors[0]),
         None => Err(EngineError::InvalidParameter("multiple anns_fields exist, please specify a anns_field in search_params".to_string())),
     }

@@ -12,14 +12,14 @@
 //! JSON fields as JSON values, the keys of `$meta` spread into the row.
 
 use super::int64;
-use super::schema::type_param;
+use super::schema::{is_vector, type_param};
 use quiver_format::columns::{bf16_to_f32, f16_to_f32};
 use quiver_proto::schema::field_data::Field;
 use quiver_proto::schema::scalar_field::Data as Scalar;
 use quiver_proto::schema::vector_field::Data as Vector;
 use quiver_proto::schema::{
     ArrayArray, BoolArray, CollectionSchema, DataType, DoubleArray, FieldData, FieldSchema, FloatArray, GeometryWktArray, IntArray,
-    JsonArray, LongArray, ScalarField, StringArray, VectorField,
+    JsonArray, LongArray, ScalarField, SparseFloatArray, StringArray, VectorField,
 };
 use serde_json::{Map, Value};
 
@@ -70,7 +70,7 @@ fn data_type(field: &FieldSchema) -> DataType {
 fn column(field: &FieldSchema, cells: &[Option<&Value>]) -> Result<FieldData, String> {
     let kind = data_type(field);
     let name = &field.name;
-    let data = if matches!(kind, DataType::FloatVector | DataType::BinaryVector | DataType::Float16Vector | DataType::BFloat16Vector) {
+    let data = if is_vector(field.data_type) {
         let rows = cells
             .iter()
             .enumerate()
@@ -91,8 +91,30 @@ fn number_list<'a>(name: &str, row: usize, value: &'a Value) -> Result<&'a Vec<V
     value.as_array().ok_or_else(|| format!("row {row}: field {name} must be a list of numbers, got {value}"))
 }
 
+/// One sparse row from JSON: `{"index": value, ...}` or `{"indices": [...], "values": [...]}`,
+/// as wire bytes (`(u32 index, f32 value)` pairs by index; the engine checks Milvus's rules).
+fn sparse_row(name: &str, row: usize, value: &Value) -> Result<Vec<u8>, String> {
+    let wrong = || format!("row {row}: field {name} must be an object of index: value pairs, got {value}");
+    let object = value.as_object().ok_or_else(wrong)?;
+    let mut pairs: Vec<(u32, f32)> = match (object.get("indices"), object.get("values")) {
+        (Some(Value::Array(indices)), Some(Value::Array(values))) if indices.len() == values.len() => indices
+            .iter()
+            .zip(values)
+            .map(|(i, v)| Some((u32::try_from(i.as_u64()?).ok()?, v.as_f64()? as f32)))
+            .collect::<Option<_>>()
+            .ok_or_else(wrong)?,
+        _ => object.iter().map(|(i, v)| Some((i.trim().parse().ok()?, v.as_f64()? as f32))).collect::<Option<_>>().ok_or_else(wrong)?,
+    };
+    pairs.sort_by_key(|p| p.0);
+    Ok(pairs.iter().flat_map(|(i, v)| i.to_le_bytes().into_iter().chain(v.to_le_bytes())).collect())
+}
+
 fn vectors(field: &FieldSchema, kind: DataType, rows: &[&Value]) -> Result<VectorField, String> {
     let name = &field.name;
+    if kind == DataType::SparseFloatVector {
+        let contents = rows.iter().enumerate().map(|(row, value)| sparse_row(name, row, value)).collect::<Result<Vec<_>, _>>()?;
+        return Ok(VectorField { dim: 0, data: Some(Vector::SparseFloatVector(SparseFloatArray { contents, dim: 0 })) });
+    }
     let dim = type_param(field, "dim").ok_or_else(|| format!("vector field {name} has no dim"))?;
     let data = match kind {
         DataType::FloatVector => {
@@ -124,6 +146,20 @@ fn vectors(field: &FieldSchema, kind: DataType, rows: &[&Value]) -> Result<Vecto
                 }
             }
             Vector::BinaryVector(bytes)
+        }
+        DataType::Int8Vector => {
+            let mut bytes = Vec::with_capacity(rows.len() * dim);
+            for (row, value) in rows.iter().enumerate() {
+                let values = number_list(name, row, value)?;
+                if values.len() != dim {
+                    return Err(format!("row {row}: field {name} has {} values, its dim is {dim}", values.len()));
+                }
+                for v in values {
+                    let byte = v.as_i64().and_then(|b| i8::try_from(b).ok());
+                    bytes.push(byte.ok_or_else(|| format!("row {row}: field {name} holds {v}, not an int8"))? as u8);
+                }
+            }
+            Vector::Int8Vector(bytes)
         }
         other => return Err(format!("inserting {} values over REST is not supported by Quiver; use the gRPC API", other.as_str_name())),
     };
@@ -219,6 +255,8 @@ pub fn row_count(column: &FieldData) -> usize {
                 Some(Vector::FloatVector(v)) => v.data.len() / dim,
                 Some(Vector::BinaryVector(v)) => v.len() / dim.div_ceil(8),
                 Some(Vector::Float16Vector(v)) | Some(Vector::Bfloat16Vector(v)) => v.len() / (dim * 2),
+                Some(Vector::Int8Vector(v)) => v.len() / dim,
+                Some(Vector::SparseFloatVector(v)) => v.contents.len(),
                 _ => 0,
             }
         }
@@ -243,6 +281,17 @@ fn cell(column: &FieldData, row: usize, int64_as_text: bool) -> Value {
                 }
                 Some(Vector::Float16Vector(v)) => halves(&v[row * dim * 2..(row + 1) * dim * 2], f16_to_f32),
                 Some(Vector::Bfloat16Vector(v)) => halves(&v[row * dim * 2..(row + 1) * dim * 2], bf16_to_f32),
+                Some(Vector::Int8Vector(v)) => v[row * dim..(row + 1) * dim].iter().map(|b| Value::from(*b as i8)).collect(),
+                // As Milvus's REST API shows a sparse row: index -> value.
+                Some(Vector::SparseFloatVector(v)) => Value::Object(
+                    v.contents[row]
+                        .chunks_exact(8)
+                        .map(|pair| {
+                            let index = u32::from_le_bytes(pair[..4].try_into().expect("4 bytes"));
+                            (index.to_string(), float32(f32::from_le_bytes(pair[4..].try_into().expect("4 bytes"))))
+                        })
+                        .collect(),
+                ),
                 _ => Value::Null,
             }
         }

@@ -2,6 +2,7 @@
 
 use super::detached;
 use crate::convert::properties;
+use quiver_engine::schema::DataType;
 use quiver_engine::{Engine, NewIndex, Result};
 use quiver_proto::common::{IndexState, KeyValuePair};
 use quiver_proto::milvus::{AlterIndexRequest, CreateIndexRequest, DescribeIndexRequest, DescribeIndexResponse, IndexDescription};
@@ -20,6 +21,7 @@ pub async fn alter(engine: Arc<Engine>, db_name: String, request: AlterIndexRequ
 
 pub fn describe(engine: &Engine, db_name: &str, request: &DescribeIndexRequest) -> Result<DescribeIndexResponse> {
     let indexes = engine.describe_indexes(db_name, &request.collection_name, &request.field_name, &request.index_name)?;
+    let schema = engine.resolve(db_name, &request.collection_name)?.schema;
     let descriptions = indexes
         .into_iter()
         .map(|(info, progress)| {
@@ -31,7 +33,8 @@ pub fn describe(engine: &Engine, db_name: &str, request: &DescribeIndexRequest) 
             params.extend(d.params.iter().map(|(k, v)| KeyValuePair { key: k.clone(), value: v.clone() }));
             // Honest about what serves a type Quiver implements with another algorithm:
             // Milvus's own key for AUTOINDEX on vectors, `served_by` for the others.
-            match quiver_engine::indexing::served_by(&d.index_type) {
+            let field_type = schema.field(&info.field_name).map_or(DataType::Json, |f| f.data_type);
+            match quiver_engine::indexing::served_by(&d.index_type, field_type) {
                 Some(by) if d.index_type == quiver_engine::index_spec::AUTOINDEX && !d.metric_type.is_empty() => {
                     params.push(KeyValuePair { key: "auto_index_type".into(), value: by.into() });
                 }
