@@ -11,6 +11,7 @@
 //! With `[security] authorization = false` every call is let through as it always was:
 //! the caller is anonymous and only the database is read.
 
+use crate::audit::{AuditLog, Outcome};
 use crate::status;
 use base64::Engine as _;
 use quiver_engine::Engine;
@@ -19,18 +20,21 @@ use quiver_proto::extension::EXTENSION_PRIVILEGES;
 use quiver_proto::privileges::PRIVILEGES;
 use quiver_proto::{Guarded, ObjectKind, Rule};
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tonic::body::Body;
 use tonic::codegen::{BoxFuture, Service, http};
 use tonic::server::NamedService;
 
-/// The context of one call: who is calling (`None` while authorization is off) and the
-/// database the session uses (the `dbname` header, else `default`).
+/// The context of one call: who is calling (`None` while authorization is off), the
+/// database the session uses (the `dbname` header, else `default`) and the client's
+/// address (for the audit log).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     pub user: Option<String>,
     pub db: String,
+    pub peer: Option<SocketAddr>,
 }
 
 impl Caller {
@@ -44,48 +48,65 @@ impl Caller {
 pub struct Access {
     engine: Arc<Engine>,
     enabled: bool,
+    audit: Option<Arc<AuditLog>>,
+}
+
+/// Where a call comes from and what it calls, for the audit record of a failed login.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    pub peer: Option<SocketAddr>,
+    pub rpc: &'a str,
+}
+
+impl Origin<'_> {
+    /// The origin of an HTTP request (gRPC or REST) on the serving port.
+    pub fn of<B>(request: &http::Request<B>) -> Origin<'_> {
+        let path = request.uri().path();
+        Origin { peer: peer_of(request.extensions()), rpc: path.rsplit('/').next().unwrap_or(path) }
+    }
+}
+
+/// The client's address, as tonic's server records it on each request (plain TCP or TLS).
+pub fn peer_of(extensions: &http::Extensions) -> Option<SocketAddr> {
+    use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+    extensions
+        .get::<TcpConnectInfo>()
+        .and_then(TcpConnectInfo::remote_addr)
+        .or_else(|| extensions.get::<TlsConnectInfo<TcpConnectInfo>>().and_then(|info| info.get_ref().remote_addr()))
 }
 
 impl Access {
-    pub fn new(engine: Arc<Engine>, enabled: bool) -> Self {
-        Access { engine, enabled }
+    /// `audit`: where refused logins are recorded (and, through [`Access::audit`], the
+    /// service's audited calls).
+    pub fn new(engine: Arc<Engine>, enabled: bool, audit: Option<Arc<AuditLog>>) -> Self {
+        Access { engine, enabled, audit }
+    }
+
+    /// The audit log, when it is on.
+    pub fn audit(&self) -> Option<&Arc<AuditLog>> {
+        self.audit.as_ref()
     }
 
     /// The caller of a gRPC call: `authorization` is base64 of `user:password` (as pymilvus
     /// sends it), `dbname` the session's database.
-    pub async fn grpc_caller(&self, headers: &http::HeaderMap) -> Result<Caller, tonic::Status> {
+    pub async fn grpc_caller(&self, headers: &http::HeaderMap, origin: Origin<'_>) -> Result<Caller, tonic::Status> {
         let db = header(headers, "dbname").unwrap_or(DEFAULT_DATABASE).to_string();
-        if !self.enabled {
-            return Ok(Caller { user: None, db });
-        }
-        let Some(token) = header(headers, "authorization") else {
-            tracing::warn!("refused a call without an authorization header");
-            return Err(status::unauthenticated("missing authorization in header"));
-        };
-        let decoded = base64::engine::general_purpose::STANDARD.decode(token).ok().and_then(|bytes| String::from_utf8(bytes).ok());
-        let Some(credentials) = decoded else {
-            tracing::warn!("refused a call whose token is not base64 text");
-            return Err(status::unauthenticated("invalid token format"));
-        };
-        Ok(Caller { user: Some(self.login(&credentials).await?), db })
+        let user = if self.enabled { Some(self.authenticate(grpc_credentials(headers), origin).await?) } else { None };
+        Ok(Caller { user, db, peer: origin.peer })
     }
 
     /// The user of a REST call: `Authorization: Bearer user:password` (Milvus's RESTful API).
-    pub async fn rest_user(&self, headers: &http::HeaderMap) -> Result<Option<String>, tonic::Status> {
+    pub async fn rest_user(&self, headers: &http::HeaderMap, origin: Origin<'_>) -> Result<Option<String>, tonic::Status> {
         if !self.enabled {
             return Ok(None);
         }
-        let Some(token) = header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim) else {
-            tracing::warn!("refused a REST call without a bearer token");
-            return Err(status::unauthenticated("missing authorization in header"));
-        };
-        Ok(Some(self.login(token).await?))
+        Ok(Some(self.authenticate(rest_credentials(headers), origin).await?))
     }
 
     /// The console's user: with authorization on, `Authorization: Bearer user:password` of
     /// root or of a user with the admin role, since the console shows every database.
-    pub async fn console_user(&self, headers: &http::HeaderMap) -> Result<Option<String>, tonic::Status> {
-        let user = self.rest_user(headers).await?;
+    pub async fn console_user(&self, headers: &http::HeaderMap, origin: Origin<'_>) -> Result<Option<String>, tonic::Status> {
+        let user = self.rest_user(headers, origin).await?;
         if let Some(name) = user.as_deref() {
             let admin = name == quiver_engine::security::ROOT
                 || self
@@ -101,15 +122,32 @@ impl Access {
         Ok(user)
     }
 
-    /// Check `user:password`. A failure is logged with the user name, never the password.
+    /// Check credentials read from a call's headers: the user, or the refusal, which is
+    /// logged and audited with the user name tried, never the password.
+    async fn authenticate(&self, credentials: Result<String, tonic::Status>, origin: Origin<'_>) -> Result<String, tonic::Status> {
+        let tried = credentials.as_deref().ok().map(|c| c.split_once(':').map_or(c, |(user, _)| user).to_string());
+        let result = match credentials {
+            Ok(credentials) => self.login(&credentials).await,
+            Err(refusal) => Err(refusal),
+        };
+        if let Err(refusal) = &result {
+            tracing::warn!(user = tried.as_deref(), peer = ?origin.peer, rpc = origin.rpc, "refused a login: {}", refusal.message());
+            if let Some(audit) = &self.audit {
+                let refused = status::of_refusal(refusal);
+                let outcome = Outcome { code: refused.code, reason: refused.reason };
+                audit.failed_login(tried.as_deref(), origin.peer, origin.rpc, outcome).await;
+            }
+        }
+        result
+    }
+
+    /// Check `user:password`.
     async fn login(&self, credentials: &str) -> Result<String, tonic::Status> {
         let refused = || status::unauthenticated("auth check failure, please check username and password are correct");
         let Some((user, password)) = credentials.split_once(':') else {
-            tracing::warn!("refused a token that is not user:password");
             return Err(refused());
         };
         if !self.engine.security().authenticate(user, password).await {
-            tracing::warn!(user, "refused a login: wrong user name or password");
             return Err(refused());
         }
         Ok(user.to_string())
@@ -119,7 +157,7 @@ impl Access {
     /// Milvus's denial. A request without a caller (none was built) is refused when
     /// authorization is on.
     pub fn authorize<T: Guarded>(&self, caller: Option<&Caller>, request: &T) -> Result<String, tonic::Status> {
-        let anonymous = Caller { user: None, db: DEFAULT_DATABASE.to_string() };
+        let anonymous = Caller { user: None, db: DEFAULT_DATABASE.to_string(), peer: None };
         let caller = caller.unwrap_or(&anonymous);
         let db = caller.database(request.db_name());
         if !self.enabled {
@@ -162,6 +200,24 @@ impl Access {
 /// neither has one, `Some(None)` if no privilege is checked for it.
 pub fn rule_of(rpc: &str) -> Option<Option<Rule>> {
     [PRIVILEGES, EXTENSION_PRIVILEGES].iter().find_map(|table| table.binary_search_by(|(name, _)| name.cmp(&rpc)).ok().map(|i| table[i].1))
+}
+
+/// The `user:password` of a gRPC call: its `authorization` header, base64 as pymilvus
+/// encodes it.
+pub fn grpc_credentials(headers: &http::HeaderMap) -> Result<String, tonic::Status> {
+    let Some(token) = header(headers, "authorization") else {
+        return Err(status::unauthenticated("missing authorization in header"));
+    };
+    let decoded = base64::engine::general_purpose::STANDARD.decode(token).ok().and_then(|bytes| String::from_utf8(bytes).ok());
+    decoded.ok_or_else(|| status::unauthenticated("invalid token format"))
+}
+
+/// The `user:password` of a REST call: `Authorization: Bearer user:password`.
+pub fn rest_credentials(headers: &http::HeaderMap) -> Result<String, tonic::Status> {
+    header(headers, "authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|token| token.trim().to_string())
+        .ok_or_else(|| status::unauthenticated("missing authorization in header"))
 }
 
 fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
@@ -212,7 +268,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let access = Arc::clone(&self.access);
         Box::pin(async move {
-            match access.grpc_caller(request.headers()).await {
+            match access.grpc_caller(request.headers(), Origin::of(&request)).await {
                 Ok(caller) => {
                     request.extensions_mut().insert(caller);
                     inner.call(request).await
@@ -227,5 +283,7 @@ where
     }
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;

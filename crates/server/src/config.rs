@@ -22,6 +22,10 @@
 //! | `[metrics] enabled` | – | – | `true` |
 //! | `[metrics] port` | `QUIVER_METRICS_PORT` | `--metrics-port` | `9091` (`0`: any free port) |
 //! | `[security] authorization` | `QUIVER_AUTHORIZATION` | `--authorization` | `false` (everyone may do everything) |
+//! | `[security] audit` | `QUIVER_AUDIT` | `--audit` | on when `authorization` is (the log: `data_dir/audit/`) |
+//! | `[security] tls_cert` | `QUIVER_TLS_CERT` | `--tls-cert` | none (plaintext) |
+//! | `[security] tls_key` | `QUIVER_TLS_KEY` | `--tls-key` | none |
+//! | `[security] tls_client_ca` | `QUIVER_TLS_CLIENT_CA` | `--tls-client-ca` | none (no client certificates asked) |
 
 use quiver_storage::ObjectStoreConfig;
 use serde::Deserialize;
@@ -49,6 +53,35 @@ pub struct SecuritySettings {
     /// Require a user (`user:password` token) on every call and check its privileges, as
     /// Milvus's `authorizationEnabled`. Off, anyone who reaches the port may do anything.
     pub authorization: bool,
+    /// Keep the audit log (`data_dir/audit/`, see `audit.rs`); unset, it follows
+    /// `authorization`.
+    pub audit: Option<bool>,
+    /// The server's certificate chain (PEM). With `tls_key`, the port speaks only TLS.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `tls_cert` (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) that sign client certificates: mutual TLS, where a client
+    /// without a certificate this CA signed is refused in the handshake.
+    pub tls_client_ca: Option<PathBuf>,
+}
+
+impl SecuritySettings {
+    /// Whether the audit log is kept: as set, else with authorization (without users it
+    /// could only say which address did what).
+    pub fn audit_enabled(&self) -> bool {
+        self.audit.unwrap_or(self.authorization)
+    }
+
+    /// A certificate needs its key and the reverse; a client CA means nothing without
+    /// TLS. Caught at load, so a half-configured server never starts in plaintext.
+    fn check_tls(&self) -> Result<(), ConfigError> {
+        match (&self.tls_cert, &self.tls_key, &self.tls_client_ca) {
+            (Some(_), None, _) => Err(ConfigError::Tls("tls_cert is set without tls_key")),
+            (None, Some(_), _) => Err(ConfigError::Tls("tls_key is set without tls_cert")),
+            (None, None, Some(_)) => Err(ConfigError::Tls("tls_client_ca needs tls_cert and tls_key")),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The HTTP port serving `/metrics` (Prometheus) and `/healthz`, on `host`.
@@ -161,6 +194,10 @@ pub struct Overrides {
     pub port: Option<u16>,
     pub metrics_port: Option<u16>,
     pub authorization: Option<bool>,
+    pub audit: Option<bool>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +210,8 @@ pub enum ConfigError {
     Env { name: &'static str, value: String, reason: String },
     #[error("invalid log_level {value:?}: {reason}")]
     LogLevel { value: String, reason: String },
+    #[error("invalid TLS settings: {0}")]
+    Tls(&'static str),
 }
 
 /// Libraries whose debug output is per frame or per poll: quiet unless the filter names them.
@@ -236,6 +275,22 @@ impl Config {
                 reason: e.to_string(),
             })?;
         }
+        if let Some(value) = env("QUIVER_AUDIT") {
+            config.security.audit = Some(value.parse().map_err(|e: std::str::ParseBoolError| ConfigError::Env {
+                name: "QUIVER_AUDIT",
+                value: value.clone(),
+                reason: e.to_string(),
+            })?);
+        }
+        for (name, setting) in [
+            ("QUIVER_TLS_CERT", &mut config.security.tls_cert),
+            ("QUIVER_TLS_KEY", &mut config.security.tls_key),
+            ("QUIVER_TLS_CLIENT_CA", &mut config.security.tls_client_ca),
+        ] {
+            if let Some(path) = env(name) {
+                *setting = Some(PathBuf::from(path));
+            }
+        }
         if let Some(level) = env("QUIVER_LOG_LEVEL") {
             config.log_level = level;
         }
@@ -262,6 +317,19 @@ impl Config {
         if let Some(authorization) = flags.authorization {
             config.security.authorization = authorization;
         }
+        if flags.audit.is_some() {
+            config.security.audit = flags.audit;
+        }
+        for (flag, setting) in [
+            (flags.tls_cert, &mut config.security.tls_cert),
+            (flags.tls_key, &mut config.security.tls_key),
+            (flags.tls_client_ca, &mut config.security.tls_client_ca),
+        ] {
+            if flag.is_some() {
+                *setting = flag;
+            }
+        }
+        config.security.check_tls()?;
         config.log_filter()?;
         Ok(config)
     }
@@ -318,6 +386,34 @@ mod tests {
         assert!(Config::load(None, off, flag).unwrap().security.authorization);
         let bad = |k: &str| (k == "QUIVER_AUTHORIZATION").then(|| "yes".to_string());
         assert!(Config::load(None, bad, Overrides::default()).unwrap_err().to_string().contains("QUIVER_AUTHORIZATION"));
+    }
+
+    #[test]
+    fn audit_follows_authorization_unless_set() {
+        let on = Overrides { authorization: Some(true), ..Default::default() };
+        assert!(!Config::load(None, |_| None, Overrides::default()).unwrap().security.audit_enabled());
+        assert!(Config::load(None, |_| None, on.clone()).unwrap().security.audit_enabled());
+        let off = |k: &str| (k == "QUIVER_AUDIT").then(|| "false".to_string());
+        assert!(!Config::load(None, off, on).unwrap().security.audit_enabled());
+        let flag = Overrides { audit: Some(true), ..Default::default() };
+        assert!(Config::load(None, off, flag).unwrap().security.audit_enabled());
+    }
+
+    #[test]
+    fn tls_paths_layer_and_must_come_in_pairs() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tls.toml");
+        std::fs::write(&file, "[security]\ntls_cert = \"/file/cert.pem\"\ntls_key = \"/file/key.pem\"\n").unwrap();
+        let env = |k: &str| (k == "QUIVER_TLS_KEY").then(|| "/env/key.pem".to_string());
+        let flags = Overrides { tls_client_ca: Some("/flag/ca.pem".into()), ..Default::default() };
+        let security = Config::load(Some(&file), env, flags).unwrap().security;
+        assert_eq!(security.tls_cert, Some(PathBuf::from("/file/cert.pem")));
+        assert_eq!(security.tls_key, Some(PathBuf::from("/env/key.pem")));
+        assert_eq!(security.tls_client_ca, Some(PathBuf::from("/flag/ca.pem")));
+        let half = Overrides { tls_cert: Some("/c.pem".into()), ..Default::default() };
+        assert!(Config::load(None, |_| None, half).unwrap_err().to_string().contains("without tls_key"));
+        let ca_only = Overrides { tls_client_ca: Some("/ca.pem".into()), ..Default::default() };
+        assert!(Config::load(None, |_| None, ca_only).unwrap_err().to_string().contains("tls_client_ca needs"));
     }
 
     #[test]

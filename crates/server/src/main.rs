@@ -1,6 +1,7 @@
 //! `quiver`: the Quiver server and its command-line tools.
 
 mod access;
+mod audit;
 mod background;
 mod cli;
 mod config;
@@ -13,6 +14,7 @@ mod serve;
 mod service;
 mod status;
 mod text;
+mod tls;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -47,9 +49,23 @@ enum Command {
         /// Require users and check privileges (`true`), or serve everyone (`false`, the default).
         #[arg(long)]
         authorization: Option<bool>,
+        /// Keep the audit log under the data directory (default: on with --authorization).
+        #[arg(long)]
+        audit: Option<bool>,
+        /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long)]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM).
+        #[arg(long)]
+        tls_key: Option<PathBuf>,
+        /// Require client certificates signed by this CA (PEM): mutual TLS.
+        #[arg(long)]
+        tls_client_ca: Option<PathBuf>,
     },
     /// Snapshot calls against a running server: create, list, describe, restore, drop, jobs.
     Snapshot(cli::snapshot::SnapshotArgs),
+    /// Print the audit log of a data directory, no server needed.
+    Audit(audit::read::AuditArgs),
     /// Read snapshots straight from object storage, no server needed: list, show, files, verify, export.
     Inspect(inspect::InspectArgs),
 }
@@ -57,8 +73,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config, data_dir, host, port, metrics_port, authorization } => {
-            let overrides = config::Overrides { data_dir, host, port, metrics_port, authorization };
+        Command::Serve { config, data_dir, host, port, metrics_port, authorization, audit, tls_cert, tls_key, tls_client_ca } => {
+            let overrides =
+                config::Overrides { data_dir, host, port, metrics_port, authorization, audit, tls_cert, tls_key, tls_client_ca };
             let config = match config::Config::load(config.as_deref(), |key| std::env::var(key).ok(), overrides) {
                 Ok(config) => config,
                 Err(error) => {
@@ -70,5 +87,6 @@ fn main() -> ExitCode {
         }
         Command::Snapshot(args) => cli::snapshot::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Audit(args) => audit::read::run(args),
     }
 }

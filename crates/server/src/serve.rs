@@ -2,12 +2,14 @@
 //! one port, stop cleanly on a signal.
 
 use crate::access::{Access, Authenticated};
+use crate::audit::AuditLog;
 use crate::background;
 use crate::config::Config;
 use crate::console;
 use crate::observe;
 use crate::rest;
 use crate::service::{MilvusApi, QuiverApi, WithUnserved};
+use crate::tls;
 use quiver_base::{Clock, SystemClock};
 use quiver_engine::{DataConfig, Engine, EngineConfig};
 use quiver_proto::milvus::milvus_service_server::MilvusServiceServer;
@@ -80,8 +82,11 @@ async fn serve(config: Config) -> Result<(), String> {
         verify_clones: config.data.verify_clones,
     };
     let wal_dir = config.data_dir.join("wal");
-    let engine =
-        Arc::new(Engine::open(store, objects, &wal_dir, clock, engine_config).await.map_err(|e| format!("cannot open the engine: {e}"))?);
+    let engine = Arc::new(
+        Engine::open(store, objects, &wal_dir, Arc::clone(&clock), engine_config)
+            .await
+            .map_err(|e| format!("cannot open the engine: {e}"))?,
+    );
     // Finish what a crash interrupted (dead creates, half-done drops) before serving, so
     // no half-made snapshot holds a name; then resume restore jobs.
     engine.start().await.map_err(|e| format!("cannot start the engine: {e}"))?;
@@ -89,7 +94,9 @@ async fn serve(config: Config) -> Result<(), String> {
 
     let addr = resolve(&config.host, config.port).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let access = Arc::new(Access::new(Arc::clone(&engine), config.security.authorization));
+    let tls_acceptor = tls::acceptor(&config.security)?;
+    let audit = if config.security.audit_enabled() { Some(Arc::new(AuditLog::open(&config.data_dir, Arc::clone(&clock))?)) } else { None };
+    let access = Arc::new(Access::new(Arc::clone(&engine), config.security.authorization, audit));
     if config.security.authorization && engine.security().root_password_is_initial().await {
         tracing::warn!("user root still has the initial password; change it (pymilvus: client.update_password)");
     }
@@ -127,18 +134,21 @@ async fn serve(config: Config) -> Result<(), String> {
         .merge(rest::router(Arc::clone(&api), Arc::clone(&access), MAX_MESSAGE_BYTES))
         .merge(console::router(api, Arc::clone(&engine), access));
     let shutdown = shutdown_signal()?;
-    let authorization = config.security.authorization;
-    tracing::info!(address = %addr, metrics = %metrics_url, data_dir = %config.data_dir.display(), authorization, "quiver ready");
-    tonic::transport::Server::builder()
+    let (authorization, audit) = (config.security.authorization, config.security.audit_enabled());
+    let tls = tls::mode(&config.security);
+    tracing::info!(address = %addr, metrics = %metrics_url, data_dir = %config.data_dir.display(), authorization, audit, tls, "quiver ready");
+    let router = tonic::transport::Server::builder()
         .accept_http1(true)
         .layer(observe::RpcLayer)
         // pymilvus pings every 10 s even when idle; answer them and keep the connection.
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
-        .add_routes(Routes::from(routes))
-        .serve_with_incoming_shutdown(tokio_stream_listener(listener), shutdown)
-        .await
-        .map_err(|e| format!("server failed: {e}"))?;
+        .add_routes(Routes::from(routes));
+    match tls_acceptor {
+        Some(acceptor) => router.serve_with_incoming_shutdown(tls::incoming(listener, acceptor), shutdown).await,
+        None => router.serve_with_incoming_shutdown(tokio_stream_listener(listener), shutdown).await,
+    }
+    .map_err(|e| format!("server failed: {e}"))?;
     if let Some(http) = metrics_http {
         http.stop().await;
     }

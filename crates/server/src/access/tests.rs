@@ -4,7 +4,6 @@ use quiver_base::SystemClock;
 use quiver_engine::EngineConfig;
 use quiver_engine::security::{Change, Grant};
 use quiver_storage::MemMetaStore;
-use quiver_testkit::{TestRng, seed};
 
 /// Every RPC the server answers with a handler (`rpcs.txt`).
 /// Every RPC served: MilvusService's (rpcs.txt) and Quiver's own service's (its proto).
@@ -21,7 +20,7 @@ fn served() -> Vec<String> {
     milvus.chain(quiver).collect()
 }
 
-async fn access(dir: &std::path::Path) -> Access {
+pub(super) async fn access(dir: &std::path::Path) -> Access {
     let engine = Engine::open(
         Arc::new(MemMetaStore::new()),
         Arc::new(InMemory::new()),
@@ -31,7 +30,7 @@ async fn access(dir: &std::path::Path) -> Access {
     )
     .await
     .unwrap();
-    Access::new(Arc::new(engine), true)
+    Access::new(Arc::new(engine), true, None)
 }
 
 fn headers(pairs: &[(&str, &[u8])]) -> http::HeaderMap {
@@ -43,6 +42,8 @@ fn headers(pairs: &[(&str, &[u8])]) -> http::HeaderMap {
     }
     map
 }
+
+const ORIGIN: Origin = Origin { peer: None, rpc: "Test" };
 
 fn token(credentials: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(credentials)
@@ -67,11 +68,12 @@ fn every_served_rpc_has_a_privilege_table_entry() {
 async fn tokens_are_checked_and_refusals_are_milvus_s() {
     let dir = tempfile::tempdir().unwrap();
     let access = access(dir.path()).await;
-    let caller = access.grpc_caller(&headers(&[("authorization", token("root:Milvus").as_bytes()), ("dbname", b"db1")])).await.unwrap();
-    assert_eq!(caller, Caller { user: Some("root".into()), db: "db1".into() });
+    let caller =
+        access.grpc_caller(&headers(&[("authorization", token("root:Milvus").as_bytes()), ("dbname", b"db1")]), ORIGIN).await.unwrap();
+    assert_eq!(caller, Caller { user: Some("root".into()), db: "db1".into(), peer: None });
     let message = |h: http::HeaderMap| {
         let access = &access;
-        async move { access.grpc_caller(&h).await.unwrap_err() }
+        async move { access.grpc_caller(&h, ORIGIN).await.unwrap_err() }
     };
     let missing = message(headers(&[])).await;
     assert_eq!((missing.code(), missing.message()), (tonic::Code::Unauthenticated, "missing authorization in header"));
@@ -79,7 +81,7 @@ async fn tokens_are_checked_and_refusals_are_milvus_s() {
     assert!(wrong.message().contains("auth check failure"), "{}", wrong.message());
     let unknown = message(headers(&[("authorization", token("nobody:Milvus").as_bytes())])).await;
     assert_eq!(unknown.message(), wrong.message(), "an unknown user is not told apart from a wrong password");
-    let rest = access.rest_user(&headers(&[("authorization", b"Bearer root:Milvus")])).await.unwrap();
+    let rest = access.rest_user(&headers(&[("authorization", b"Bearer root:Milvus")]), ORIGIN).await.unwrap();
     assert_eq!(rest.as_deref(), Some("root"));
 }
 
@@ -110,46 +112,4 @@ async fn the_check_follows_the_table_and_resolves_users() {
     assert!(access.check("ann", "default", "UpdateCredential", &["root"]).is_err());
     assert!(access.check("ann", "default", "NoSuchRpc", &[]).is_err());
     access.check("root", "default", "DropCollection", &[]).unwrap();
-}
-
-/// Random tokens, headers and RPC names through the parse and check path: never a panic,
-/// always a clean refusal (nothing random authenticates, no random RPC is allowed).
-#[tokio::test]
-async fn random_tokens_and_rpcs_are_refused_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let access = access(dir.path()).await;
-    access.engine.security().create_user("eve", "secret1").await.unwrap();
-    let mut rng = TestRng::new(seed("random_tokens_and_rpcs_are_refused_cleanly", 14));
-    let rpcs: Vec<&str> = PRIVILEGES.iter().map(|(name, _)| *name).collect();
-    let pieces: [&[u8]; 12] = [b"root", b":", b"Milvus", b"eve", b"secret1", b"Bearer ", b"=", b"\xff\xfe", b"%00", b"::", b"\n", b"YWJj"];
-    for _ in 0..300 {
-        let mut raw = Vec::new();
-        for _ in 0..rng.below(6) {
-            raw.extend_from_slice(pieces[rng.index(pieces.len())]);
-        }
-        for _ in 0..rng.below(4) {
-            raw.push(rng.below(256) as u8);
-        }
-        let encoded = if rng.chance(0.5) { token(&String::from_utf8_lossy(&raw)).into_bytes() } else { raw.clone() };
-        let name = *rng.pick(&["authorization", "dbname", "Authorization", "x-other"]);
-        let result = access.grpc_caller(&headers(&[(name, &encoded)])).await;
-        if let Ok(caller) = &result {
-            // Only an exact `user:password` of an existing user gets through.
-            let text = String::from_utf8_lossy(&raw);
-            assert!(text == "root:Milvus" || text == "eve:secret1", "{text:?} authenticated as {caller:?}");
-        } else {
-            let code = result.unwrap_err().code();
-            assert_eq!(code, tonic::Code::Unauthenticated);
-        }
-        let mut rpc = rng.pick(&rpcs).to_string();
-        if rng.chance(0.3) {
-            rpc.push(rng.below(128) as u8 as char);
-        }
-        let object = String::from_utf8_lossy(&raw).into_owned();
-        if let Err(refusal) = access.check("eve", &object, &rpc, &[object.as_str()]) {
-            assert_eq!(refusal.code(), tonic::Code::PermissionDenied);
-        } else {
-            assert_eq!(rule_of(&rpc), Some(None), "{rpc} allowed to a user with no grants");
-        }
-    }
 }

@@ -2,7 +2,8 @@
 //! running server exactly as pymilvus does, so they exercise the same wire path.
 //!
 //! Terms:
-//! * [`ConnectOptions`]: the global `--uri/--db/--token/--timeout` flags.
+//! * [`ConnectOptions`]: the global `--uri/--db/--token/--timeout` flags, and the TLS
+//!   ones (`https://` addresses, `--tls-ca`, `--tls-cert`/`--tls-key` for mutual TLS).
 //! * [`Session`]: one channel after the `Connect` handshake; it stamps every request with
 //!   the headers pymilvus sends (`dbname`, `identifier`, `authorization`).
 //! * [`CliError`]: everything that ends a command early, with its exit code.
@@ -17,10 +18,11 @@ use quiver_proto::common::{ClientInfo, Status};
 use quiver_proto::milvus::ConnectRequest;
 use quiver_proto::milvus::milvus_service_client::MilvusServiceClient;
 use quiver_proto::quiver::quiver_service_client::QuiverServiceClient;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 /// Milvus allows 256 MB messages; so do we, in both directions.
 const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
@@ -46,6 +48,41 @@ pub struct ConnectOptions {
     /// Per-call deadline in seconds.
     #[arg(long, global = true, default_value_t = 60)]
     pub timeout: u64,
+    /// CA certificate (PEM) that signed the server's certificate, for `https://`
+    /// addresses (default: the system's trusted roots).
+    #[arg(long, global = true)]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for a server that requires mutual TLS; needs --tls-key.
+    #[arg(long, global = true, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, global = true, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl ConnectOptions {
+    /// The TLS settings of an `https://` address; TLS flags on a plaintext address are a
+    /// usage error rather than silently ignored.
+    fn tls(&self, uri: &str) -> Result<Option<ClientTlsConfig>, CliError> {
+        if !uri.starts_with("https://") {
+            if self.tls_ca.is_some() || self.tls_cert.is_some() {
+                return Err(CliError::Usage(format!("--tls-ca/--tls-cert need an https:// --uri, not '{uri}'")));
+            }
+            return Ok(None);
+        }
+        let read = |flag: &str, path: &Path| {
+            std::fs::read(path).map_err(|e| CliError::Usage(format!("cannot read {flag} {}: {e}", path.display())))
+        };
+        let mut config = ClientTlsConfig::new();
+        config = match &self.tls_ca {
+            Some(path) => config.ca_certificate(Certificate::from_pem(read("--tls-ca", path)?)),
+            None => config.with_native_roots(),
+        };
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            config = config.identity(Identity::from_pem(read("--tls-cert", cert)?, read("--tls-key", key)?));
+        }
+        Ok(Some(config))
+    }
 }
 
 /// Why a client command stopped early.
@@ -158,6 +195,12 @@ impl Session {
             .map_err(|error| CliError::Usage(format!("invalid --uri '{}': {}", options.uri, error_chain(&error))))?
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(Duration::from_secs(options.timeout.max(1)));
+        let endpoint = match options.tls(&uri)? {
+            Some(tls) => {
+                endpoint.tls_config(tls).map_err(|error| CliError::Usage(format!("invalid TLS settings: {}", error_chain(&error))))?
+            }
+            None => endpoint,
+        };
         let channel = endpoint.connect().await.map_err(|error| CliError::Connect { uri: uri.clone(), reason: error_chain(&error) })?;
         let quiver = QuiverServiceClient::new(channel.clone());
         let client =
@@ -233,6 +276,9 @@ impl Session {
     }
 
     fn rpc_error(&self, status: tonic::Status) -> CliError {
+        // A status with a source was made from a transport error (a refused TLS
+        // handshake shows as `Unknown: transport error`): the connection failed.
+        let transport = std::error::Error::source(&status).is_some();
         match status.code() {
             tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
                 let mut reason = status.message().to_string();
@@ -241,12 +287,16 @@ impl Session {
                 }
                 CliError::Connect { uri: self.uri.clone(), reason }
             }
+            _ if transport => {
+                let reason = std::error::Error::source(&status).map_or_else(String::new, error_chain);
+                CliError::Connect { uri: self.uri.clone(), reason: format!("{}: {reason}", status.message()) }
+            }
             code => CliError::Rpc { code, message: status.message().to_string() },
         }
     }
 }
 
-/// `host:port` -> `http://host:port`; refuses schemes this build cannot speak.
+/// `host:port` -> `http://host:port`; refuses schemes other than http and https.
 fn normalize_uri(uri: &str) -> Result<String, CliError> {
     let uri = uri.trim();
     if uri.is_empty() {
@@ -254,10 +304,8 @@ fn normalize_uri(uri: &str) -> Result<String, CliError> {
     }
     match uri.split_once("://") {
         None => Ok(format!("http://{uri}")),
-        Some(("http", _)) => Ok(uri.to_string()),
-        Some((scheme, _)) => {
-            Err(CliError::Usage(format!("invalid --uri '{uri}': unsupported scheme '{scheme}' (only http:// is supported)")))
-        }
+        Some(("http" | "https", _)) => Ok(uri.to_string()),
+        Some((scheme, _)) => Err(CliError::Usage(format!("invalid --uri '{uri}': unsupported scheme '{scheme}' (http:// or https://)"))),
     }
 }
 
@@ -314,7 +362,8 @@ mod tests {
     fn uri_without_scheme_means_http() {
         assert_eq!(normalize_uri("localhost:19530").unwrap(), "http://localhost:19530");
         assert_eq!(normalize_uri("http://h:1").unwrap(), "http://h:1");
-        assert!(matches!(normalize_uri("https://h:1"), Err(CliError::Usage(_))));
+        assert_eq!(normalize_uri("https://h:1").unwrap(), "https://h:1");
+        assert!(matches!(normalize_uri("grpc://h:1"), Err(CliError::Usage(_))));
         assert!(matches!(normalize_uri(" "), Err(CliError::Usage(_))));
     }
 

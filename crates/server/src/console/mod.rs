@@ -26,7 +26,7 @@
 
 mod api;
 
-use crate::access::{Access, Caller};
+use crate::access::{Access, Caller, Origin};
 use crate::rest::{self, Failure, Reply};
 use crate::service::MilvusApi;
 use crate::status;
@@ -70,8 +70,10 @@ pub fn router(api: Arc<MilvusApi>, engine: Arc<Engine>, access: Arc<Access>) -> 
 /// [`Access::console_user`]); their calls that change things go through the service's
 /// per-RPC check as that user.
 async fn admitted(State(access): State<Arc<Access>>, request: axum::extract::Request, next: Next) -> Response {
-    match access.console_user(request.headers()).await {
-        Ok(user) => rest::as_caller(Caller { user, db: DEFAULT_DATABASE.to_string() }, next.run(request)).await,
+    let origin = Origin::of(&request);
+    let peer = origin.peer;
+    match access.console_user(request.headers(), origin).await {
+        Ok(user) => rest::as_caller(Caller { user, db: DEFAULT_DATABASE.to_string(), peer }, next.run(request)).await,
         Err(refusal) => Reply(Err(Failure::from(status::of_refusal(&refusal)))).into_response(),
     }
 }

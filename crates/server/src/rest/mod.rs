@@ -36,12 +36,13 @@ mod rows;
 mod schema;
 mod snapshot;
 
-use crate::access::{Access, Caller};
+use crate::access::{Access, Caller, Origin, peer_of};
 use crate::service::{MilvusApi, WithStatus};
 use crate::status;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
@@ -189,16 +190,18 @@ where
     F: Fn(Api, Call<T>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Answer> + Send + 'static,
 {
-    post(move |State(served): State<Served>, headers: HeaderMap, body: Bytes| {
+    post(move |State(served): State<Served>, request: Parts, body: Bytes| {
         let handler = handler.clone();
         async move {
-            let user = match served.access.rest_user(&headers).await {
+            let headers = &request.headers;
+            let peer = peer_of(&request.extensions);
+            let user = match served.access.rest_user(headers, Origin { peer, rpc: request.uri.path() }).await {
                 Ok(user) => user,
                 Err(refusal) => return Reply(Err(Failure(status::of_refusal(&refusal)))),
             };
-            Reply(match decode::<T>(&headers, &body) {
+            Reply(match decode::<T>(headers, &body) {
                 Ok(call) => {
-                    let caller = Caller { user, db: call.db.clone() };
+                    let caller = Caller { user, db: call.db.clone(), peer };
                     CALLER.scope(caller, handler(served.api, call)).await
                 }
                 Err(failure) => Err(failure),

@@ -27,6 +27,7 @@ pub(crate) use search::INDEX_SEARCH_PARAMS;
 pub use unserved::WithUnserved;
 
 use crate::access::{Access, Caller, Refused};
+use crate::audit::{Audited, Outcome};
 use crate::status::{status_of, success};
 use quiver_engine::{Engine, EngineError};
 use quiver_proto::Guarded;
@@ -55,6 +56,39 @@ impl MilvusApi {
     /// answers the database it addresses. Every handler starts here.
     fn admit<T: Guarded>(&self, request: &Request<T>) -> Result<String, tonic::Status> {
         self.access.authorize(request.extensions().get::<Caller>(), request.get_ref())
+    }
+
+    /// An audited call (see `audit`): admitted, handled, and recorded with how it ended,
+    /// a refusal included. Without an audit log, just admitted and handled.
+    async fn audited<T, R, F>(&self, request: Request<T>, handle: impl FnOnce(String, Request<T>) -> F) -> RpcResult<R>
+    where
+        T: Audited,
+        R: WithStatus,
+        F: Future<Output = RpcResult<R>>,
+    {
+        let Some(audit) = self.access.audit() else {
+            let db = self.admit(&request)?;
+            return handle(db, request).await;
+        };
+        let caller = request.extensions().get::<Caller>().cloned();
+        let object = request.get_ref().object();
+        let db = caller.as_ref().map_or_else(String::new, |c| c.database(request.get_ref().db_name()));
+        let answer = match self.admit(&request) {
+            Ok(db) => handle(db, request).await,
+            Err(refusal) => Err(refusal),
+        };
+        let outcome = match &answer {
+            Ok(reply) => reply.get_ref().status().map_or(Outcome { code: 0, reason: String::new() }, |status| Outcome {
+                code: if status.code != 0 { status.code } else { status.error_code },
+                reason: status.reason.clone(),
+            }),
+            Err(refusal) => {
+                let refused = crate::status::of_refusal(refusal);
+                Outcome { code: refused.code, reason: refused.reason }
+            }
+        };
+        audit.record(caller.as_ref(), T::RPC, &db, object, outcome).await;
+        answer
     }
 
     /// The caller's user name, when authorization is on.
@@ -208,13 +242,11 @@ impl MilvusService for MilvusApi {
     }
 
     async fn create_database(&self, request: Request<CreateDatabaseRequest>) -> RpcResult<Status> {
-        self.admit(&request)?;
-        reply_status(database::create(self.engine.clone(), request.into_inner()).await)
+        self.audited(request, |_, r| async move { reply_status(database::create(self.engine.clone(), r.into_inner()).await) }).await
     }
 
     async fn drop_database(&self, request: Request<DropDatabaseRequest>) -> RpcResult<Status> {
-        self.admit(&request)?;
-        reply_status(database::drop(self.engine.clone(), request.into_inner()).await)
+        self.audited(request, |_, r| async move { reply_status(database::drop(self.engine.clone(), r.into_inner()).await) }).await
     }
 
     async fn list_databases(&self, request: Request<ListDatabasesRequest>) -> RpcResult<ListDatabasesResponse> {
@@ -234,15 +266,17 @@ impl MilvusService for MilvusApi {
     }
 
     async fn create_collection(&self, request: Request<CreateCollectionRequest>) -> RpcResult<Status> {
-        let db = self.admit(&request)?;
-        Ok(Response::new(collection::create(self.engine.clone(), db, request.into_inner()).await))
+        self.audited(request, |db, r| async move { Ok(Response::new(collection::create(self.engine.clone(), db, r.into_inner()).await)) })
+            .await
     }
 
     async fn drop_collection(&self, request: Request<DropCollectionRequest>) -> RpcResult<Status> {
-        let db = self.admit(&request)?;
-        let name = request.into_inner().collection_name;
-        let engine = self.engine.clone();
-        reply_status(detached(async move { engine.drop_collection(&db, &name).await }).await)
+        self.audited(request, |db, r| async move {
+            let name = r.into_inner().collection_name;
+            let engine = self.engine.clone();
+            reply_status(detached(async move { engine.drop_collection(&db, &name).await }).await)
+        })
+        .await
     }
 
     async fn has_collection(&self, request: Request<HasCollectionRequest>) -> RpcResult<BoolResponse> {
@@ -510,14 +544,15 @@ impl MilvusService for MilvusApi {
     }
 
     async fn create_snapshot(&self, request: Request<CreateSnapshotRequest>) -> RpcResult<Status> {
-        let db = self.admit(&request)?;
-        reply_status(snapshot::create(self.engine.clone(), db, request.into_inner()).await)
+        self.audited(request, |db, r| async move { reply_status(snapshot::create(self.engine.clone(), db, r.into_inner()).await) }).await
     }
 
     async fn drop_snapshot(&self, request: Request<DropSnapshotRequest>) -> RpcResult<Status> {
-        let db = self.admit(&request)?;
-        let r = request.into_inner();
-        reply_status(snapshot::drop(self.engine.clone(), db, r.collection_name, r.name).await)
+        self.audited(request, |db, r| async move {
+            let r = r.into_inner();
+            reply_status(snapshot::drop(self.engine.clone(), db, r.collection_name, r.name).await)
+        })
+        .await
     }
 
     async fn list_snapshots(&self, request: Request<ListSnapshotsRequest>) -> RpcResult<ListSnapshotsResponse> {
@@ -532,8 +567,7 @@ impl MilvusService for MilvusApi {
     }
 
     async fn restore_snapshot(&self, request: Request<RestoreSnapshotRequest>) -> RpcResult<RestoreSnapshotResponse> {
-        let db = self.admit(&request)?;
-        reply(snapshot::restore(self.engine.clone(), db, request.into_inner()).await)
+        self.audited(request, |db, r| async move { reply(snapshot::restore(self.engine.clone(), db, r.into_inner()).await) }).await
     }
 
     async fn get_restore_snapshot_state(
@@ -553,28 +587,23 @@ impl MilvusService for MilvusApi {
     }
 
     async fn pin_snapshot_data(&self, request: Request<PinSnapshotDataRequest>) -> RpcResult<PinSnapshotDataResponse> {
-        let db = self.admit(&request)?;
-        reply(snapshot::pin(self.engine.clone(), db, request.into_inner()).await)
+        self.audited(request, |db, r| async move { reply(snapshot::pin(self.engine.clone(), db, r.into_inner()).await) }).await
     }
 
     async fn unpin_snapshot_data(&self, request: Request<UnpinSnapshotDataRequest>) -> RpcResult<Status> {
-        self.admit(&request)?;
-        reply_status(snapshot::unpin(self.engine.clone(), request.get_ref().pin_id).await)
+        self.audited(request, |_, r| async move { reply_status(snapshot::unpin(self.engine.clone(), r.get_ref().pin_id).await) }).await
     }
 
     async fn create_credential(&self, request: Request<CreateCredentialRequest>) -> RpcResult<Status> {
-        self.admit(&request)?;
-        reply_status(rbac::create_user(self.engine.clone(), request.into_inner()).await)
+        self.audited(request, |_, r| async move { reply_status(rbac::create_user(self.engine.clone(), r.into_inner()).await) }).await
     }
 
     async fn update_credential(&self, request: Request<UpdateCredentialRequest>) -> RpcResult<Status> {
-        self.admit(&request)?;
-        reply_status(rbac::update_password(self.engine.clone(), request.into_inner()).await)
+        self.audited(request, |_, r| async move { reply_status(rbac::update_password(self.engine.clone(), r.into_inner()).await) }).await
     }
 
     async fn delete_credential(&self, request: Request<DeleteCredentialRequest>) -> RpcResult<Status> {
-        self.admit(&request)?;
-        reply_status(rbac::delete_user(self.engine.clone(), request.into_inner()).await)
+        self.audited(request, |_, r| async move { reply_status(rbac::delete_user(self.engine.clone(), r.into_inner()).await) }).await
     }
 
     async fn list_cred_users(&self, request: Request<ListCredUsersRequest>) -> RpcResult<ListCredUsersResponse> {
@@ -583,18 +612,15 @@ impl MilvusService for MilvusApi {
     }
 
     async fn create_role(&self, request: Request<CreateRoleRequest>) -> RpcResult<Status> {
-        self.admit(&request)?;
-        reply_status(rbac::create_role(self.engine.clone(), request.into_inner()).await)
+        self.audited(request, |_, r| async move { reply_status(rbac::create_role(self.engine.clone(), r.into_inner()).await) }).await
     }
 
     async fn drop_role(&self, request: Request<DropRoleRequest>) -> RpcResult<Status> {
-        self.admit(&request)?;
-        reply_status(rbac::drop_role(self.engine.clone(), request.into_inner()).await)
+        self.audited(request, |_, r| async move { reply_status(rbac::drop_role(self.engine.clone(), r.into_inner()).await) }).await
     }
 
     async fn operate_user_role(&self, request: Request<OperateUserRoleRequest>) -> RpcResult<Status> {
-        self.admit(&request)?;
-        reply_status(rbac::operate_user_role(self.engine.clone(), request.into_inner()).await)
+        self.audited(request, |_, r| async move { reply_status(rbac::operate_user_role(self.engine.clone(), r.into_inner()).await) }).await
     }
 
     async fn select_role(&self, request: Request<SelectRoleRequest>) -> RpcResult<SelectRoleResponse> {
@@ -608,15 +634,19 @@ impl MilvusService for MilvusApi {
     }
 
     async fn operate_privilege(&self, request: Request<OperatePrivilegeRequest>) -> RpcResult<Status> {
-        self.admit(&request)?;
-        let grantor = Self::user_of(&request).unwrap_or(quiver_engine::security::ROOT).to_string();
-        reply_status(rbac::operate_privilege(self.engine.clone(), grantor, request.into_inner()).await)
+        self.audited(request, |_, r| async move {
+            let grantor = Self::user_of(&r).unwrap_or(quiver_engine::security::ROOT).to_string();
+            reply_status(rbac::operate_privilege(self.engine.clone(), grantor, r.into_inner()).await)
+        })
+        .await
     }
 
     async fn operate_privilege_v2(&self, request: Request<OperatePrivilegeV2Request>) -> RpcResult<Status> {
-        self.admit(&request)?;
-        let grantor = Self::user_of(&request).unwrap_or(quiver_engine::security::ROOT).to_string();
-        reply_status(rbac::operate_privilege_v2(self.engine.clone(), grantor, request.into_inner()).await)
+        self.audited(request, |_, r| async move {
+            let grantor = Self::user_of(&r).unwrap_or(quiver_engine::security::ROOT).to_string();
+            reply_status(rbac::operate_privilege_v2(self.engine.clone(), grantor, r.into_inner()).await)
+        })
+        .await
     }
 
     async fn select_grant(&self, request: Request<SelectGrantRequest>) -> RpcResult<SelectGrantResponse> {
@@ -625,13 +655,11 @@ impl MilvusService for MilvusApi {
     }
 
     async fn create_privilege_group(&self, request: Request<CreatePrivilegeGroupRequest>) -> RpcResult<Status> {
-        self.admit(&request)?;
-        reply_status(rbac::create_group(self.engine.clone(), request.into_inner()).await)
+        self.audited(request, |_, r| async move { reply_status(rbac::create_group(self.engine.clone(), r.into_inner()).await) }).await
     }
 
     async fn drop_privilege_group(&self, request: Request<DropPrivilegeGroupRequest>) -> RpcResult<Status> {
-        self.admit(&request)?;
-        reply_status(rbac::drop_group(self.engine.clone(), request.into_inner()).await)
+        self.audited(request, |_, r| async move { reply_status(rbac::drop_group(self.engine.clone(), r.into_inner()).await) }).await
     }
 
     async fn list_privilege_groups(&self, request: Request<ListPrivilegeGroupsRequest>) -> RpcResult<ListPrivilegeGroupsResponse> {
@@ -640,7 +668,6 @@ impl MilvusService for MilvusApi {
     }
 
     async fn operate_privilege_group(&self, request: Request<OperatePrivilegeGroupRequest>) -> RpcResult<Status> {
-        self.admit(&request)?;
-        reply_status(rbac::operate_group(self.engine.clone(), request.into_inner()).await)
+        self.audited(request, |_, r| async move { reply_status(rbac::operate_group(self.engine.clone(), r.into_inner()).await) }).await
     }
 }
