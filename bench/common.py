@@ -304,8 +304,10 @@ def start_server(system: str, workdir: Path, data_dir: Path, port: int, quiver_b
     return Server(system, cmd, workdir)
 
 
-def wait_ready(server: Server, port: int, timeout: float):
-    """Wait until the port accepts TCP and a MilvusClient can connect and list collections."""
+def wait_ready(server: Server, port: int, timeout: float, client_kwargs: dict | None = None):
+    """Wait until the port accepts TCP and a MilvusClient can connect and list collections.
+    client_kwargs: MilvusClient's arguments beyond the default http:// uri (a token, an
+    https:// uri with its certificates)."""
     from pymilvus import MilvusClient
 
     deadline = time.monotonic() + timeout
@@ -329,7 +331,7 @@ def wait_ready(server: Server, port: int, timeout: float):
             time.sleep(0.2)
             continue
         try:
-            client = MilvusClient(uri=f"http://127.0.0.1:{port}", timeout=10)
+            client = MilvusClient(**{"uri": f"http://127.0.0.1:{port}", "timeout": 10, **(client_kwargs or {})})
             client.list_collections(timeout=10)
             return client
         except Exception as e:  # noqa: BLE001
@@ -355,13 +357,15 @@ class Running:
 
 @contextlib.contextmanager
 def running(system: str, workdir: Path, quiver_bin: Path, timeout: float, *,
-            quiver_config: Path | None = None, cpus: str | None = None):
-    """Start `system` with data dir workdir/data on a free port, wait until it answers, yield a
-    Running; always close the client and kill the server's process group on the way out.
-    A watchdog kills the server after `timeout` seconds (the client calls then fail)."""
+            quiver_config: Path | None = None, cpus: str | None = None, client_kwargs: dict | None = None,
+            port: int | None = None):
+    """Start `system` with data dir workdir/data on a free port (or `port`), wait until it
+    answers, yield a Running; always close the client and kill the server's process group on
+    the way out. A watchdog kills the server after `timeout` seconds (the client calls then
+    fail). client_kwargs: see wait_ready."""
     data_dir = workdir / "data"
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log(f"{SYSTEM_LABEL.get(system, system)}: starting on port {port}, data dir {data_dir} "
         f"(load avg {os.getloadavg()[0]:.2f}){' under taskset -c ' + cpus if cpus else ''}")
     server = start_server(system, workdir, data_dir, port, quiver_bin, quiver_config=quiver_config, cpus=cpus)
@@ -371,7 +375,7 @@ def running(system: str, workdir: Path, quiver_bin: Path, timeout: float, *,
     watchdog.daemon = True
     watchdog.start()
     try:
-        client = wait_ready(server, port, START_TIMEOUT[system])
+        client = wait_ready(server, port, START_TIMEOUT[system], client_kwargs)
         ready_s = time.perf_counter() - server.t_spawn
         server.mark_ready()
         log(f"  {system}: ready after {ready_s:.1f} s")
