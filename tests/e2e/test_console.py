@@ -319,3 +319,41 @@ def test_full_page_screenshot(page, client, server, tmp_path):
     assert rgb.getpixel((5, 5)) == (0x17, 0x21, 0x3A), rgb.getpixel((5, 5))
     if os.environ.get("QUIVER_UPDATE_DOCS_SCREENSHOT") == "1":
         shutil.copyfile(tmp_path / "console.png", DOCS_SCREENSHOT)
+
+
+def test_under_authorization_the_page_asks_for_a_user(browser, quiver_bin, tmp_path):
+    srv = QuiverServer(quiver_bin, tmp_path / "data", tmp_path / "quiver.log", config="[security]\nauthorization = true\n")
+    srv.start()
+    tab = browser.new_page()
+    tab.set_default_timeout(UI_TIMEOUT_MS)
+    sent = []
+    tab.on("request", lambda request: sent.append(request.headers.get("authorization")))
+    try:
+        root = MilvusClient(uri=srv.uri, token="root:Milvus", dedicated=True)
+        root.create_collection("guarded", dimension=DIM)
+        root.create_user("viewer", "viewer-pass")
+        tab.goto(f"{srv.uri}/webui/")
+        form = tab.get_by_role("form", name="Sign in")
+        expect(form).to_be_visible()
+        expect(tab.locator("#notice")).to_contain_text("missing authorization")
+        # A user without the admin role is refused with Milvus's words; the form stays.
+        tab.get_by_label("User").fill("viewer")
+        tab.get_by_label("Password").fill("viewer-pass")
+        form.get_by_role("button", name="Sign in").click()
+        expect(tab.locator("#notice")).to_contain_text("permission deny to viewer")
+        expect(form).to_be_visible()
+        # A wrong password brings the form back.
+        tab.get_by_label("User").fill("root")
+        tab.get_by_label("Password").fill("wrong")
+        form.get_by_role("button", name="Sign in").click()
+        expect(tab.locator("#notice")).to_contain_text("auth check failure")
+        expect(form).to_be_visible()
+        tab.get_by_label("User").fill("root")
+        tab.get_by_label("Password").fill("Milvus")
+        form.get_by_role("button", name="Sign in").click()
+        expect(tab.locator("#collections")).to_contain_text("guarded")
+        expect(form).to_be_hidden()
+        assert "Bearer root:Milvus" in sent
+    finally:
+        tab.close()
+        srv.stop()

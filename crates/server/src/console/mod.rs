@@ -51,11 +51,6 @@ pub struct Console {
 /// its JSON API.
 pub fn router(api: Arc<MilvusApi>, engine: Arc<Engine>, access: Arc<Access>) -> Router {
     Router::new()
-        // The page's relative asset and API paths need the trailing slash.
-        .route("/webui", get(|| async { Redirect::permanent("/webui/") }))
-        .route("/webui/", get(|| asset(Asset::PAGE)))
-        .route("/webui/console.css", get(|| asset(Asset::STYLE)))
-        .route("/webui/console.js", get(|| asset(Asset::SCRIPT)))
         .route("/webui/api/overview", get(api::overview))
         .route("/webui/api/collection", get(api::collection))
         .route("/webui/api/jobs", get(api::jobs))
@@ -63,6 +58,13 @@ pub fn router(api: Arc<MilvusApi>, engine: Arc<Engine>, access: Arc<Access>) -> 
         .route("/webui/api/snapshots/restore", post(api::restore_snapshot))
         .route("/webui/api/snapshots/drop", post(api::drop_snapshot))
         .route_layer(middleware::from_fn_with_state(access, admitted))
+        // The page and its assets hold no data, so anyone may load them (under
+        // authorization the page then asks for a user); only the API above is guarded.
+        // The page's relative asset and API paths need the trailing slash.
+        .route("/webui", get(|| async { Redirect::permanent("/webui/") }))
+        .route("/webui/", get(|| asset(Asset::PAGE)))
+        .route("/webui/console.css", get(|| asset(Asset::STYLE)))
+        .route("/webui/console.js", get(|| asset(Asset::SCRIPT)))
         .with_state(Console { api, engine })
 }
 

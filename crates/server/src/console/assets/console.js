@@ -13,14 +13,31 @@ const view = {
 
 const $ = (id) => document.getElementById(id);
 
+// Under authorization the API wants `Authorization: Bearer user:password`. The sign-in form
+// keeps it in sessionStorage: this tab only, gone when it closes, never written to disk.
+const TOKEN_KEY = "quiver-console-token";
+// Milvus's "missing or wrong credentials" code.
+const NEED_AUTHENTICATE = 1800;
+
+// The console refuses users without the admin role (and admins are denied nothing), so a
+// denial means: sign in as someone else.
+function refusedAtTheDoor(reply) {
+  return reply.code === NEED_AUTHENTICATE || / permission deny to /.test(reply.message ?? "");
+}
+
 // One API call: the data of a {"code": 0} reply, or an Error carrying Milvus's code and message.
 async function call(path, body) {
-  const init = body === undefined
-    ? {}
-    : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+  const headers = body === undefined ? {} : { "Content-Type": "application/json" };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const init = body === undefined ? { headers } : { method: "POST", headers, body: JSON.stringify(body) };
   const response = await fetch("api/" + path, init);
   if (!response.ok) throw new Error(`HTTP ${response.status} from ${path}`);
   const reply = await response.json();
+  if (refusedAtTheDoor(reply)) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $("login-form").hidden = false;
+  }
   if (reply.code !== 0) {
     const error = new Error(reply.message);
     error.code = reply.code;
@@ -304,6 +321,16 @@ $("restore-form").addEventListener("submit", (event) => {
     await refreshOverview();
     await refreshJobs();
   });
+});
+
+$("login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  sessionStorage.setItem(TOKEN_KEY, `${$("login-user").value}:${$("login-password").value}`);
+  form.reset();
+  form.hidden = true;
+  $("notice").hidden = true;
+  refreshAll();
 });
 
 $("refresh").addEventListener("click", () => {
