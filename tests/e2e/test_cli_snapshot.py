@@ -212,7 +212,7 @@ def test_usage_and_connection_errors_exit_2(server):
     fails(cli(server.uri, "list"), 2, "required")  # missing <collection>
     fails(cli(server.uri, "frobnicate"), 2)
     fails(cli(server.uri, "job", "not-a-number"), 2, "invalid value")
-    fails(cli("https://127.0.0.1:1", "list", "c"), 2, "unsupported scheme")
+    fails(cli("ftp://127.0.0.1:1", "list", "c"), 2, "unsupported scheme")
 
 
 def test_ctrl_c_while_waiting_leaves_the_restore_running(fresh_server, unique_name):

@@ -191,3 +191,24 @@ def test_console_api_answers_only_admins(auth_server):
     made = console(auth_server.uri, "snapshots/create", token="boss:secret123", body={"collection": "shown", "name": "s1"})
     assert made["code"] == 0, made
     assert root.list_snapshots(collection_name="shown") == ["s1"]
+
+
+def test_milvus_leniencies_of_grants_users_and_databases(auth_server):
+    root = connect(auth_server, ROOT)
+    root.create_role("later")
+    # A grant may name a database that does not exist yet; revoking it succeeds too.
+    root.grant_privilege("later", "Global", "All", "*", db_name="not_yet")
+    root.revoke_privilege("later", "Global", "All", "*", db_name="not_yet")
+    root.grant_privilege_v2("later", "CollectionReadOnly", "*", "not_yet_either")
+    # Unbinding a user that does not exist leaves nothing bound; describing one is empty.
+    root.revoke_role("nobody_here", "later")
+    assert root.describe_user("nobody_here") == {}
+    with pytest.raises(MilvusException, match="privilege group name ff-ff can only contain numbers, letters and underscores"):
+        root.create_privilege_group("ff-ff")
+    # A user whose role holds grants in a database may switch to it without DescribeDatabase.
+    root.create_database("granted_db")
+    root.create_database("other_db")
+    user = user_with_role(root, auth_server, "dbuser", "db_role")
+    root.grant_privilege("db_role", "Collection", "Load", "*", db_name="granted_db")
+    user.using_database("granted_db")
+    denied(lambda: user.using_database("other_db"))

@@ -177,6 +177,11 @@ impl Access {
             return Err(status::permission_denied(rpc, user, db));
         };
         let Some(Rule { object, privilege }) = rule else { return Ok(()) };
+        // As Milvus, a user may describe a database their roles hold grants in, so that
+        // `use_database` works for whoever may act there, without DescribeDatabase.
+        if rpc == DESCRIBE_DATABASE && self.engine.security().visible_databases(user).is_none_or(|dbs| dbs.iter().any(|d| d == db)) {
+            return Ok(());
+        }
         let resolved: Vec<String> = match object {
             ObjectKind::Global => Vec::new(),
             ObjectKind::User if objects.contains(&user) => return Ok(()),
@@ -195,6 +200,8 @@ impl Access {
         }
     }
 }
+
+const DESCRIBE_DATABASE: &str = "DescribeDatabase";
 
 /// The table's entry of `rpc` (Milvus's table, then Quiver's own service's): `None` if
 /// neither has one, `Some(None)` if no privilege is checked for it.

@@ -155,12 +155,21 @@ pub fn validate_password(password: &str) -> Result<()> {
 
 /// Milvus's role and privilege group name rule: a letter or underscore first, then
 /// letters, digits and underscores, at most 255.
+/// The words are Milvus's (`ValidatePrivilegeGroupName`), which clients compare.
 fn validate_entity_name(what: &str, name: &str) -> Result<()> {
     let mut chars = name.chars();
-    let valid = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && name.len() <= 255;
-    if valid { Ok(()) } else { Err(invalid(format!("invalid {what} name {name:?}: invalid parameter"))) }
+    let problem = if name.is_empty() {
+        format!("{what} name should not be empty")
+    } else if name.len() > 255 {
+        format!("the length of a {what} name {name} must be less than 255 characters")
+    } else if !matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') {
+        format!("the first character of a {what} name {name} must be an underscore or letter")
+    } else if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        format!("{what} name {name} can only contain numbers, letters and underscores")
+    } else {
+        return Ok(());
+    };
+    Err(invalid(format!("{problem}: invalid parameter")))
 }
 
 fn hash_password(password: &str) -> Result<String> {
@@ -370,10 +379,15 @@ impl Security {
             let state = self.read();
             (state.users.get(user).cloned(), state.roles.get(role).cloned())
         };
-        let stored = stored.ok_or_else(|| EngineError::UserNotFound { name: user.to_string() })?;
         if !self.role_exists(role) {
             return Err(EngineError::RoleNotFound { name: role.to_string() });
         }
+        let stored = match (stored, change) {
+            (Some(stored), _) => stored,
+            // Unbinding a user that does not exist leaves nothing bound: Milvus succeeds.
+            (None, Change::Remove) => return Ok(()),
+            (None, Change::Add) => return Err(EngineError::UserNotFound { name: user.to_string() }),
+        };
         let mut record = stored.record.clone();
         match change {
             Change::Add if !record.roles.iter().any(|r| r == role) => record.roles.push(role.to_string()),

@@ -77,7 +77,8 @@ pub fn select_role(engine: &Engine, request: &SelectRoleRequest) -> Result<Selec
 pub fn select_user(engine: &Engine, request: &SelectUserRequest) -> Result<SelectUserResponse> {
     let security = engine.security();
     let users = match request.user.as_ref().map(|u| u.name.as_str()).filter(|n| !n.is_empty()) {
-        Some(name) if security.user_roles(name).is_none() => return Err(EngineError::UserNotFound { name: name.to_string() }),
+        // Milvus describes a user that does not exist as no user, not an error.
+        Some(name) if security.user_roles(name).is_none() => Vec::new(),
         Some(name) => vec![name.to_string()],
         None => security.users(),
     };
@@ -113,10 +114,8 @@ pub async fn operate_privilege(engine: Arc<Engine>, grantor: String, request: Op
     if privileges::is_privilege(&privilege) && privilege != privileges::ALL && privileges::object_type_of(&privilege) != object_type {
         return Err(EngineError::PrivilegeNotFound { name: privilege });
     }
+    // As in Milvus, a grant may name a database that does not exist (yet).
     let db_name = if entity.db_name.is_empty() { quiver_engine::catalog::model::DEFAULT_DATABASE.to_string() } else { entity.db_name };
-    if db_name != ANY {
-        engine.describe_database(&db_name)?;
-    }
     let grant = Grant { object_type, object_name: entity.object_name, db_name, privilege, grantor };
     detached(async move { engine.security().operate_grant(&role, grant, change).await }).await
 }
@@ -129,8 +128,8 @@ pub async fn operate_privilege_v2(engine: Arc<Engine>, grantor: String, request:
     let privilege = request.grantor.and_then(|g| g.privilege).map(|p| p.name).unwrap_or_default();
     let db_name = if request.db_name.is_empty() { ANY.to_string() } else { request.db_name };
     if db_name != ANY {
+        // The name must be one; the database need not exist (yet), as in Milvus.
         quiver_engine::names::validate(quiver_engine::NameKind::Database, &db_name)?;
-        engine.describe_database(&db_name)?;
     }
     let object_name = if request.collection_name.is_empty() { ANY.to_string() } else { request.collection_name };
     let object_type = privileges::object_type_of(&privilege).to_string();
