@@ -367,6 +367,18 @@ def test_corrupt_snapshot_file_fails_the_restore(make_server, unique_name, kind)
         c.describe_snapshot("s", name)
 
 
+def corrupt_in_place(srv: QuiverServer, c, name: str, kind: str) -> str:
+    """Flip one byte of a `kind` file of snapshot `s` of `name` (size unchanged); its key."""
+    info = c.describe_snapshot("s", name)
+    keys = sorted(snapshot_files(srv.objects_dir, info.s3_location)["data_keys"])
+    key = next(k for k in keys if k.startswith(kind + "/"))
+    path: Path = srv.objects_dir / key
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return key
+
+
 @pytest.mark.parametrize("kind", ["insert_log", "index_files"])
 def test_a_clone_names_a_corrupt_file_after_completed(make_server, unique_name, kind):
     """A file changed in place (same size) passes a clone's presence check; the full
@@ -377,13 +389,7 @@ def test_a_clone_names_a_corrupt_file_after_completed(make_server, unique_name, 
     name, target = unique_name("src"), unique_name("dst")
     build_source(c, name)
     c.create_snapshot("s", name)
-    info = c.describe_snapshot("s", name)
-    keys = sorted(snapshot_files(srv.objects_dir, info.s3_location)["data_keys"])
-    key = next(k for k in keys if k.startswith(kind + "/"))
-    path: Path = srv.objects_dir / key
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+    key = corrupt_in_place(srv, c, name, kind)
     job = c.restore_snapshot("s", name, target)
     final, _ = wait_restore(c, job)
     assert final.state == COMPLETED, final
@@ -399,13 +405,7 @@ def test_a_clone_with_a_corrupt_delete_log_fails(make_server, unique_name):
     name, target = unique_name("src"), unique_name("dst")
     build_source(c, name)
     c.create_snapshot("s", name)
-    info = c.describe_snapshot("s", name)
-    keys = sorted(snapshot_files(srv.objects_dir, info.s3_location)["data_keys"])
-    key = next(k for k in keys if k.startswith("delta_log/"))
-    path: Path = srv.objects_dir / key
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+    key = corrupt_in_place(srv, c, name, "delta_log")
     final, seen = wait_restore(c, c.restore_snapshot("s", name, target))
     assert final.state == FAILED and key in final.reason, final
     assert all(s.state != COMPLETED for s in seen)

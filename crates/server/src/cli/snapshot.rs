@@ -90,6 +90,9 @@ enum SnapshotCommand {
         target_db: Option<String>,
         #[arg(long)]
         wait: bool,
+        /// Always `clone` (not a flag: the subcommand says it).
+        #[arg(skip = Some("clone".to_string()))]
+        mode: Option<String>,
     },
     /// Mount a snapshot as a read-only collection (no copy); returns once it can be loaded.
     Mount {
@@ -177,7 +180,8 @@ async fn execute(s: &Session, command: SnapshotCommand) -> Result<(), CliError> 
                 println!("{}", describe_block(&reply));
             }
         }
-        SnapshotCommand::Restore { collection, name, target, target_db, wait, mode } => {
+        SnapshotCommand::Restore { collection, name, target, target_db, wait, mode }
+        | SnapshotCommand::Clone { collection, name, target, target_db, wait, mode } => {
             restore(
                 s,
                 RestoreSnapshotRequest {
@@ -189,22 +193,6 @@ async fn execute(s: &Session, command: SnapshotCommand) -> Result<(), CliError> 
                     ..Default::default()
                 },
                 mode.as_deref(),
-                wait,
-            )
-            .await?;
-        }
-        SnapshotCommand::Clone { collection, name, target, target_db, wait } => {
-            restore(
-                s,
-                RestoreSnapshotRequest {
-                    name,
-                    db_name: db.clone(),
-                    collection_name: collection,
-                    target_db_name: target_db.unwrap_or(db),
-                    target_collection_name: target,
-                    ..Default::default()
-                },
-                Some("clone"),
                 wait,
             )
             .await?;
